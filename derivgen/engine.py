@@ -1,0 +1,210 @@
+"""The engine: rewrite one pending derivative at a time until none is left, then tidy up.
+
+It picks the leftmost-outermost pending ``Derivative`` (the order a lecturer works in), asks the
+rule registry for the first rule that applies, replaces exactly that node, checks the rewrite,
+and records a :class:`~derivgen.trace.Step`.  It knows no rule by name.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import sympy
+from sympy import Derivative, Subs, Symbol
+from sympy.core.function import AppliedUndef
+
+from .errors import DerivgenError, LimitExceeded, UnsupportedExpression
+from .parse import _IDENTIFIER, parse
+from .rules import REGISTRY, RuleRegistry
+from .trace import Derivation, Step
+from .verify import check_equal
+
+_STAND_IN_NAMES = ("u", "v", "w", "z", "s", "t")
+
+
+@dataclass(frozen=True)
+class EngineLimits:
+    """Bounds on one derivation (nested chain-rule derivations included)."""
+
+    max_steps: int = 2000
+    max_seconds: float = 30.0
+
+
+DEFAULT_LIMITS = EngineLimits()
+
+
+def derive(
+    expression: str | sympy.Expr,
+    wrt: str | sympy.Symbol,
+    *,
+    verify: bool = True,
+    limits: EngineLimits = DEFAULT_LIMITS,
+    registry: RuleRegistry = REGISTRY,
+) -> Derivation:
+    """Derive ``expression`` with respect to ``wrt`` step by step.
+
+    ``expression`` is text (read with :func:`derivgen.parse`, never ``eval``) or a sympy
+    expression.  Every step is checked unless ``verify=False``.
+    """
+    expr = _as_expression(expression)
+    variable = _as_variable(wrt, expr)
+    engine = _Engine(registry, verify, limits, taken={s.name for s in expr.free_symbols})
+    return engine.run(expr, variable)
+
+
+def _as_expression(expression: str | sympy.Expr) -> sympy.Expr:
+    if isinstance(expression, str):
+        return parse(expression)
+    if isinstance(expression, int):
+        return sympy.Integer(expression)
+    if isinstance(expression, sympy.Expr) and not isinstance(expression, sympy.MatrixBase):
+        return expression
+    raise DerivgenError(
+        f"cannot derive an object of type {type(expression).__name__}; give text or a sympy expression"
+    )
+
+
+def _as_variable(wrt: str | sympy.Symbol, expr: sympy.Expr) -> sympy.Symbol:
+    if isinstance(wrt, Symbol):
+        return wrt
+    if not isinstance(wrt, str) or not _IDENTIFIER.fullmatch(wrt):
+        raise DerivgenError(f"the variable to differentiate by must be a name such as x, not {wrt!r}")
+    for symbol in expr.free_symbols:
+        if symbol.name == wrt:
+            return symbol
+    return Symbol(wrt, real=True)
+
+
+def is_pending(node: sympy.Basic) -> bool:
+    """A derivative still to be worked out; f'(x) of an undefined f at plain variables is final."""
+    if not isinstance(node, Derivative):
+        return False
+    inner = node.expr
+    if isinstance(inner, AppliedUndef) and all(arg.is_Symbol for arg in inner.args):
+        return not all(variable in inner.args for variable in node.variables) or len(set(inner.args)) != len(
+            inner.args
+        )
+    return True
+
+
+def find_pending(expr: sympy.Basic) -> tuple[int, ...] | None:
+    """Path (argument indices) of the leftmost-outermost pending derivative, or None."""
+    stack: list[tuple[sympy.Basic, tuple[int, ...]]] = [(expr, ())]
+    while stack:
+        node, path = stack.pop()
+        if is_pending(node):
+            return path
+        if isinstance(node, Derivative | Subs) or node.is_Atom:
+            continue
+        stack.extend((arg, (*path, i)) for i, arg in reversed(list(enumerate(node.args))))
+    return None
+
+
+def node_at(expr: sympy.Basic, path: tuple[int, ...]) -> sympy.Basic:
+    for index in path:
+        expr = expr.args[index]
+    return expr
+
+
+def replace_at(expr: sympy.Basic, path: tuple[int, ...], new: sympy.Basic) -> sympy.Basic:
+    """``expr`` with the node at ``path`` replaced, nothing else re-evaluated or reordered."""
+    if not path:
+        return new
+    index, rest = path[0], path[1:]
+    args = list(expr.args)
+    args[index] = replace_at(args[index], rest, new)
+    with sympy.evaluate(False):
+        return expr.func(*args)
+
+
+class _Engine:
+    def __init__(self, registry: RuleRegistry, verify: bool, limits: EngineLimits, taken: set[str]):
+        self.registry = registry
+        self.verify = verify
+        self.limits = limits
+        self.deadline = time.monotonic() + limits.max_seconds
+        self.step_count = 0
+        self.taken = set(taken)
+        self.stand_ins = 0
+
+    def run(self, expression: sympy.Expr, variable: sympy.Symbol) -> Derivation:
+        context = _Context(self, variable)
+        current: sympy.Expr = Derivative(expression, variable, evaluate=False)
+        steps: list[Step] = []
+        while (path := find_pending(current)) is not None:
+            focus = node_at(current, path)
+            found = self.registry.rewrite(focus.expr, _Context(self, focus.variables[0]))
+            if found is None:
+                raise UnsupportedExpression(_unsupported_message(focus))
+            rule, rewrite = found
+            if self.verify:
+                check_equal(focus, rewrite.replacement, rewrite.label or rule.label)
+            after = replace_at(current, path, rewrite.replacement)
+            steps.append(self._step(rule, rewrite, current, after, focus, path))
+            current = after
+        for rule in self.registry.family("tidy"):
+            rewrite = rule.apply(current, context)
+            if rewrite is None or rewrite.replacement == current:
+                continue
+            if self.verify:
+                check_equal(current, rewrite.replacement, rule.label)
+            steps.append(self._step(rule, rewrite, current, rewrite.replacement, current, (), tidy=True))
+            current = rewrite.replacement
+        derivation = Derivation(expression, variable, steps, verified=self.verify)
+        if self.verify:
+            # end to end as well: catches a slip in how steps were put together
+            check_equal(derivation.start, derivation.result, "whole derivation")
+        return derivation
+
+    def _step(self, rule, rewrite, before, after, focus, path, tidy: bool = False) -> Step:
+        self.step_count += 1
+        if self.step_count > self.limits.max_steps:
+            raise LimitExceeded(f"the derivation needs more than {self.limits.max_steps} steps")
+        if time.monotonic() > self.deadline:
+            raise LimitExceeded(f"the derivation takes longer than {self.limits.max_seconds:g} s")
+        return Step(
+            rule=rule.id,
+            label=rewrite.label or rule.label,
+            before=before,
+            after=after,
+            focus=focus,
+            replacement=rewrite.replacement,
+            path=path,
+            note=rewrite.note,
+            level=rule.level,
+            chain=rewrite.chain,
+            is_tidy=tidy,
+        )
+
+    def fresh_variable(self) -> sympy.Symbol:
+        while True:
+            index, self.stand_ins = self.stand_ins, self.stand_ins + 1
+            rounds, position = divmod(index, len(_STAND_IN_NAMES))
+            name = _STAND_IN_NAMES[position] + (f"_{rounds}" if rounds else "")
+            if name not in self.taken:
+                self.taken.add(name)
+                return Symbol(name, real=True)
+
+
+class _Context:
+    """What rules see of the engine (the :class:`~derivgen.rules.Context` protocol)."""
+
+    def __init__(self, engine: _Engine, wrt: sympy.Symbol):
+        self.engine = engine
+        self.wrt = wrt
+
+    def derive_outer(self, outer: sympy.Expr, variable: sympy.Symbol) -> Derivation:
+        return self.engine.run(outer, variable)
+
+    def fresh_variable(self) -> sympy.Symbol:
+        return self.engine.fresh_variable()
+
+
+def _unsupported_message(focus: Derivative) -> str:
+    expr = focus.expr
+    name = getattr(expr.func, "__name__", type(expr).__name__)
+    return (
+        f"no rule differentiates {name}(...) with respect to {focus.variables[0]} "
+        f"(in {sympy.sstr(expr)}); it is not among the supported functions"
+    )

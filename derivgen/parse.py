@@ -1,0 +1,459 @@
+"""Text → sympy expression, without ``eval``.
+
+The text is lexed with :mod:`tokenize` (to read ``^`` as a power and ``2x`` as ``2*x``), parsed
+with :func:`ast.parse` and then walked against an allow-list of node types, names and functions;
+every sympy object is built directly.  ``sympify``/``parse_expr`` never see user text because
+they call ``eval``.  Each construct refused carries the column it starts at.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import ClassVar
+
+import sympy
+from sympy import (
+    Abs,
+    And,
+    E,
+    Eq,
+    Function,
+    Max,
+    Min,
+    Ne,
+    Not,
+    Or,
+    Piecewise,
+    Rational,
+    S,
+    Symbol,
+    pi,
+)
+
+from .errors import LimitExceeded, ParseError
+from .functions import sigmoid
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    """What one expression may cost; each limit is refused with a clear message."""
+
+    max_length: int = 5000
+    max_depth: int = 100
+    max_integer_digits: int = 100
+    max_exponent: int = 1000
+    max_number_bits: int = 20000
+
+
+DEFAULT_LIMITS = ParseLimits()
+
+# name -> (builder, minimum and maximum number of arguments)
+_ONE = (1, 1)
+FUNCTIONS: dict[str, tuple[Callable[..., sympy.Expr], tuple[int, int]]] = {
+    **{
+        name: (getattr(sympy, name), _ONE)
+        for name in (
+            "sin cos tan cot sec csc asin acos atan acot asec acsc "
+            "sinh cosh tanh coth sech csch asinh acosh atanh acoth asech acsch "
+            "exp sqrt cbrt sign erf erfc erfi gamma loggamma"
+        ).split()
+    },
+    **{f"arc{name}": (getattr(sympy, f"a{name}"), _ONE) for name in ("sin", "cos", "tan")},
+    "ln": (sympy.log, _ONE),
+    "log": (sympy.log, (1, 2)),
+    "abs": (Abs, _ONE),
+    "Abs": (Abs, _ONE),
+    "sigmoid": (sigmoid, _ONE),
+    "min": (Min, (2, 64)),
+    "Min": (Min, (2, 64)),
+    "max": (Max, (2, 64)),
+    "Max": (Max, (2, 64)),
+}
+CONSTANTS = {"pi": pi, "e": E, "E": E}
+
+GREEK = frozenset(
+    (
+        "alpha beta delta epsilon zeta eta theta iota kappa lam mu nu xi omicron rho sigma tau "
+        "upsilon phi chi psi omega"
+    ).split()
+)
+# An undefined function is named like a lecturer names one: a letter with an optional index
+# (f, g1, h_2) or a Greek letter (phi).  Any other unknown name called is refused, so that
+# `eval(x)` or `integrate(x)` is an error and not a silently undefined function.
+_UNDEFINED_FUNCTION = re.compile(r"[A-Za-z](_?[0-9]+)?")
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_DECIMAL = re.compile(r"([0-9_]*\.?[0-9_]*)(?:[eE]([+-]?[0-9_]+))?")
+_MAX_NAME_LENGTH = 40
+
+# Characters a lecturer pastes from slides, mapped to what they mean.
+_UNICODE = {"π": "pi", "−": "-", "·": "*", "×": "*", "÷": "/", "²": "**2", "³": "**3", "σ": "sigmoid"}
+
+
+def parse(text: str, limits: ParseLimits = DEFAULT_LIMITS) -> sympy.Expr:
+    """Read an expression such as ``"(x^2 + 2)^3"`` into a sympy expression.
+
+    Variables are real symbols.  Raises :class:`ParseError` (with the column) for anything
+    outside the allowed language and :class:`LimitExceeded` for inputs over ``limits``.
+    """
+    if not isinstance(text, str):
+        raise ParseError(f"an expression must be text, not {type(text).__name__}")
+    if len(text) > limits.max_length:
+        raise LimitExceeded(
+            f"the expression is {len(text)} characters long; the limit is {limits.max_length}"
+        )
+    source = _Source(text)
+    tree = source.to_ast(limits)
+    return _Builder(source, limits).build(tree.body)
+
+
+class _Source:
+    """The user's text rewritten into Python syntax, remembering where each character came from."""
+
+    def __init__(self, text: str):
+        self.original = text
+        chars: list[str] = []
+        origin: list[int] = []
+        for column, char in enumerate(text, start=1):
+            if char in "\n\r\t":
+                char = " "
+            if char in _UNICODE:
+                replacement = _UNICODE[char]
+            elif char == "\0" or not char.isprintable():
+                raise ParseError("control characters are not allowed", text, column)
+            elif not char.isascii():
+                raise ParseError(f"the character {char!r} is not allowed", text, column)
+            else:
+                replacement = char
+            chars.extend(replacement)
+            origin.extend([column] * len(replacement))
+        self.text, self.origin = self._rewrite_tokens("".join(chars), origin)
+
+    def _rewrite_tokens(self, text: str, origin: list[int]) -> tuple[str, list[int]]:
+        """``^`` → ``**`` and implicit products (``2x``, ``3(x+1)``, ``(a)(b)``) → ``*``."""
+        out: list[str] = []
+        out_origin: list[int] = []
+        position = 0
+        previous: tokenize.TokenInfo | None = None
+        try:
+            tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+        except (tokenize.TokenError, SyntaxError) as error:
+            raise ParseError("unbalanced brackets or unreadable text", self.original) from error
+        for token in tokens:
+            if token.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
+                continue
+            start, end = token.start[1], token.end[1]
+            out.append(text[position:start])
+            out_origin.extend(origin[position:start])
+            if previous is not None and _implicit_product(previous, token):
+                out.append("*")
+                out_origin.append(origin[start])
+            string = "**" if token.type == tokenize.OP and token.string == "^" else text[start:end]
+            out.append(string)
+            out_origin.extend(
+                [origin[start]] * len(string) if string != text[start:end] else origin[start:end]
+            )
+            position, previous = end, token
+        out.append(text[position:])
+        out_origin.extend(origin[position:])
+        return "".join(out), out_origin
+
+    def column(self, offset: int | None) -> int | None:
+        """Column in the user's text of character ``offset`` (0-based) of the rewritten text."""
+        if offset is None:
+            return None
+        if not self.origin:
+            return 1
+        return self.origin[min(max(offset, 0), len(self.origin) - 1)]
+
+    def error(self, message: str, node: ast.AST | None = None) -> ParseError:
+        offset = getattr(node, "col_offset", None)
+        return ParseError(message, self.original, self.column(offset))
+
+    def to_ast(self, limits: ParseLimits) -> ast.Expression:
+        if not self.text.strip():
+            raise ParseError("the expression is empty", self.original, 1)
+        depth = 0
+        for offset, char in enumerate(self.text):
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if depth > limits.max_depth:
+                raise LimitExceeded(
+                    f"column {self.column(offset)}: brackets nested more than {limits.max_depth} deep"
+                )
+        try:
+            return ast.parse(self.text, mode="eval")
+        except SyntaxError as error:
+            offset = (error.offset - 1) if error.offset else None
+            message = (error.msg or "invalid syntax").removeprefix("invalid syntax. ")
+            raise ParseError(f"syntax error: {message}", self.original, self.column(offset)) from None
+        except (ValueError, MemoryError, RecursionError) as error:
+            raise ParseError(f"cannot read the expression: {error}", self.original) from None
+
+
+def _implicit_product(previous: tokenize.TokenInfo, token: tokenize.TokenInfo) -> bool:
+    closes = previous.type == tokenize.NUMBER or (previous.type == tokenize.OP and previous.string == ")")
+    opens = token.type in (tokenize.NAME, tokenize.NUMBER) or (
+        token.type == tokenize.OP and token.string == "("
+    )
+    if previous.type == tokenize.NUMBER and token.type == tokenize.NUMBER:
+        return False
+    return closes and opens
+
+
+class _Builder:
+    """Walks an allowed Python AST and builds the sympy expression it stands for."""
+
+    def __init__(self, source: _Source, limits: ParseLimits):
+        self.source = source
+        self.limits = limits
+        self.variables: dict[str, Symbol] = {}
+        self.undefined: dict[str, type] = {}
+        self.depth = 0
+
+    # -- dispatch -------------------------------------------------------------------------
+    def build(self, node: ast.AST) -> sympy.Expr:
+        self.depth += 1
+        if self.depth > self.limits.max_depth:
+            raise LimitExceeded(
+                f"column {self.source.column(getattr(node, 'col_offset', None))}: "
+                f"the expression is nested more than {self.limits.max_depth} deep"
+            )
+        try:
+            handler = getattr(self, f"_build_{type(node).__name__}", None)
+            if handler is None:
+                raise self.source.error(f"{_describe(node)} is not allowed in an expression", node)
+            return handler(node)
+        finally:
+            self.depth -= 1
+
+    # -- numbers and names ----------------------------------------------------------------
+    def _build_Constant(self, node: ast.Constant) -> sympy.Expr:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.source.error(f"{_describe(node)} is not allowed in an expression", node)
+        literal = ast.get_source_segment(self.source.text, node) or str(value)
+        match = _DECIMAL.fullmatch(literal)
+        if match is None:
+            raise self.source.error(f"only decimal numbers are allowed, not {literal!r}", node)
+        mantissa, exponent = match.groups()
+        digits = sum(ch.isdigit() for ch in mantissa)
+        if digits > self.limits.max_integer_digits or (
+            exponent and abs(int(exponent.replace("_", ""))) > self.limits.max_integer_digits
+        ):
+            raise LimitExceeded(
+                f"column {self.source.column(node.col_offset)}: the number {literal[:20]}… has more "
+                f"than {self.limits.max_integer_digits} digits"
+            )
+        # Decimals are read exactly (0.1 is 1/10): a lecturer's 0.5 means one half.
+        fraction = Fraction(literal.replace("_", ""))
+        return Rational(fraction.numerator, fraction.denominator)
+
+    def _build_Name(self, node: ast.Name) -> sympy.Expr:
+        name = node.id
+        if name in CONSTANTS:
+            return CONSTANTS[name]
+        if name in FUNCTIONS or name == "Piecewise":
+            raise self.source.error(f"{name!r} is a function: write {name}(...)", node)
+        self._check_name(name, node)
+        if name in self.undefined:
+            raise self.source.error(f"{name!r} is used both as a function and as a variable", node)
+        return self.variables.setdefault(name, Symbol(name, real=True))
+
+    def _check_name(self, name: str, node: ast.AST) -> None:
+        if name.startswith("_"):
+            raise self.source.error(f"names starting with an underscore are not allowed ({name!r})", node)
+        if not _IDENTIFIER.fullmatch(name) or len(name) > _MAX_NAME_LENGTH:
+            raise self.source.error(f"{name!r} is not a valid variable name", node)
+
+    # -- operators ------------------------------------------------------------------------
+    def _build_BinOp(self, node: ast.BinOp) -> sympy.Expr:
+        if isinstance(node.op, ast.Add | ast.Sub):
+            return sympy.Add(*self._chain(node, ast.Add, ast.Sub, lambda term: -term))
+        if isinstance(node.op, ast.Mult | ast.Div):
+            factors = self._chain(
+                node, ast.Mult, ast.Div, lambda factor: self._power(factor, S.NegativeOne, node)
+            )
+            return self._checked(sympy.Mul(*factors), node)
+        if isinstance(node.op, ast.Pow):
+            return self._power(self.build(node.left), self.build(node.right), node)
+        raise self.source.error(f"the operator {_describe(node.op)} is not allowed", node)
+
+    def _chain(self, node: ast.BinOp, same: type, inverse: type, invert: Callable) -> list[sympy.Expr]:
+        """Operands of a left-associated chain ``a + b - c`` read iteratively, so a long sum is
+        not a deep recursion."""
+        operands: list[tuple[bool, ast.AST]] = []
+        while isinstance(node, ast.BinOp) and isinstance(node.op, same | inverse):
+            operands.append((isinstance(node.op, inverse), node.right))
+            node = node.left
+        operands.append((False, node))
+        built = []
+        for inverted, operand in reversed(operands):
+            value = self.build(operand)
+            built.append(invert(value) if inverted else value)
+        return built
+
+    def _power(self, base: sympy.Expr, exponent: sympy.Expr, node: ast.AST) -> sympy.Expr:
+        column = self.source.column(getattr(node, "col_offset", None))
+        if exponent.is_Number and abs(exponent) > self.limits.max_exponent:
+            raise LimitExceeded(
+                f"column {column}: the exponent {_short(exponent)} is larger than {self.limits.max_exponent}"
+            )
+        if base.is_Rational and exponent.is_Rational and base != 0:
+            size = max(abs(base.p), abs(base.q)).bit_length()
+            if size * abs(exponent) > self.limits.max_number_bits:
+                raise LimitExceeded(
+                    f"column {column}: the number {_short(base)}**{_short(exponent)} is too large to compute"
+                )
+        return self._checked(sympy.Pow(base, exponent), node)
+
+    def _checked(self, value: sympy.Expr, node: ast.AST) -> sympy.Expr:
+        if value.has(S.ComplexInfinity, S.NaN, S.Infinity, S.NegativeInfinity):
+            raise self.source.error("the expression is undefined here (division by zero)", node)
+        return value
+
+    def _build_UnaryOp(self, node: ast.UnaryOp) -> sympy.Expr:
+        if isinstance(node.op, ast.USub):
+            return -self.build(node.operand)
+        if isinstance(node.op, ast.UAdd):
+            return self.build(node.operand)
+        raise self.source.error(f"the operator {_describe(node.op)} is not allowed here", node)
+
+    # -- calls ----------------------------------------------------------------------------
+    def _build_Call(self, node: ast.Call) -> sympy.Expr:
+        if not isinstance(node.func, ast.Name):
+            raise self.source.error("only named functions can be called, such as sin(x)", node)
+        name = node.func.id
+        if node.keywords:
+            raise self.source.error(f"{name}(...) takes no keyword arguments", node.keywords[0].value)
+        if name == "Piecewise":
+            return self._piecewise(node)
+        if name in FUNCTIONS:
+            builder, (least, most) = FUNCTIONS[name]
+            if not least <= len(node.args) <= most:
+                count = str(least) if least == most else f"{least} to {most}"
+                raise self.source.error(f"{name}() takes {count} argument(s), got {len(node.args)}", node)
+            return self._checked(builder(*(self.build(arg) for arg in node.args)), node)
+        if name in CONSTANTS:
+            raise self.source.error(f"{name!r} is a constant, not a function; write {name}*(...)", node)
+        if _UNDEFINED_FUNCTION.fullmatch(name) or name in GREEK:
+            if name in self.variables:
+                raise self.source.error(
+                    f"{name!r} is used both as a variable and as a function; "
+                    f"for a product write {name}*(...)",
+                    node,
+                )
+            if not node.args:
+                raise self.source.error(f"{name}() needs at least one argument", node)
+            function = self.undefined.setdefault(name, Function(name))
+            return function(*(self.build(arg) for arg in node.args))
+        known = ", ".join(sorted(set(FUNCTIONS) - {"Abs", "Min", "Max"}))
+        raise self.source.error(
+            f"unknown function {name!r}; known functions are {known}; "
+            "an undefined function is one letter with an optional index (f, g1, h_2)",
+            node,
+        )
+
+    def _piecewise(self, node: ast.Call) -> sympy.Expr:
+        if not node.args:
+            raise self.source.error("Piecewise needs (expression, condition) pairs", node)
+        pieces = []
+        for arg in node.args:
+            if not isinstance(arg, ast.Tuple) or len(arg.elts) != 2:
+                raise self.source.error("each Piecewise argument is a pair (expression, condition)", arg)
+            pieces.append((self.build(arg.elts[0]), self._condition(arg.elts[1])))
+        try:
+            return Piecewise(*pieces)
+        except (TypeError, ValueError) as error:
+            raise self.source.error(f"invalid Piecewise: {error}", node) from None
+
+    # -- conditions (only inside Piecewise) ----------------------------------------------
+    _COMPARISONS: ClassVar[dict[type, type]] = {
+        ast.Lt: sympy.Lt,
+        ast.LtE: sympy.Le,
+        ast.Gt: sympy.Gt,
+        ast.GtE: sympy.Ge,
+        ast.Eq: Eq,
+        ast.NotEq: Ne,
+    }
+
+    def _condition(self, node: ast.AST) -> sympy.Basic:
+        if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+            return S.true if node.value else S.false
+        if isinstance(node, ast.Compare):
+            parts = []
+            left = self.build(node.left)
+            for operator, comparator in zip(node.ops, node.comparators, strict=True):
+                right = self.build(comparator)
+                relation = self._COMPARISONS.get(type(operator))
+                if relation is None:
+                    raise self.source.error(f"the comparison {_describe(operator)} is not allowed", node)
+                try:
+                    parts.append(relation(left, right))
+                except TypeError as error:
+                    raise self.source.error(f"invalid comparison: {error}", node) from None
+                left = right
+            return And(*parts)
+        if isinstance(node, ast.BoolOp):
+            combine = And if isinstance(node.op, ast.And) else Or
+            return combine(*(self._condition(value) for value in node.values))
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitAnd | ast.BitOr):
+            combine = And if isinstance(node.op, ast.BitAnd) else Or
+            return combine(self._condition(node.left), self._condition(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.Invert):
+            return Not(self._condition(node.operand))
+        raise self.source.error("a Piecewise condition must be a comparison such as x < 0, or True", node)
+
+    def _build_Compare(self, node: ast.Compare) -> sympy.Expr:
+        raise self.source.error("comparisons are only allowed in Piecewise conditions", node)
+
+
+_DESCRIPTIONS = {
+    "Attribute": "attribute access (.)",
+    "Subscript": "subscripting ([...])",
+    "Lambda": "a lambda",
+    "ListComp": "a comprehension",
+    "SetComp": "a comprehension",
+    "DictComp": "a comprehension",
+    "GeneratorExp": "a generator expression",
+    "JoinedStr": "an f-string",
+    "NamedExpr": "an assignment (:=)",
+    "Starred": "unpacking (*)",
+    "IfExp": "a conditional expression (use Piecewise)",
+    "BitXor": "^ inside brackets of this kind",
+    "MatMult": "@",
+    "FloorDiv": "//",
+    "Mod": "%",
+    "BitAnd": "&",
+    "BitOr": "|",
+    "LShift": "<<",
+    "RShift": ">>",
+    "Invert": "~",
+    "Not": "not",
+    "Is": "is",
+    "IsNot": "is not",
+    "In": "in",
+    "NotIn": "not in",
+}
+
+
+def _describe(node: ast.AST) -> str:
+    name = type(node).__name__
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, str | bytes):
+            return "a string"
+        if isinstance(node.value, complex):
+            return "a complex number"
+        return repr(node.value)
+    return _DESCRIPTIONS.get(name, f"'{name}'")
+
+
+def _short(number: sympy.Expr) -> str:
+    text = str(number)
+    if len(text) <= 24:
+        return text
+    return f"{text[:10]}…({len(text)} digits)" if number.is_Integer else f"{text[:20]}…"

@@ -1,0 +1,349 @@
+"""Expressions and traces as a lecturer writes them.
+
+SymPy reorders and merges factors when printing (``3(x^2+2)^2 · 2x`` comes out as
+``2 x 3 (x^2+2)^2``).  The printers here print every node a rule built *as built*, in its stored
+order, and leave sympy's own ordering to nodes in sympy's normal form.  A node is "as built" when
+rebuilding it with evaluation would change it, or when it holds a pending derivative.
+
+This module also decides which steps get a line of their own at each detail level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+from sympy import Derivative, Mul, Pow, S, Subs
+from sympy.core.function import AppliedUndef
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+from .rules.base import STRUCTURAL, TRIVIAL
+from .trace import Derivation, Step
+
+DETAILS = ("full", "normal", "brief")
+_SYMBOL_NAMES = {"lam": "lambda"}  # `lambda` is a Python keyword, so lecturers type `lam`
+
+
+class _AsBuilt:
+    """Decides, once per printed expression, which nodes keep the order a rule gave them."""
+
+    def __init__(self) -> None:
+        self._memo: dict[int, bool] = {}
+
+    def __call__(self, node: sympy.Basic) -> bool:
+        key = id(node)
+        if key not in self._memo:
+            self._memo[key] = self._as_built(node)
+        return self._memo[key]
+
+    def _as_built(self, node: sympy.Basic) -> bool:
+        if node.is_Atom:
+            return False
+        if isinstance(node, Derivative):
+            return True
+        children = [self(arg) for arg in node.args]
+        if any(children) and isinstance(node, sympy.Add | Mul):
+            return True
+        if isinstance(node, sympy.Add | Mul | Pow):
+            try:
+                return node.func(*node.args) != node
+            except (TypeError, ValueError):
+                return True
+        return False
+
+
+def _is_derivative_like(node: sympy.Basic) -> bool:
+    return isinstance(node, Derivative) and not _is_final_derivative(node)
+
+
+def _is_final_derivative(node: sympy.Basic) -> bool:
+    """f'(x): the derivative of an undefined function at its own variable."""
+    return (
+        isinstance(node, Derivative)
+        and isinstance(node.expr, AppliedUndef)
+        and len(node.variables) == 1
+        and node.expr.args == (node.variables[0],)
+    )
+
+
+class LectureLatexPrinter(LatexPrinter):
+    """LaTeX that keeps rule-built products and sums in the order the rule wrote them."""
+
+    def __init__(self, settings: dict | None = None, partial: bool = False):
+        super().__init__(settings or {})
+        self._as_built = _AsBuilt()
+        self._partial = partial
+
+    def _print_Symbol(self, expr: sympy.Symbol, style: str = "plain") -> str:
+        if expr.name in _SYMBOL_NAMES:
+            return super()._print_Symbol(sympy.Symbol(_SYMBOL_NAMES[expr.name]), style)
+        return super()._print_Symbol(expr, style)
+
+    def _print_Add(self, expr: sympy.Add, order: str | None = None) -> str:
+        if not self._as_built(expr):
+            return super()._print_Add(expr, order)
+        tex = ""
+        for i, term in enumerate(expr.args):
+            negated = _negated(term)
+            if negated is not None:
+                text = self._print(negated)
+                if isinstance(negated, sympy.Add) or text.startswith("-"):
+                    text = rf"\left({text}\right)"
+                sign, text = "-", text
+            else:
+                text = self._print(term)
+                if isinstance(term, sympy.Add):
+                    text = rf"\left({text}\right)"
+                sign = "-" if text.startswith("-") else "+"
+                text = text.removeprefix("-").lstrip()
+            tex += (f"{sign} " if sign == "-" else "") + text if i == 0 else f" {sign} {text}"
+        return tex
+
+    def _print_Mul(self, expr: sympy.Mul) -> str:
+        if not self._as_built(expr):
+            return super()._print_Mul(expr)
+        factors = list(expr.args)
+        sign = ""
+        if factors and factors[0] == S.NegativeOne and len(factors) > 1:
+            sign, factors = "- ", factors[1:]
+        numerator, denominator = _split_fraction(factors, self._as_built)
+        if denominator:
+            top = self._product(numerator) if numerator else "1"
+            return sign + rf"\frac{{{top}}}{{{self._product(denominator)}}}"
+        body = self._product(factors)
+        if sign and len(factors) == 1 and isinstance(factors[0], sympy.Add):
+            body = rf"\left({body}\right)"
+        return sign + body
+
+    def _product(self, factors: list[sympy.Basic]) -> str:
+        """Factors side by side; a \\cdot where juxtaposition would misread (before a digit,
+        after a derivative operator)."""
+        tex = ""
+        previous: sympy.Basic | None = None
+        for i, factor in enumerate(factors):
+            term = self._print(factor)
+            needs_brackets = isinstance(factor, sympy.Add) and len(factors) > 1
+            needs_brackets |= i > 0 and term.startswith("-")
+            if needs_brackets:
+                term = rf"\left({term}\right)"
+            if previous is not None:
+                ambiguous_next = term.lstrip()[:1].isdigit() or (
+                    term.startswith(r"\frac") and not _is_derivative_like(factor)
+                )
+                tex += r" \cdot " if ambiguous_next or _is_derivative_like(previous) else " "
+            tex += term
+            previous = factor
+        return tex
+
+    def _print_Pow(self, expr: sympy.Pow) -> str:
+        if self._as_built(expr) and expr.exp == -1:
+            return rf"\frac{{1}}{{{self._print(expr.base)}}}"
+        if self._as_built(expr) and isinstance(expr.base, sympy.Pow):
+            return rf"\left({self._print(expr.base)}\right)^{{{self._print(expr.exp)}}}"
+        return super()._print_Pow(expr)
+
+    def _print_Derivative(self, expr: Derivative) -> str:
+        if _is_final_derivative(expr):
+            return self._prime(expr.expr.func, [self._print(arg) for arg in expr.expr.args])
+        if len(expr.variables) != 1:
+            return super()._print_Derivative(expr)
+        variable = self._print(expr.variables[0])
+        d = r"\partial" if self._partial else "d"
+        operand = self._print(expr.expr)
+        if isinstance(expr.expr, sympy.Add | Mul | sympy.Piecewise):
+            operand = rf"\left({operand}\right)"
+        return rf"\frac{{{d}}}{{{d} {variable}}} {operand}"
+
+    def _print_Subs(self, subs: Subs) -> str:
+        inner = subs.expr
+        if (
+            isinstance(inner, Derivative)
+            and isinstance(inner.expr, AppliedUndef)
+            and tuple(inner.expr.args) == tuple(subs.variables)
+        ):
+            points = [self._print(point) for point in subs.point]
+            if len(subs.variables) == 1:
+                return self._prime(inner.expr.func, points)
+            index = subs.variables.index(inner.variables[0]) + 1
+            return r"\partial_{%d} %s\left(%s\right)" % (
+                index,
+                self._print(inner.expr.func),
+                ", ".join(points),
+            )
+        return super()._print_Subs(subs)
+
+    def _prime(self, function, arguments: list[str]) -> str:
+        return r"{}'\left({}\right)".format(
+            self._print(sympy.Symbol(function.__name__)), ", ".join(arguments)
+        )
+
+
+def _negated(term: sympy.Basic) -> sympy.Basic | None:
+    """``u`` when ``term`` is a rule-built ``-1 · u`` (the minus the sum rule keeps outside)."""
+    if isinstance(term, Mul) and len(term.args) > 1 and term.args[0] == S.NegativeOne:
+        rest = term.args[1:]
+        return rest[0] if len(rest) == 1 else Mul(*rest, evaluate=False)
+    return None
+
+
+def _split_fraction(factors: list[sympy.Basic], as_built: _AsBuilt) -> tuple[list, list]:
+    """Numerator and denominator of a rule-built product: only a reciprocal the rule wrote
+    itself (the quotient rule's ``1/g^2``) goes below the line; ``x · 1/x`` stays a product."""
+    numerator, denominator = [], []
+    for factor in factors:
+        if isinstance(factor, Pow) and factor.exp == -1 and as_built(factor):
+            denominator.append(factor.base)
+        else:
+            numerator.append(factor)
+    return numerator, denominator
+
+
+class LectureStrPrinter(StrPrinter):
+    """Plain text for the terminal, in the same order as the LaTeX: ``d/dx(x**2)``, ``f'(x)``."""
+
+    def __init__(self, settings: dict | None = None):
+        super().__init__(settings or {})
+        self._as_built = _AsBuilt()
+
+    def _print_Add(self, expr, order=None):
+        return super()._print_Add(expr, order="none" if self._as_built(expr) else order)
+
+    def _print_Mul(self, expr):
+        if not self._as_built(expr):
+            return super()._print_Mul(expr)
+        factors = list(expr.args)
+        sign = ""
+        if factors[0] == S.NegativeOne and len(factors) > 1:
+            sign, factors = "-", factors[1:]
+        numerator, denominator = _split_fraction(factors, self._as_built)
+        if not denominator:
+            return sign + self._product(numerator)
+        top = self._group(numerator) if numerator else "1"
+        return f"{sign}{top}/{self._group(denominator)}"
+
+    def _group(self, factors: list[sympy.Basic]) -> str:
+        text = self._product(factors)
+        single = len(factors) == 1 and (
+            factors[0].is_Atom or isinstance(factors[0], sympy.Add | sympy.Function)
+        )
+        return text if single else f"({text})"
+
+    def _product(self, factors: list[sympy.Basic]) -> str:
+        parts = []
+        for factor in factors:
+            text = self._print(factor)
+            if isinstance(factor, sympy.Add) or (parts and text.startswith("-")):
+                text = f"({text})"
+            parts.append(text)
+        return "*".join(parts)
+
+    def _print_Derivative(self, expr):
+        if _is_final_derivative(expr):
+            return f"{expr.expr.func.__name__}'({', '.join(self._print(a) for a in expr.expr.args)})"
+        if len(expr.variables) != 1:
+            return super()._print_Derivative(expr)
+        return f"d/d{self._print(expr.variables[0])}({self._print(expr.expr)})"
+
+    def _print_Subs(self, subs):
+        inner = subs.expr
+        if (
+            isinstance(inner, Derivative)
+            and isinstance(inner.expr, AppliedUndef)
+            and len(subs.variables) == 1
+        ):
+            return f"{inner.expr.func.__name__}'({self._print(subs.point[0])})"
+        if isinstance(inner, Derivative) and isinstance(inner.expr, AppliedUndef):
+            index = subs.variables.index(inner.variables[0]) + 1
+            points = ", ".join(self._print(point) for point in subs.point)
+            return f"D[{index}]{inner.expr.func.__name__}({points})"
+        return super()._print_Subs(subs)
+
+
+def to_latex(expr: sympy.Basic, partial: bool = False) -> str:
+    """LaTeX of an expression in the lecturer's order."""
+    return LectureLatexPrinter(partial=partial).doprint(expr)
+
+
+def to_text(expr: sympy.Basic) -> str:
+    """Plain text of an expression in the lecturer's order."""
+    return LectureStrPrinter().doprint(expr)
+
+
+@dataclass(frozen=True)
+class DisplayLine:
+    """One displayed line ``= expression`` and the steps it stands for."""
+
+    expression: sympy.Expr
+    steps: tuple[Step, ...]
+
+    @property
+    def labels(self) -> list[str]:
+        """Labels of the steps shown, each once; a brief line names only its main rules."""
+        top = max(step.level for step in self.steps)
+        chosen = [step.label for step in self.steps if step.level == top or top < STRUCTURAL]
+        return list(dict.fromkeys(chosen))
+
+    @property
+    def label(self) -> str:
+        return ", ".join(self.labels)
+
+    @property
+    def notes(self) -> list[str]:
+        return list(dict.fromkeys(step.note for step in self.steps if step.note))
+
+
+def display_lines(derivation: Derivation, detail: str = "normal") -> list[DisplayLine]:
+    """Group the steps into displayed lines.
+
+    ``full``: one line per step.  ``normal``: trivial steps (constants, dropping zeros) join the
+    line before them.  ``brief``: a line per structural rule (chain, product, quotient) and per
+    tidy-up; everything else joins the line before it.
+    """
+    if detail not in DETAILS:
+        raise ValueError(f"detail must be one of {', '.join(DETAILS)}, not {detail!r}")
+    steps = derivation.steps
+    if not steps:
+        return []
+    groups: list[list[Step]] = []
+    for step in steps:
+        if detail == "full":
+            starts_line = True
+        elif detail == "normal":
+            starts_line = step.level > TRIVIAL
+        else:
+            starts_line = step.level >= STRUCTURAL or (step.is_tidy and step.level > TRIVIAL)
+        if starts_line or not groups:
+            groups.append([step])
+        else:
+            groups[-1].append(step)
+    return [DisplayLine(group[-1].after, tuple(group)) for group in groups if group]
+
+
+def align_body(derivation: Derivation, detail: str = "normal", partial: bool = False) -> str:
+    """``d/dx f &= … && \\text{rule} \\\\`` lines for an ``align*`` environment."""
+    rows = []
+    for i, line in enumerate(display_lines(derivation, detail)):
+        left = to_latex(derivation.start, partial) if i == 0 else ""
+        label = rf"\text{{{_escape_text(line.label)}}}"
+        rows.append(f"{left} &= {to_latex(line.expression, partial)} && {label}")
+    return " \\\\\n".join(rows)
+
+
+def _escape_text(text: str) -> str:
+    """Rule labels are our own words, but keep them safe inside \\text{} all the same."""
+    for char, replacement in (
+        ("\\", r"\textbackslash{}"),
+        ("{", r"\{"),
+        ("}", r"\}"),
+        ("$", r"\$"),
+        ("&", r"\&"),
+        ("#", r"\#"),
+        ("_", r"\_"),
+        ("%", r"\%"),
+        ("^", r"\^{}"),
+        ("~", r"\~{}"),
+        ("|", r"$|$"),
+    ):
+        text = text.replace(char, replacement)
+    return text

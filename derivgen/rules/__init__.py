@@ -1,0 +1,15 @@
+"""The rule registry.  The search order is declared here, as data; the engine names no rule.
+
+Order matters only where two rules could both apply: structural rules on sums and products come
+before the function table, the table (f at x itself) before the chain rule (f at an inner
+function), and the special-function fallback last.
+"""
+
+from __future__ import annotations
+
+from . import chain, elementary, scalar, tidy
+from .base import STRUCTURAL, TRIVIAL, Context, Rewrite, Rule, RuleRegistry
+
+REGISTRY = RuleRegistry([*scalar.RULES, *elementary.RULES, *chain.RULES, elementary.SPECIAL, *tidy.RULES])
+
+__all__ = ["REGISTRY", "STRUCTURAL", "TRIVIAL", "Context", "Rewrite", "Rule", "RuleRegistry"]

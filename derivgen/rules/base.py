@@ -1,0 +1,145 @@
+"""What a rule is, and the registry that decides which rule rewrites a derivative.
+
+A rule is data (id, label, statement, level) plus one pure function.  The function gets the
+expression under ``d/dx`` and a :class:`Context`, and returns a :class:`Rewrite` or ``None``
+to decline.  The engine asks the registry; it never names a rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+import sympy
+from sympy import Add, Derivative, Mul, Pow
+
+if TYPE_CHECKING:
+    from ..trace import ChainInfo, Derivation
+
+# How much a step matters for a brief view: trivial steps fold into the line before them,
+# structural ones (chain, product, quotient) always get a line of their own.
+TRIVIAL, ELEMENTARY, STRUCTURAL = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """What a rule replaces the derivative (or, for a tidy rule, the whole expression) with."""
+
+    replacement: sympy.Expr
+    note: str | None = None
+    label: str | None = None  # overrides the rule's label, e.g. "derivative of erf"
+    chain: ChainInfo | None = None
+
+
+class Context(Protocol):
+    """What a rule may ask of the engine running it."""
+
+    wrt: sympy.Symbol
+
+    def derive_outer(self, outer: sympy.Expr, variable: sympy.Symbol) -> Derivation:
+        """Derive an outer function by its own variable (for the chain rule)."""
+
+    def fresh_variable(self) -> sympy.Symbol:
+        """A new stand-in name for an inner function: u, v, w, …"""
+
+
+RuleFunction = Callable[[sympy.Expr, Context], "Rewrite | None"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One named rewrite.  ``statement`` is the general rule in LaTeX, for a "rules" slide."""
+
+    id: str
+    label: str
+    statement: str | Callable[[], str]
+    apply: RuleFunction = field(repr=False)
+    family: str = "scalar"
+    level: int = ELEMENTARY
+    heads: tuple[type, ...] = ()  # expression classes the rule can apply to; () means any
+
+    @property
+    def statement_latex(self) -> str:
+        return self.statement() if callable(self.statement) else self.statement
+
+
+class RuleRegistry:
+    """Rules in search order (declared data); the first rule that does not decline wins."""
+
+    def __init__(self, rules: Iterable[Rule]):
+        self._rules = list(rules)
+        ids = [rule.id for rule in self._rules]
+        duplicated = {rule_id for rule_id in ids if ids.count(rule_id) > 1}
+        if duplicated:
+            raise ValueError(f"rule ids must be unique: {sorted(duplicated)}")
+        self._by_id = {rule.id: rule for rule in self._rules}
+        self._by_head: dict[type, list[Rule]] = {}
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self._rules)
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __getitem__(self, rule_id: str) -> Rule:
+        return self._by_id[rule_id]
+
+    def family(self, name: str) -> list[Rule]:
+        return [rule for rule in self._rules if rule.family == name]
+
+    def candidates(self, expression: sympy.Expr, family_excluded: str = "tidy") -> list[Rule]:
+        """Rules that may apply to ``expression``, by its class (cached per class)."""
+        head = type(expression)
+        found = self._by_head.get(head)
+        if found is None:
+            found = [
+                rule
+                for rule in self._rules
+                if rule.family != family_excluded and (not rule.heads or issubclass(head, rule.heads))
+            ]
+            self._by_head[head] = found
+        return found
+
+    def rewrite(self, expression: sympy.Expr, context: Context) -> tuple[Rule, Rewrite] | None:
+        for rule in self.candidates(expression):
+            rewrite = rule.apply(expression, context)
+            if rewrite is not None:
+                return rule, rewrite
+        return None
+
+
+# -- building blocks shared by the rule families ----------------------------------------------
+
+
+def d(expression: sympy.Expr, variable: sympy.Symbol) -> Derivative:
+    """An unevaluated derivative, the 'pending' node the engine rewrites next."""
+    return Derivative(expression, variable, evaluate=False)
+
+
+def mul(*factors: sympy.Expr) -> sympy.Expr:
+    """A product kept exactly as written (sympy would reorder and merge its factors)."""
+    return Mul(*factors, evaluate=False)
+
+
+def add(*terms: sympy.Expr) -> sympy.Expr:
+    """A sum kept exactly in the given order."""
+    return Add(*terms, evaluate=False)
+
+
+def power(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
+    return Pow(base, exponent, evaluate=False)
+
+
+def display_terms(expression: sympy.Expr) -> list[sympy.Expr]:
+    """The terms of a sum in the order a slide shows them."""
+    return list(expression.as_ordered_terms()) if _is_evaluated(expression) else list(expression.args)
+
+
+def display_factors(expression: sympy.Expr) -> list[sympy.Expr]:
+    """The factors of a product in the order a slide shows them."""
+    return list(expression.as_ordered_factors()) if _is_evaluated(expression) else list(expression.args)
+
+
+def _is_evaluated(expression: sympy.Expr) -> bool:
+    return expression.func(*expression.args) == expression

@@ -1,0 +1,84 @@
+"""The chain rule: a function of an inner function of x.
+
+The outer function is written in a fresh variable (u, v, w, …) and derived by its own, nested
+derivation; the step records both so that a slide can show "g(u) = u^3, g'(u) = 3u^2".
+"""
+
+from __future__ import annotations
+
+import sympy
+from sympy import Derivative, Function, Pow, Subs
+
+from ..trace import ChainInfo
+from .base import STRUCTURAL, Context, Rewrite, Rule, add, d, mul
+
+
+def _split(expr: sympy.Expr, x: sympy.Symbol) -> tuple[sympy.Expr, int] | None:
+    """The single inner function of x in ``expr`` and its argument position, if there is one."""
+    positions = [i for i, arg in enumerate(expr.args) if arg.has(x)]
+    if len(positions) != 1:
+        return None
+    inner = expr.args[positions[0]]
+    return (inner, positions[0]) if inner != x else None
+
+
+def _substitute(derivative: sympy.Expr, variable: sympy.Symbol, inner: sympy.Expr) -> sympy.Expr:
+    if derivative.has(Derivative, Subs):
+        return Subs(derivative, variable, inner)  # f'(u) at u = inner, as sympy writes f'(g(x))
+    return derivative.xreplace({variable: inner})
+
+
+def chain_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
+    """d/dx g(f(x)) -> g'(f(x)) · d/dx f(x)."""
+    x = ctx.wrt
+    split = _split(expr, x)
+    if split is None:
+        return None
+    inner, position = split
+    u = ctx.fresh_variable()
+    outer = expr.func(*(u if i == position else arg for i, arg in enumerate(expr.args)))
+    outer_derivation = ctx.derive_outer(outer, u)
+    outer_derivative = outer_derivation.result
+    info = ChainInfo(u, outer, outer_derivative, inner, outer_derivation)
+    replacement = mul(_substitute(outer_derivative, u, inner), d(inner, x))
+    return Rewrite(replacement, chain=info)
+
+
+def multivariate_chain_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
+    """d/dx h(f1(x), f2(x)) -> ∂h/∂u1 (f1, f2) · d/dx f1 + ∂h/∂u2 (f1, f2) · d/dx f2."""
+    x = ctx.wrt
+    if not isinstance(expr, sympy.core.function.AppliedUndef):
+        return None
+    dependent = [i for i, arg in enumerate(expr.args) if arg.has(x)]
+    if len(dependent) < 2:
+        return None
+    variables = [ctx.fresh_variable() for _ in expr.args]
+    outer = expr.func(*variables)
+    terms = [
+        mul(Subs(Derivative(outer, variables[i]), variables, expr.args), d(expr.args[i], x))
+        for i in dependent
+    ]
+    return Rewrite(add(*terms))
+
+
+RULES = [
+    Rule(
+        id="chain",
+        label="chain rule",
+        statement=r"\frac{d}{dx}\, g\bigl(f(x)\bigr) = g'\bigl(f(x)\bigr)\, f'(x)",
+        apply=chain_rule,
+        family="chain",
+        level=STRUCTURAL,
+        heads=(Pow, Function),
+    ),
+    Rule(
+        id="multivariate_chain",
+        label="chain rule",
+        statement=r"\frac{d}{dx}\, h\bigl(f_1(x), f_2(x)\bigr) = \sum_i \frac{\partial h}{\partial f_i}\,"
+        r"\frac{d f_i}{dx}",
+        apply=multivariate_chain_rule,
+        family="chain",
+        level=STRUCTURAL,
+        heads=(Function,),
+    ),
+]

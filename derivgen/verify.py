@@ -1,0 +1,309 @@
+"""Checking steps: every rewrite must leave the value of the expression unchanged.
+
+Each rewrite is checked locally — the focus ``d/dx u`` against what replaced it — at random
+points with mpmath.  Derivatives are evaluated numerically (``mpmath.diff`` of the function at
+high precision), which is independent of sympy's differentiation, so the check catches mistakes in
+our rules and in sympy alike.  Undefined functions (f, g, h) are replaced by random smooth
+functions.  Where no point can be evaluated, a symbolic check is the fallback.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from collections.abc import Callable, Sequence
+
+import mpmath
+import sympy
+from sympy import Derivative, Piecewise, Subs
+from sympy.core.function import AppliedUndef
+from sympy.logic.boolalg import Boolean
+
+from .errors import VerificationError
+from .functions import sigmoid
+
+_DPS = 30
+_TOLERANCE = mpmath.mpf(10) ** -12
+_POINTS = 3
+_ATTEMPTS = 16
+# Sampling ranges: inside (0, 1) for asin, log and sqrt, beyond 1 for acosh and asec, and negative.
+_RANGES = ((0.15, 0.85), (1.2, 2.6), (-0.85, -0.15), (-2.6, -1.2))
+
+
+class _Unevaluable(Exception):
+    """The expression (or this point) cannot be evaluated numerically."""
+
+
+_MP_FUNCTIONS: dict[type, Callable] = {
+    sympy.exp: mpmath.exp,
+    sympy.log: mpmath.log,
+    sympy.sin: mpmath.sin,
+    sympy.cos: mpmath.cos,
+    sympy.tan: mpmath.tan,
+    sympy.cot: mpmath.cot,
+    sympy.sec: mpmath.sec,
+    sympy.csc: mpmath.csc,
+    sympy.asin: mpmath.asin,
+    sympy.acos: mpmath.acos,
+    sympy.atan: mpmath.atan,
+    sympy.acot: mpmath.acot,
+    sympy.asec: mpmath.asec,
+    sympy.acsc: mpmath.acsc,
+    sympy.sinh: mpmath.sinh,
+    sympy.cosh: mpmath.cosh,
+    sympy.tanh: mpmath.tanh,
+    sympy.coth: mpmath.coth,
+    sympy.sech: mpmath.sech,
+    sympy.csch: mpmath.csch,
+    sympy.asinh: mpmath.asinh,
+    sympy.acosh: mpmath.acosh,
+    sympy.atanh: mpmath.atanh,
+    sympy.acoth: mpmath.acoth,
+    sympy.asech: mpmath.asech,
+    sympy.acsch: mpmath.acsch,
+    sympy.Abs: abs,
+    sympy.erf: mpmath.erf,
+    sympy.erfc: mpmath.erfc,
+    sympy.erfi: mpmath.erfi,
+    sympy.gamma: mpmath.gamma,
+    sympy.loggamma: mpmath.loggamma,
+    sympy.polygamma: lambda m, z: mpmath.polygamma(int(m), z),
+    sympy.sign: lambda v: mpmath.sign(_real(v)),
+    sympy.DiracDelta: lambda v: _dirac(v),
+    sympy.Heaviside: lambda v, *rest: mpmath.mpf(1) if _real(v) > 0 else mpmath.mpf(0),
+    sigmoid: lambda v: 1 / (1 + mpmath.exp(-v)),
+    sympy.Max: lambda *values: max(_real(v) for v in values),
+    sympy.Min: lambda *values: min(_real(v) for v in values),
+}
+
+
+def _real(value):
+    if isinstance(value, mpmath.mpc):
+        if abs(value.imag) > _TOLERANCE * max(1, abs(value.real)):
+            raise _Unevaluable("comparison of a complex value")
+        return value.real
+    return value
+
+
+def _dirac(value):
+    if abs(value) < _TOLERANCE:
+        raise _Unevaluable("DiracDelta at 0")
+    return mpmath.mpf(0)
+
+
+class _Evaluator:
+    """Numeric value of a sympy expression, derivatives included, under ``env``."""
+
+    def __init__(self, undefined: dict[str, Callable]):
+        self.undefined = undefined
+
+    def value(self, expr: sympy.Basic, env: dict[sympy.Symbol, object]):
+        if expr.is_Number:
+            if expr.is_Rational:
+                return mpmath.mpf(expr.p) / expr.q
+            if expr.is_Float:
+                return mpmath.mpf(expr)
+            raise _Unevaluable(str(expr))
+        if expr.is_Symbol:
+            try:
+                return env[expr]
+            except KeyError:
+                raise _Unevaluable(f"free symbol {expr}") from None
+        if expr is sympy.pi:
+            return +mpmath.pi
+        if expr is sympy.E:
+            return +mpmath.e
+        if expr.is_Add:
+            return mpmath.fsum(self.value(arg, env) for arg in expr.args)
+        if expr.is_Mul:
+            return mpmath.fprod(self.value(arg, env) for arg in expr.args)
+        if expr.is_Pow:
+            return self._power(expr, env)
+        if isinstance(expr, Derivative):
+            return self._derivative(expr, env)
+        if isinstance(expr, Subs):
+            inner_env = dict(env)
+            for variable, point in zip(expr.variables, expr.point, strict=True):
+                inner_env[variable] = self.value(point, env)
+            return self.value(expr.expr, inner_env)
+        if isinstance(expr, Piecewise):
+            for piece, condition in expr.args:
+                if self.truth(condition, env):
+                    return self.value(piece, env)
+            raise _Unevaluable("no piece applies")
+        if isinstance(expr, AppliedUndef):
+            function = self.undefined.get(type(expr).__name__)
+            if function is None:
+                raise _Unevaluable(f"undefined function {type(expr).__name__}")
+            return function(*(self.value(arg, env) for arg in expr.args))
+        function = _MP_FUNCTIONS.get(type(expr))
+        if function is None:
+            raise _Unevaluable(type(expr).__name__)
+        return function(*(self.value(arg, env) for arg in expr.args))
+
+    def _power(self, expr: sympy.Pow, env):
+        base = self.value(expr.base, env)
+        if expr.exp.is_Integer:
+            if base == 0 and expr.exp < 0:
+                raise _Unevaluable("division by zero")
+            return base ** int(expr.exp)
+        exponent = self.value(expr.exp, env)
+        if base == 0:
+            raise _Unevaluable("0 to a non-integer power")
+        return mpmath.power(base, exponent)
+
+    def _derivative(self, expr: Derivative, env):
+        variables = [variable for variable, _ in expr.variable_count]
+        orders = [int(count) for _, count in expr.variable_count]
+        point = [env.get(variable, None) for variable in variables]
+        if any(value is None for value in point):
+            raise _Unevaluable("derivative variable without a value")
+
+        def function(*values):
+            inner_env = dict(env)
+            inner_env.update(zip(variables, values, strict=True))
+            return self.value(expr.expr, inner_env)
+
+        if len(variables) == 1:
+            return mpmath.diff(function, point[0], orders[0])
+        return mpmath.diff(function, tuple(point), tuple(orders))
+
+    def truth(self, condition: Boolean, env) -> bool:
+        if condition is sympy.true:
+            return True
+        if condition is sympy.false:
+            return False
+        if isinstance(condition, sympy.And):
+            return all(self.truth(arg, env) for arg in condition.args)
+        if isinstance(condition, sympy.Or):
+            return any(self.truth(arg, env) for arg in condition.args)
+        if isinstance(condition, sympy.Not):
+            return not self.truth(condition.args[0], env)
+        if isinstance(condition, sympy.core.relational.Relational):
+            left = _real(self.value(condition.lhs, env))
+            right = _real(self.value(condition.rhs, env))
+            if abs(left - right) < _TOLERANCE:
+                raise _Unevaluable("on the boundary of a condition")
+            return {
+                "<": left < right,
+                "<=": left <= right,
+                ">": left > right,
+                ">=": left >= right,
+                "==": False,
+                "!=": True,
+            }[condition.rel_op]
+        raise _Unevaluable(f"condition {condition}")
+
+
+def _random_smooth_function(rng: random.Random, arity: int) -> Callable:
+    """A random, real-analytic stand-in for an undefined function of ``arity`` arguments."""
+    a = [mpmath.mpf(rng.uniform(0.5, 1.5)) for _ in range(arity)]
+    b = [mpmath.mpf(rng.uniform(-1, 1)) for _ in range(arity)]
+    c = mpmath.mpf(rng.uniform(-1, 1))
+
+    def function(*values):
+        total = c
+        for i, v in enumerate(values):
+            total += mpmath.sin(a[i % arity] * v + b[i % arity]) + a[i % arity] * v * v / 3
+        if len(values) > 1:
+            total += mpmath.fprod(values) / 2
+        return total
+
+    return function
+
+
+def _undefined_functions(expressions: Sequence[sympy.Basic], rng: random.Random) -> dict[str, Callable]:
+    names: dict[str, int] = {}
+    for expression in expressions:
+        for applied in expression.atoms(AppliedUndef):
+            names.setdefault(type(applied).__name__, len(applied.args))
+    return {name: _random_smooth_function(rng, arity) for name, arity in sorted(names.items())}
+
+
+def _is_finite(value) -> bool:
+    return (
+        mpmath.isfinite(value)
+        if not isinstance(value, mpmath.mpc)
+        else (mpmath.isfinite(value.real) and mpmath.isfinite(value.imag))
+    )
+
+
+def _is_real(value) -> bool:
+    return not isinstance(value, mpmath.mpc) or abs(value.imag) <= _TOLERANCE * max(1, abs(value.real))
+
+
+def _close(a, b) -> bool:
+    scale = max(mpmath.mpf(1), abs(a), abs(b))
+    return abs(a - b) <= _TOLERANCE * scale
+
+
+def numerically_equal(
+    left: sympy.Basic, right: sympy.Basic, symbols: Sequence[sympy.Symbol] = ()
+) -> bool | None:
+    """True/False when ``left`` and ``right`` agree/disagree at random points; None if undecidable.
+
+    Points where every value is real are preferred; complex values (principal branches) are
+    used only when no real point is found.
+    """
+    free = sorted(set(symbols) | left.free_symbols | right.free_symbols, key=lambda s: s.name)
+    rng = random.Random(zlib.crc32(sympy.srepr(left).encode() + b"|" + sympy.srepr(right).encode()))
+    evaluator = _Evaluator(_undefined_functions((left, right), rng))
+    real_points = complex_points = 0
+    complex_results: list[bool] = []
+    with mpmath.workdps(_DPS):
+        for _ in range(_ATTEMPTS):
+            env = {}
+            for symbol in free:
+                low, high = rng.choice(_positive_ranges() if symbol.is_positive else _RANGES)
+                env[symbol] = mpmath.mpf(rng.uniform(low, high))
+            try:
+                a = evaluator.value(left, env)
+                b = evaluator.value(right, env)
+            except (_Unevaluable, ZeroDivisionError, ValueError, OverflowError, TypeError):
+                continue
+            if not (_is_finite(a) and _is_finite(b)):
+                continue
+            if _is_real(a) and _is_real(b):
+                if not _close(a, b):
+                    return False
+                real_points += 1
+                if real_points >= _POINTS:
+                    return True
+            else:
+                complex_points += 1
+                complex_results.append(_close(a, b))
+    if real_points:
+        return True
+    if complex_results:
+        return all(complex_results)
+    return None
+
+
+def _positive_ranges() -> tuple[tuple[float, float], ...]:
+    return tuple(r for r in _RANGES if r[0] > 0)
+
+
+def symbolically_equal(left: sympy.Basic, right: sympy.Basic) -> bool:
+    """Fallback: sympy proves the difference zero (bounded by what simplify can do)."""
+    try:
+        difference = sympy.simplify(left.doit() - right.doit())
+    except Exception:  # sympy may fail in many ways on odd input; that means "not proven"
+        return False
+    return difference == 0
+
+
+def check_equal(before: sympy.Basic, after: sympy.Basic, what: str) -> None:
+    """Raise :class:`VerificationError` unless ``before`` equals ``after`` as functions."""
+    if before == after:
+        return
+    verdict = numerically_equal(before, after)
+    if verdict is None:
+        verdict = symbolically_equal(before, after)
+    if not verdict:
+        raise VerificationError(
+            f"step '{what}' does not check: {sympy.sstr(before)} is not equal to {sympy.sstr(after)} "
+            "(a bug in derivgen; please report it with this expression)"
+        )
+
+
+__all__ = ["check_equal", "numerically_equal", "symbolically_equal"]
