@@ -77,14 +77,13 @@ def _as_variable(wrt: str | sympy.Symbol, expr: sympy.Expr) -> sympy.Symbol:
 
 
 def is_pending(node: sympy.Basic) -> bool:
-    """A derivative still to be worked out; f'(x) of an undefined f at plain variables is final."""
+    """A derivative still to be worked out.  The derivative of an undefined function by one of
+    its own (distinct) arguments is final: f'(x), f'(g(x)), ∂h/∂f1."""
     if not isinstance(node, Derivative):
         return False
     inner = node.expr
-    if isinstance(inner, AppliedUndef) and all(arg.is_Symbol for arg in inner.args):
-        return not all(variable in inner.args for variable in node.variables) or len(set(inner.args)) != len(
-            inner.args
-        )
+    if isinstance(inner, AppliedUndef) and len(set(inner.args)) == len(inner.args):
+        return not all(variable in inner.args for variable in node.variables)
     return True
 
 

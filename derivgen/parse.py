@@ -329,7 +329,7 @@ class _Builder:
             raise self.source.error("only named functions can be called, such as sin(x)", node)
         name = node.func.id
         if node.keywords:
-            raise self.source.error(f"{name}(...) takes no keyword arguments", node.keywords[0].value)
+            raise self.source.error(f"{name}(...) takes no keyword arguments", node.keywords[0])
         if name == "Piecewise":
             return self._piecewise(node)
         if name in FUNCTIONS:

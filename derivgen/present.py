@@ -58,22 +58,28 @@ def _is_derivative_like(node: sympy.Basic) -> bool:
 
 
 def _is_final_derivative(node: sympy.Basic) -> bool:
-    """f'(x): the derivative of an undefined function at its own variable."""
+    """f'(x), f'(g(x)), ∂h/∂f1: an undefined function derived once by one of its arguments."""
     return (
         isinstance(node, Derivative)
         and isinstance(node.expr, AppliedUndef)
         and len(node.variables) == 1
-        and node.expr.args == (node.variables[0],)
+        and node.variables[0] in node.expr.args
     )
+
+
+def _argument_name(argument: sympy.Basic) -> sympy.Symbol:
+    """What a partial derivative is taken by: f1 for f1(x), x for x."""
+    return sympy.Symbol(argument.func.__name__) if isinstance(argument, AppliedUndef) else argument
 
 
 class LectureLatexPrinter(LatexPrinter):
     """LaTeX that keeps rule-built products and sums in the order the rule wrote them."""
 
-    def __init__(self, settings: dict | None = None, partial: bool = False):
+    def __init__(self, settings: dict | None = None, partial: bool = False, operator: sympy.Basic = None):
         super().__init__(settings or {})
         self._as_built = _AsBuilt()
         self._partial = partial
+        self._operator = operator  # a derivative to print as d/dx … even where it is final
 
     def _print_Symbol(self, expr: sympy.Symbol, style: str = "plain") -> str:
         if expr.name in _SYMBOL_NAMES:
@@ -144,8 +150,12 @@ class LectureLatexPrinter(LatexPrinter):
         return super()._print_Pow(expr)
 
     def _print_Derivative(self, expr: Derivative) -> str:
-        if _is_final_derivative(expr):
-            return self._prime(expr.expr.func, [self._print(arg) for arg in expr.expr.args])
+        if _is_final_derivative(expr) and expr is not self._operator:
+            function = expr.expr.func
+            if len(expr.expr.args) == 1:
+                return self._prime(function, [self._print(arg) for arg in expr.expr.args])
+            by = self._print(_argument_name(expr.variables[0]))
+            return r"\frac{\partial %s}{\partial %s}" % (self._print(sympy.Symbol(function.__name__)), by)
         if len(expr.variables) != 1:
             return super()._print_Derivative(expr)
         variable = self._print(expr.variables[0])
@@ -156,22 +166,18 @@ class LectureLatexPrinter(LatexPrinter):
         return rf"\frac{{{d}}}{{{d} {variable}}} {operand}"
 
     def _print_Subs(self, subs: Subs) -> str:
-        inner = subs.expr
-        if (
-            isinstance(inner, Derivative)
-            and isinstance(inner.expr, AppliedUndef)
-            and tuple(inner.expr.args) == tuple(subs.variables)
-        ):
-            points = [self._print(point) for point in subs.point]
-            if len(subs.variables) == 1:
-                return self._prime(inner.expr.func, points)
-            index = subs.variables.index(inner.variables[0]) + 1
-            return r"\partial_{%d} %s\left(%s\right)" % (
-                index,
-                self._print(inner.expr.func),
-                ", ".join(points),
-            )
-        return super()._print_Subs(subs)
+        found = _partial_at_point(subs)
+        if found is None:
+            return super()._print_Subs(subs)
+        function, index, points = found
+        arguments = [self._print(point) for point in points]
+        if len(points) == 1:
+            return self._prime(function, arguments)
+        return r"\partial_{%d} %s\left(%s\right)" % (
+            index,
+            self._print(sympy.Symbol(function.__name__)),
+            ", ".join(arguments),
+        )
 
     def _prime(self, function, arguments: list[str]) -> str:
         return r"{}'\left({}\right)".format(
@@ -202,9 +208,10 @@ def _split_fraction(factors: list[sympy.Basic], as_built: _AsBuilt) -> tuple[lis
 class LectureStrPrinter(StrPrinter):
     """Plain text for the terminal, in the same order as the LaTeX: ``d/dx(x**2)``, ``f'(x)``."""
 
-    def __init__(self, settings: dict | None = None):
+    def __init__(self, settings: dict | None = None, operator: sympy.Basic = None):
         super().__init__(settings or {})
         self._as_built = _AsBuilt()
+        self._operator = operator
 
     def _print_Add(self, expr, order=None):
         return super()._print_Add(expr, order="none" if self._as_built(expr) else order)
@@ -239,35 +246,54 @@ class LectureStrPrinter(StrPrinter):
         return "*".join(parts)
 
     def _print_Derivative(self, expr):
-        if _is_final_derivative(expr):
-            return f"{expr.expr.func.__name__}'({', '.join(self._print(a) for a in expr.expr.args)})"
+        if _is_final_derivative(expr) and expr is not self._operator:
+            function = expr.expr.func.__name__
+            if len(expr.expr.args) == 1:
+                return f"{function}'({self._print(expr.expr.args[0])})"
+            return f"d{function}/d{self._print(_argument_name(expr.variables[0]))}"
         if len(expr.variables) != 1:
             return super()._print_Derivative(expr)
         return f"d/d{self._print(expr.variables[0])}({self._print(expr.expr)})"
 
     def _print_Subs(self, subs):
-        inner = subs.expr
-        if (
-            isinstance(inner, Derivative)
-            and isinstance(inner.expr, AppliedUndef)
-            and len(subs.variables) == 1
-        ):
-            return f"{inner.expr.func.__name__}'({self._print(subs.point[0])})"
-        if isinstance(inner, Derivative) and isinstance(inner.expr, AppliedUndef):
-            index = subs.variables.index(inner.variables[0]) + 1
-            points = ", ".join(self._print(point) for point in subs.point)
-            return f"D[{index}]{inner.expr.func.__name__}({points})"
-        return super()._print_Subs(subs)
+        found = _partial_at_point(subs)
+        if found is None:
+            return super()._print_Subs(subs)
+        function, index, points = found
+        arguments = ", ".join(self._print(point) for point in points)
+        if len(points) == 1:
+            return f"{function.__name__}'({arguments})"
+        return f"D[{index}]{function.__name__}({arguments})"
 
 
-def to_latex(expr: sympy.Basic, partial: bool = False) -> str:
-    """LaTeX of an expression in the lecturer's order."""
-    return LectureLatexPrinter(partial=partial).doprint(expr)
+def _partial_at_point(subs: Subs) -> tuple[type, int, list] | None:
+    """(f, i, arguments) when ``subs`` is the i-th partial derivative of an undefined f taken
+    at the given arguments, as the chain rule writes it; None for any other Subs."""
+    inner = subs.expr
+    if not (
+        isinstance(inner, Derivative)
+        and isinstance(inner.expr, AppliedUndef)
+        and len(inner.variables) == 1
+        and len(subs.variables) == 1
+        and inner.variables[0] == subs.variables[0]
+        and inner.variables[0] in inner.expr.args
+    ):
+        return None
+    arguments = list(inner.expr.args)
+    index = arguments.index(subs.variables[0])
+    arguments[index] = subs.point[0]
+    return inner.expr.func, index + 1, arguments
 
 
-def to_text(expr: sympy.Basic) -> str:
+def to_latex(expr: sympy.Basic, partial: bool = False, operator: bool = False) -> str:
+    """LaTeX of an expression in the lecturer's order.  ``operator``: print a top-level
+    derivative as ``d/dx f(x)`` even where it is already final (``f'(x)``)."""
+    return LectureLatexPrinter(partial=partial, operator=expr if operator else None).doprint(expr)
+
+
+def to_text(expr: sympy.Basic, operator: bool = False) -> str:
     """Plain text of an expression in the lecturer's order."""
-    return LectureStrPrinter().doprint(expr)
+    return LectureStrPrinter(operator=expr if operator else None).doprint(expr)
 
 
 @dataclass(frozen=True)
@@ -322,11 +348,14 @@ def display_lines(derivation: Derivation, detail: str = "normal") -> list[Displa
 
 def align_body(derivation: Derivation, detail: str = "normal", partial: bool = False) -> str:
     """``d/dx f &= … && \\text{rule} \\\\`` lines for an ``align*`` environment."""
+    start = to_latex(derivation.start, partial, operator=True)
+    lines = display_lines(derivation, detail)
+    if not lines:  # already final, as d/dx f(x) = f'(x) for an undefined f
+        return f"{start} &= {to_latex(derivation.result, partial)} &&"
     rows = []
-    for i, line in enumerate(display_lines(derivation, detail)):
-        left = to_latex(derivation.start, partial) if i == 0 else ""
-        label = rf"\text{{{_escape_text(line.label)}}}"
-        rows.append(f"{left} &= {to_latex(line.expression, partial)} && {label}")
+    for i, line in enumerate(lines):
+        label = r"\text{%s}" % _escape_text(line.label)
+        rows.append(f"{start if i == 0 else ''} &= {to_latex(line.expression, partial)} && {label}")
     return " \\\\\n".join(rows)
 
 

@@ -22,9 +22,21 @@ def _split(expr: sympy.Expr, x: sympy.Symbol) -> tuple[sympy.Expr, int] | None:
     return (inner, positions[0]) if inner != x else None
 
 
+def partial_at(outer: sympy.Expr, variable: sympy.Symbol, values: dict) -> sympy.Expr:
+    """The derivative of an undefined ``outer`` by ``variable``, at ``values``, as sympy writes it:
+    ``Derivative(f(g(x)), g(x))`` where the values can be differentiated by, else
+    ``Subs(Derivative(f(u, x), u), u, x**2)`` with only the derived argument left as a variable."""
+    points = list(values.values())
+    if all(point._diff_wrt for point in points) and len(set(points)) == len(points):
+        return Derivative(outer.xreplace(values), values[variable])
+    others = {v: point for v, point in values.items() if v != variable}
+    # one variable only: sympy's Subs compares equal when several variables share a point
+    return Subs(Derivative(outer.xreplace(others), variable), variable, values[variable])
+
+
 def _substitute(derivative: sympy.Expr, variable: sympy.Symbol, inner: sympy.Expr) -> sympy.Expr:
-    if derivative.has(Derivative, Subs):
-        return Subs(derivative, variable, inner)  # f'(u) at u = inner, as sympy writes f'(g(x))
+    if isinstance(derivative, Derivative):  # f'(u) of an undefined f
+        return partial_at(derivative.expr, variable, {variable: inner})
     return derivative.xreplace({variable: inner})
 
 
@@ -54,10 +66,8 @@ def multivariate_chain_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
         return None
     variables = [ctx.fresh_variable() for _ in expr.args]
     outer = expr.func(*variables)
-    terms = [
-        mul(Subs(Derivative(outer, variables[i]), variables, expr.args), d(expr.args[i], x))
-        for i in dependent
-    ]
+    values = dict(zip(variables, expr.args, strict=True))
+    terms = [mul(partial_at(outer, variables[i], values), d(expr.args[i], x)) for i in dependent]
     return Rewrite(add(*terms))
 
 

@@ -1,0 +1,124 @@
+"""The ``derivgen`` command line.
+
+Errors a user can cause are printed as one line on stderr with a non-zero exit status (2 for
+bad input, 3 for a step that did not check); ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+
+import click
+import sympy
+
+from . import __version__
+from .engine import derive
+from .errors import DerivgenError
+from .parse import parse
+from .present import DETAILS, align_body, display_lines, to_text
+from .rules import REGISTRY
+from .trace import Derivation
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="derivgen")
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
+def cli(debug: bool) -> None:
+    """Step-by-step derivatives with named, checked rules, for lecture slides."""
+
+
+@cli.command("derive")
+@click.argument("expression")
+@click.option("--wrt", "-x", help="Variable to differentiate by (default: the only variable).")
+@click.option(
+    "--detail",
+    type=click.Choice(DETAILS),
+    default="normal",
+    show_default=True,
+    help="full: every step; normal: trivial steps merged; brief: main rules only.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole trace as JSON.")
+@click.option("--latex", "as_latex", is_flag=True, help="Print the align* body in LaTeX.")
+@click.option("--no-verify", is_flag=True, help="Do not check the steps (faster; not for slides).")
+def derive_command(
+    expression: str, wrt: str | None, detail: str, as_json: bool, as_latex: bool, no_verify: bool
+) -> None:
+    """Derive EXPRESSION step by step, e.g. derivgen derive "(x^2 + 2)^3" --wrt x."""
+    parsed = parse(expression)
+    variable = wrt if wrt is not None else _only_variable(parsed)
+    derivation = derive(parsed, variable, verify=not no_verify)
+    if as_json:
+        click.echo(json.dumps(derivation.to_dict(), indent=2))
+    elif as_latex:
+        click.echo(align_body(derivation, detail))
+    else:
+        click.echo(_as_text(derivation, detail))
+
+
+@cli.command("rules")
+def rules_command() -> None:
+    """List the rules derivgen knows, with their ids and general statements."""
+    for rule in REGISTRY:
+        click.echo(f"{rule.id:28} {rule.label:32} {rule.statement_latex}")
+
+
+def _only_variable(expression: sympy.Expr) -> str:
+    names = sorted(symbol.name for symbol in expression.free_symbols)
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        return "x"
+    raise DerivgenError(f"the expression has several variables ({', '.join(names)}): choose one with --wrt")
+
+
+def _as_text(derivation: Derivation, detail: str) -> str:
+    lines = [to_text(derivation.start, operator=True)]
+    for line in display_lines(derivation, detail):
+        lines.append(f"  = {to_text(line.expression)}    [{line.label}]")
+        for step in line.steps:
+            if step.chain is not None:
+                chain = step.chain
+                lines.append(
+                    f"      with {chain.variable} = {to_text(chain.inner)}: "
+                    f"d/d{chain.variable}({to_text(chain.outer)}) = {to_text(chain.outer_derivative)}"
+                )
+        lines.extend(f"      note: {note}" for note in line.notes)
+    verified = "every step checked" if derivation.verified else "steps not checked"
+    lines.append(f"result: {to_text(derivation.result)}    ({verified})")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status instead of raising."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="derivgen", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.Abort:
+        click.echo("derivgen: aborted", err=True)
+        return 130
+    except DerivgenError as error:
+        if debug:
+            raise
+        click.echo(f"derivgen: error: {error.one_line()}", err=True)
+        return error.exit_code
+    except Exception as error:  # a bug: say so in one line, keep the traceback for --debug
+        if debug:
+            raise
+        click.echo(
+            f"derivgen: internal error: {type(error).__name__}: {error} (run with --debug for details)",
+            err=True,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Each rule on its own: an expression that needs it, the step it makes, and sympy's answer."""
+
+from __future__ import annotations
+
+import pytest
+import sympy
+
+from derivgen import derive, parse
+from derivgen.present import to_text
+from derivgen.rules import REGISTRY
+from derivgen.rules.base import Rewrite, Rule, RuleRegistry
+from tests.conftest import same_function
+
+# rule id -> an expression whose derivation uses it
+EXAMPLES = {
+    "constant": "x + 7",
+    "identity": "x + 7",
+    "sum": "x**2 + sin(x)",
+    "log_base": "log(x, 2)",
+    "constant_multiple": "5*sin(x)",
+    "quotient": "sin(x)/(x**2 + 1)",
+    "product": "x**2*exp(x)*cos(x)",
+    "power": "x**(-3/2)",
+    "exponential": "3**x",
+    "logarithmic_differentiation": "x**sin(x)",
+    "piecewise": "Piecewise((x**2, x < 0), (sin(x), True))",
+    "min_max": "max(x, x**2)",
+    "exp": "exp(x)",
+    "ln": "ln(x)",
+    "sin": "sin(x)",
+    "cos": "cos(x)",
+    "tan": "tan(x)",
+    "cot": "cot(x)",
+    "sec": "sec(x)",
+    "csc": "csc(x)",
+    "asin": "asin(x)",
+    "acos": "acos(x)",
+    "atan": "atan(x)",
+    "acot": "acot(x)",
+    "asec": "asec(x)",
+    "acsc": "acsc(x)",
+    "sinh": "sinh(x)",
+    "cosh": "cosh(x)",
+    "tanh": "tanh(x)",
+    "coth": "coth(x)",
+    "sech": "sech(x)",
+    "csch": "csch(x)",
+    "asinh": "asinh(x)",
+    "acosh": "acosh(x)",
+    "atanh": "atanh(x)",
+    "acoth": "acoth(x)",
+    "asech": "asech(x)",
+    "acsch": "acsch(x)",
+    "abs": "abs(x)",
+    "sign": "sign(x)",
+    "sigmoid": "sigmoid(x)",
+    "chain": "sin(x**2)",
+    "multivariate_chain": "h(f(x), g(x))",
+    "special_function": "erf(x)",
+    "drop_neutral": "(x**2 + 2)**3",
+    "evaluate": "(x**2 + 2)**3",
+}
+
+
+def test_every_rule_has_an_example():
+    assert set(EXAMPLES) == {rule.id for rule in REGISTRY}
+
+
+def test_rules_are_declared_data():
+    for rule in REGISTRY:
+        assert rule.id and rule.label and rule.statement_latex, rule.id
+        assert rule.apply.__doc__, f"{rule.id}: the docstring states the rewrite"
+
+
+@pytest.mark.parametrize("rule_id", sorted(EXAMPLES))
+def test_rule_on_its_own(rule_id):
+    expression = parse(EXAMPLES[rule_id])
+    x = sympy.Symbol("x", real=True)
+    derivation = derive(expression, "x")
+    used = [step.rule for step in derivation.steps]
+    assert rule_id in used, used
+    assert same_function(derivation.result, sympy.diff(expression, x))
+
+
+def test_quotient_rule_keeps_the_minus_sign(x):
+    derivation = derive("sin(x)/x", "x")
+    step = next(s for s in derivation.steps if s.rule == "quotient")
+    numerator = step.replacement.args[0]
+    assert isinstance(numerator, sympy.Add) and numerator.args[1].args[0] == -1
+    assert "-" in REGISTRY["quotient"].statement_latex
+
+
+def test_special_function_label_names_the_function():
+    derivation = derive(sympy.besselj(0, sympy.Symbol("x", real=True)), "x")
+    assert derivation.steps[0].label == "derivative of besselj"
+
+
+def test_sigmoid_is_written_sigma_one_minus_sigma():
+    derivation = derive("sigmoid(x)", "x")
+    assert derivation.steps[0].label == "derivative of the sigmoid"
+    assert to_text(derivation.steps[0].after) == "sigmoid(x)*(1 - sigmoid(x))"
+
+
+def test_abs_of_real_variable_gives_sign(x):
+    assert derive("abs(x)", "x").result == sympy.sign(x) == sympy.diff(sympy.Abs(x), x)
+
+
+def test_registry_refuses_duplicate_ids():
+    rule = REGISTRY["sum"]
+    with pytest.raises(ValueError, match="unique"):
+        RuleRegistry([rule, rule])
+
+
+def test_first_rule_that_applies_wins():
+    """Search order is data: a registry with a rule in front changes what is used."""
+
+    def always_zero(expr, ctx):
+        """d/dx anything -> 0 (deliberately wrong)."""
+        return Rewrite(sympy.S.Zero)
+
+    wrong = Rule("wrong", "wrong rule", "", always_zero)
+    registry = RuleRegistry([wrong, *REGISTRY])
+    derivation = derive("x**2", "x", registry=registry, verify=False)
+    assert derivation.steps[0].rule == "wrong"
