@@ -41,14 +41,21 @@ def cli(debug: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the whole trace as JSON.")
 @click.option("--latex", "as_latex", is_flag=True, help="Print the align* body in LaTeX.")
+@click.option("--positive", multiple=True, metavar="NAME", help="Treat variable NAME as positive (repeatable).")
 @click.option("--no-verify", is_flag=True, help="Do not check the steps (faster; not for slides).")
 def derive_command(
-    expression: str, wrt: str | None, detail: str, as_json: bool, as_latex: bool, no_verify: bool
+    expression: str,
+    wrt: str | None,
+    detail: str,
+    as_json: bool,
+    as_latex: bool,
+    positive: tuple[str, ...],
+    no_verify: bool,
 ) -> None:
     """Derive EXPRESSION step by step, e.g. derivgen derive "(x^2 + 2)^3" --wrt x."""
     parsed = parse(expression)
     variable = wrt if wrt is not None else _only_variable(parsed)
-    derivation = derive(parsed, variable, verify=not no_verify)
+    derivation = derive(parsed, variable, verify=not no_verify, positive=positive)
     if as_json:
         click.echo(json.dumps(derivation.to_dict(), indent=2))
     elif as_latex:

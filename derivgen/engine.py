@@ -8,6 +8,7 @@ and records a :class:`~derivgen.trace.Step`.  It knows no rule by name.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sympy
@@ -39,15 +40,17 @@ def derive(
     wrt: str | sympy.Symbol,
     *,
     verify: bool = True,
+    positive: Iterable[str] = (),
     limits: EngineLimits = DEFAULT_LIMITS,
     registry: RuleRegistry = REGISTRY,
 ) -> Derivation:
     """Derive ``expression`` with respect to ``wrt`` step by step.
 
     ``expression`` is text (read with :func:`derivgen.parse`, never ``eval``) or a sympy
-    expression.  Every step is checked unless ``verify=False``.
+    expression.  Variables are real; those named in ``positive`` are positive (so that
+    ``d/dx |ln x| = sign(ln x)/x``).  Every step is checked unless ``verify=False``.
     """
-    expr = _as_expression(expression)
+    expr = _assume_positive(_as_expression(expression), positive)
     variable = _as_variable(wrt, expr)
     engine = _Engine(registry, verify, limits, taken={s.name for s in expr.free_symbols})
     return engine.run(expr, variable)
@@ -60,9 +63,16 @@ def _as_expression(expression: str | sympy.Expr) -> sympy.Expr:
         return sympy.Integer(expression)
     if isinstance(expression, sympy.Expr) and not isinstance(expression, sympy.MatrixBase):
         return expression
-    raise DerivgenError(
-        f"cannot derive an object of type {type(expression).__name__}; give text or a sympy expression"
-    )
+    raise DerivgenError(f"cannot derive an object of type {type(expression).__name__}; give text or a sympy expression")
+
+
+def _assume_positive(expr: sympy.Expr, names: Iterable[str]) -> sympy.Expr:
+    names = set(names)
+    for name in names:
+        if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
+            raise DerivgenError(f"a positive variable must be a name such as x, not {name!r}")
+    swap = {s: Symbol(s.name, positive=True) for s in expr.free_symbols if s.name in names}
+    return expr.xreplace(swap) if swap else expr
 
 
 def _as_variable(wrt: str | sympy.Symbol, expr: sympy.Expr) -> sympy.Symbol:
@@ -176,14 +186,14 @@ class _Engine:
             is_tidy=tidy,
         )
 
-    def fresh_variable(self) -> sympy.Symbol:
+    def fresh_variable(self, real: bool = True) -> sympy.Symbol:
         while True:
             index, self.stand_ins = self.stand_ins, self.stand_ins + 1
             rounds, position = divmod(index, len(_STAND_IN_NAMES))
             name = _STAND_IN_NAMES[position] + (f"_{rounds}" if rounds else "")
             if name not in self.taken:
                 self.taken.add(name)
-                return Symbol(name, real=True)
+                return Symbol(name, real=True) if real else Symbol(name)
 
 
 class _Context:
@@ -196,8 +206,8 @@ class _Context:
     def derive_outer(self, outer: sympy.Expr, variable: sympy.Symbol) -> Derivation:
         return self.engine.run(outer, variable)
 
-    def fresh_variable(self) -> sympy.Symbol:
-        return self.engine.fresh_variable()
+    def fresh_variable(self, real: bool = True) -> sympy.Symbol:
+        return self.engine.fresh_variable(real)
 
 
 def _unsupported_message(focus: Derivative) -> str:

@@ -104,9 +104,7 @@ def parse(text: str, limits: ParseLimits = DEFAULT_LIMITS) -> sympy.Expr:
     if not isinstance(text, str):
         raise ParseError(f"an expression must be text, not {type(text).__name__}")
     if len(text) > limits.max_length:
-        raise LimitExceeded(
-            f"the expression is {len(text)} characters long; the limit is {limits.max_length}"
-        )
+        raise LimitExceeded(f"the expression is {len(text)} characters long; the limit is {limits.max_length}")
     source = _Source(text)
     tree = source.to_ast(limits)
     return _Builder(source, limits).build(tree.body)
@@ -155,9 +153,7 @@ class _Source:
                 out_origin.append(origin[start])
             string = "**" if token.type == tokenize.OP and token.string == "^" else text[start:end]
             out.append(string)
-            out_origin.extend(
-                [origin[start]] * len(string) if string != text[start:end] else origin[start:end]
-            )
+            out_origin.extend([origin[start]] * len(string) if string != text[start:end] else origin[start:end])
             position, previous = end, token
         out.append(text[position:])
         out_origin.extend(origin[position:])
@@ -182,9 +178,7 @@ class _Source:
         for offset, char in enumerate(self.text):
             depth += {"(": 1, ")": -1}.get(char, 0)
             if depth > limits.max_depth:
-                raise LimitExceeded(
-                    f"column {self.column(offset)}: brackets nested more than {limits.max_depth} deep"
-                )
+                raise LimitExceeded(f"column {self.column(offset)}: brackets nested more than {limits.max_depth} deep")
         try:
             return ast.parse(self.text, mode="eval")
         except SyntaxError as error:
@@ -197,9 +191,7 @@ class _Source:
 
 def _implicit_product(previous: tokenize.TokenInfo, token: tokenize.TokenInfo) -> bool:
     closes = previous.type == tokenize.NUMBER or (previous.type == tokenize.OP and previous.string == ")")
-    opens = token.type in (tokenize.NAME, tokenize.NUMBER) or (
-        token.type == tokenize.OP and token.string == "("
-    )
+    opens = token.type in (tokenize.NAME, tokenize.NUMBER) or (token.type == tokenize.OP and token.string == "(")
     if previous.type == tokenize.NUMBER and token.type == tokenize.NUMBER:
         return False
     return closes and opens
@@ -275,9 +267,7 @@ class _Builder:
         if isinstance(node.op, ast.Add | ast.Sub):
             return sympy.Add(*self._chain(node, ast.Add, ast.Sub, lambda term: -term))
         if isinstance(node.op, ast.Mult | ast.Div):
-            factors = self._chain(
-                node, ast.Mult, ast.Div, lambda factor: self._power(factor, S.NegativeOne, node)
-            )
+            factors = self._chain(node, ast.Mult, ast.Div, lambda factor: self._power(factor, S.NegativeOne, node))
             return self._checked(sympy.Mul(*factors), node)
         if isinstance(node.op, ast.Pow):
             return self._power(self.build(node.left), self.build(node.right), node)
@@ -343,8 +333,7 @@ class _Builder:
         if _UNDEFINED_FUNCTION.fullmatch(name) or name in GREEK:
             if name in self.variables:
                 raise self.source.error(
-                    f"{name!r} is used both as a variable and as a function; "
-                    f"for a product write {name}*(...)",
+                    f"{name!r} is used both as a variable and as a function; for a product write {name}*(...)",
                     node,
                 )
             if not node.args:

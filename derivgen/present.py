@@ -180,9 +180,7 @@ class LectureLatexPrinter(LatexPrinter):
         )
 
     def _prime(self, function, arguments: list[str]) -> str:
-        return r"{}'\left({}\right)".format(
-            self._print(sympy.Symbol(function.__name__)), ", ".join(arguments)
-        )
+        return r"{}'\left({}\right)".format(self._print(sympy.Symbol(function.__name__)), ", ".join(arguments))
 
 
 def _negated(term: sympy.Basic) -> sympy.Basic | None:
@@ -231,9 +229,7 @@ class LectureStrPrinter(StrPrinter):
 
     def _group(self, factors: list[sympy.Basic]) -> str:
         text = self._product(factors)
-        single = len(factors) == 1 and (
-            factors[0].is_Atom or isinstance(factors[0], sympy.Add | sympy.Function)
-        )
+        single = len(factors) == 1 and (factors[0].is_Atom or isinstance(factors[0], sympy.Add | sympy.Function))
         return text if single else f"({text})"
 
     def _product(self, factors: list[sympy.Basic]) -> str:

@@ -68,7 +68,12 @@ _MP_FUNCTIONS: dict[type, Callable] = {
     sympy.gamma: mpmath.gamma,
     sympy.loggamma: mpmath.loggamma,
     sympy.polygamma: lambda m, z: mpmath.polygamma(int(m), z),
-    sympy.sign: lambda v: mpmath.sign(_real(v)),
+    sympy.sign: lambda v: mpmath.sign(v) if not isinstance(v, mpmath.mpc) else (v / abs(v) if v else v),
+    sympy.re: mpmath.re,
+    sympy.im: mpmath.im,
+    sympy.arg: mpmath.arg,
+    sympy.atan2: mpmath.atan2,
+    sympy.conjugate: mpmath.conj,
     sympy.DiracDelta: lambda v: _dirac(v),
     sympy.Heaviside: lambda v, *rest: mpmath.mpf(1) if _real(v) > 0 else mpmath.mpf(0),
     sigmoid: lambda v: 1 / (1 + mpmath.exp(-v)),
@@ -237,9 +242,7 @@ def _close(a, b) -> bool:
     return abs(a - b) <= _TOLERANCE * scale
 
 
-def numerically_equal(
-    left: sympy.Basic, right: sympy.Basic, symbols: Sequence[sympy.Symbol] = ()
-) -> bool | None:
+def numerically_equal(left: sympy.Basic, right: sympy.Basic, symbols: Sequence[sympy.Symbol] = ()) -> bool | None:
     """True/False when ``left`` and ``right`` agree/disagree at random points; None if undecidable.
 
     Points where every value is real are preferred; complex values (principal branches) are

@@ -21,9 +21,7 @@ def _concrete(expr: sympy.Expr) -> sympy.Expr:
         function = next(a.func for a in sorted(applied_all, key=str) if a.func not in inner)
         arity = len(next(a for a in applied_all if a.func == function).args)
         symbols = sympy.symbols(f"t0:{arity}")
-        body = sum(sympy.sin((i + 2) * s) + s**2 / (i + 3) for i, s in enumerate(symbols)) + sympy.prod(
-            symbols
-        )
+        body = sum(sympy.sin((i + 2) * s) + s**2 / (i + 3) for i, s in enumerate(symbols)) + sympy.prod(symbols)
         expr = expr.replace(function, sympy.Lambda(symbols, body)).doit()
     return expr
 

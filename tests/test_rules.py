@@ -52,6 +52,8 @@ EXAMPLES = {
     "asech": "asech(x)",
     "acsch": "acsch(x)",
     "abs": "abs(x)",
+    "complex_abs": "abs(sqrt(x))",
+    "real_part": "abs(log(x))",
     "sign": "sign(x)",
     "sigmoid": "sigmoid(x)",
     "chain": "sin(x**2)",

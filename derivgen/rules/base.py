@@ -40,7 +40,7 @@ class Context(Protocol):
     def derive_outer(self, outer: sympy.Expr, variable: sympy.Symbol) -> Derivation:
         """Derive an outer function by its own variable (for the chain rule)."""
 
-    def fresh_variable(self) -> sympy.Symbol:
+    def fresh_variable(self, real: bool = True) -> sympy.Symbol:
         """A new stand-in name for an inner function: u, v, w, …"""
 
 

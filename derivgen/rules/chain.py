@@ -11,6 +11,7 @@ from sympy import Derivative, Function, Pow, Subs
 
 from ..trace import ChainInfo
 from .base import STRUCTURAL, Context, Rewrite, Rule, add, d, mul
+from .elementary import NOT_HOLOMORPHIC
 
 
 def _split(expr: sympy.Expr, x: sympy.Symbol) -> tuple[sympy.Expr, int] | None:
@@ -47,7 +48,12 @@ def chain_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     if split is None:
         return None
     inner, position = split
-    u = ctx.fresh_variable()
+    real_inner = bool(inner.is_extended_real)
+    if isinstance(expr, NOT_HOLOMORPHIC) and not real_inner:
+        return None  # |g|' = sign(g) g' is wrong for complex g; the complex |g| rule applies
+    # a complex stand-in where the inner function may be complex, so that the outer derivative
+    # comes out in a form valid for complex values too
+    u = ctx.fresh_variable(real=real_inner)
     outer = expr.func(*(u if i == position else arg for i, arg in enumerate(expr.args)))
     outer_derivation = ctx.derive_outer(outer, u)
     outer_derivative = outer_derivation.result
@@ -64,7 +70,7 @@ def multivariate_chain_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     dependent = [i for i, arg in enumerate(expr.args) if arg.has(x)]
     if len(dependent) < 2:
         return None
-    variables = [ctx.fresh_variable() for _ in expr.args]
+    variables = [ctx.fresh_variable(real=bool(arg.is_extended_real)) for arg in expr.args]
     outer = expr.func(*variables)
     values = dict(zip(variables, expr.args, strict=True))
     terms = [mul(partial_at(outer, variables[i], values), d(expr.args[i], x)) for i in dependent]

@@ -35,7 +35,9 @@ from sympy import (
     csc,
     csch,
     exp,
+    im,
     log,
+    re,
     sec,
     sech,
     sign,
@@ -48,12 +50,13 @@ from sympy import (
 from sympy.core.function import AppliedUndef
 
 from ..functions import sigmoid
-from .base import Context, Rewrite, Rule, add, mul
+from .base import Context, Rewrite, Rule, add, d, mul, power
 
 _u = Symbol("x", real=True)  # the variable the statements are written in
 
 
-# function class -> (label name, derivative at u).  Written in the form a lecture table uses.
+# function class -> (label name, derivative at u).  Written in the form a lecture table uses;
+# where that form holds for real u only (|u| in arcsec), the analytic form serves complex u.
 TABLE: dict[type, tuple[str, Callable[[sympy.Expr], sympy.Expr]]] = {
     exp: ("exp", exp),
     log: ("ln", lambda u: 1 / u),
@@ -67,8 +70,14 @@ TABLE: dict[type, tuple[str, Callable[[sympy.Expr], sympy.Expr]]] = {
     acos: ("arccos", lambda u: -1 / sqrt(1 - u**2)),
     atan: ("arctan", lambda u: 1 / (1 + u**2)),
     acot: ("arccot", lambda u: -1 / (1 + u**2)),
-    asec: ("arcsec", lambda u: 1 / (Abs(u) * sqrt(u**2 - 1))),
-    acsc: ("arccsc", lambda u: -1 / (Abs(u) * sqrt(u**2 - 1))),
+    asec: (
+        "arcsec",
+        lambda u: 1 / (Abs(u) * sqrt(u**2 - 1)) if u.is_extended_real else 1 / (u**2 * sqrt(1 - 1 / u**2)),
+    ),
+    acsc: (
+        "arccsc",
+        lambda u: -1 / (Abs(u) * sqrt(u**2 - 1)) if u.is_extended_real else -1 / (u**2 * sqrt(1 - 1 / u**2)),
+    ),
     sinh: ("sinh", cosh),
     cosh: ("cosh", sinh),
     tanh: ("tanh", lambda u: 1 - tanh(u) ** 2),
@@ -80,11 +89,17 @@ TABLE: dict[type, tuple[str, Callable[[sympy.Expr], sympy.Expr]]] = {
     atanh: ("artanh", lambda u: 1 / (1 - u**2)),
     acoth: ("arcoth", lambda u: 1 / (1 - u**2)),
     asech: ("arsech", lambda u: -1 / (u * sqrt(1 - u**2))),
-    acsch: ("arcsch", lambda u: -1 / (Abs(u) * sqrt(1 + u**2))),
+    acsch: (
+        "arcsch",
+        lambda u: -1 / (Abs(u) * sqrt(1 + u**2)) if u.is_extended_real else -1 / (u**2 * sqrt(1 + 1 / u**2)),
+    ),
     Abs: ("|x|", sign),
     sign: ("sign", lambda u: mul(2, DiracDelta(u))),
     sigmoid: ("the sigmoid", lambda u: mul(sigmoid(u), add(S.One, -sigmoid(u)))),
 }
+
+# Functions whose derivative formula needs a real argument: no chain rule through a complex one.
+NOT_HOLOMORPHIC = (Abs, sign)
 
 _NOTES = {
     Abs: "not differentiable at 0",
@@ -96,6 +111,8 @@ def _table_rule(function: type, name: str, formula: Callable[[sympy.Expr], sympy
     def apply(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
         if expr.args != (ctx.wrt,):
             return None
+        if function in NOT_HOLOMORPHIC and not ctx.wrt.is_extended_real:
+            return None  # |u|' = sign(u) holds for real u only
         return Rewrite(formula(ctx.wrt), note=_NOTES.get(function))
 
     def statement() -> str:
@@ -112,6 +129,26 @@ def _table_rule(function: type, name: str, formula: Callable[[sympy.Expr], sympy
         family="elementary",
         heads=(function,),
     )
+
+
+def complex_abs_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
+    """d/dx |g| -> (Re g · d/dx Re g + Im g · d/dx Im g) / |g| when g may be complex."""
+    g = expr.args[0]
+    if g.is_extended_real or not g.has(ctx.wrt):
+        return None
+    real, imaginary = re(g, evaluate=False), im(g, evaluate=False)
+    numerator = add(mul(real, d(real, ctx.wrt)), mul(imaginary, d(imaginary, ctx.wrt)))
+    return Rewrite(
+        mul(numerator, power(Abs(g), S.NegativeOne)),
+        note=f"{sympy.sstr(g)} may be complex; for real values this is sign · derivative",
+    )
+
+
+def real_part_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
+    """d/dx Re g -> Re(d/dx g), and likewise Im, for a real variable x."""
+    if not ctx.wrt.is_extended_real:
+        return None
+    return Rewrite(expr.func(d(expr.args[0], ctx.wrt), evaluate=False))
 
 
 def special_function_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
@@ -131,7 +168,26 @@ def special_function_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     return Rewrite(derivative, label=f"derivative of {name}", note=f"from the table of {name}")
 
 
-RULES = [_table_rule(function, name, formula) for function, (name, formula) in TABLE.items()]
+RULES = [
+    *(_table_rule(function, name, formula) for function, (name, formula) in TABLE.items()),
+    Rule(
+        id="complex_abs",
+        label="derivative of |u| for complex u",
+        statement=r"\frac{d}{dx} |g| = \frac{\operatorname{Re} g \, (\operatorname{Re} g)' "
+        r"+ \operatorname{Im} g \, (\operatorname{Im} g)'}{|g|}",
+        apply=complex_abs_rule,
+        family="elementary",
+        heads=(Abs,),
+    ),
+    Rule(
+        id="real_part",
+        label="derivative of the real/imaginary part",
+        statement=r"\frac{d}{dx} \operatorname{Re} g(x) = \operatorname{Re} g'(x) \quad (x \text{ real})",
+        apply=real_part_rule,
+        family="elementary",
+        heads=(re, im),
+    ),
+]
 SPECIAL = Rule(
     id="special_function",
     label="derivative of a special function",

@@ -113,8 +113,8 @@ def power_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
 def exponential_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """d/dx a^x -> a^x ln a for a free of x."""
     x = ctx.wrt
-    if expr.exp != x or expr.base.has(x):
-        return None
+    if expr.exp != x or expr.base.has(x) or expr.base.is_zero:
+        return None  # 0^x is not differentiable where it is defined at all
     return Rewrite(mul(expr, log(expr.base)))
 
 
