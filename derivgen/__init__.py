@@ -1,9 +1,15 @@
 """derivgen: step-by-step derivations with named, checked rules, for lecture slides."""
 
-from .engine import derive
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from .errors import DerivgenError, LimitExceeded, ParseError, UnsupportedExpression, VerificationError
-from .parse import parse
-from .trace import Derivation, Step
+
+if TYPE_CHECKING:
+    from .engine import derive
+    from .parser import parse
+    from .trace import Derivation, Step
 
 __version__ = "0.1.0"
 __all__ = [
@@ -18,3 +24,14 @@ __all__ = [
     "derive",
     "parse",
 ]
+
+# sympy takes a while to import; the command line must answer an unchanged build without it
+_LAZY = {"derive": "engine", "parse": "parser", "Derivation": "trace", "Step": "trace"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'derivgen' has no attribute {name!r}")

@@ -9,17 +9,19 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import sympy
 
 from . import __version__
-from .engine import derive
 from .errors import DerivgenError
-from .parse import parse
-from .present import DETAILS, align_body, display_lines, to_text
-from .rules import REGISTRY
-from .trace import Derivation
+from .options import DETAILS
+
+if TYPE_CHECKING:
+    from .trace import Derivation
+
+FORMAT_CHOICES = ("slides", "handout", "notes", "all")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -53,8 +55,12 @@ def derive_command(
     no_verify: bool,
 ) -> None:
     """Derive EXPRESSION step by step, e.g. derivgen derive "(x^2 + 2)^3" --wrt x."""
+    from .engine import derive, only_variable
+    from .parser import parse
+    from .present import align_body
+
     parsed = parse(expression)
-    variable = wrt if wrt is not None else _only_variable(parsed)
+    variable = wrt if wrt is not None else only_variable(parsed)
     derivation = derive(parsed, variable, verify=not no_verify, positive=positive)
     if as_json:
         click.echo(json.dumps(derivation.to_dict(), indent=2))
@@ -67,20 +73,58 @@ def derive_command(
 @cli.command("rules")
 def rules_command() -> None:
     """List the rules derivgen knows, with their ids and general statements."""
+    from .rules import REGISTRY
+
     for rule in REGISTRY:
         click.echo(f"{rule.id:28} {rule.label:32} {rule.statement_latex}")
 
 
-def _only_variable(expression: sympy.Expr) -> str:
-    names = sorted(symbol.name for symbol in expression.free_symbols)
-    if len(names) == 1:
-        return names[0]
-    if not names:
-        return "x"
-    raise DerivgenError(f"the expression has several variables ({', '.join(names)}): choose one with --wrt")
+@cli.command("build")
+@click.argument("deck", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("output"),
+    show_default=True,
+    help="Folder for the PDFs and their .tex.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMAT_CHOICES),
+    default="all",
+    show_default=True,
+    help="slides; handout (one frame a page, and two a page on A4); notes (an article); all.",
+)
+@click.option(
+    "--templates",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of templates that override the built-in ones of the same name.",
+)
+@click.option("--tex-only", is_flag=True, help="Write the .tex files, do not run TeX.")
+@click.option("--force", is_flag=True, help="Rebuild even when nothing changed.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1, 3600),
+    default=120,
+    show_default=True,
+    help="Seconds TeX may take for one document.",
+)
+def build_command(
+    deck: Path, out_dir: Path, fmt: str, templates: Path | None, tex_only: bool, force: bool, timeout: float
+) -> None:
+    """Build a deck file (YAML) into slides, handouts and notes as PDF."""
+    from .build import FORMAT_CHOICES as FORMATS
+    from .build import build_deck
+
+    build_deck(deck, out_dir, FORMATS[fmt], templates, tex_only, force, timeout, report=click.echo)
 
 
 def _as_text(derivation: Derivation, detail: str) -> str:
+    from .present import display_lines, to_text
+
     lines = [to_text(derivation.start, operator=True)]
     for line in display_lines(derivation, detail):
         lines.append(f"  = {to_text(line.expression)}    [{line.label}]")

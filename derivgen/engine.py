@@ -16,7 +16,7 @@ from sympy import Derivative, Subs, Symbol
 from sympy.core.function import AppliedUndef
 
 from .errors import DerivgenError, LimitExceeded, UnsupportedExpression
-from .parse import _IDENTIFIER, parse
+from .parser import _IDENTIFIER, parse
 from .rules import REGISTRY, RuleRegistry
 from .trace import Derivation, Step
 from .verify import check_equal
@@ -54,6 +54,14 @@ def derive(
     variable = _as_variable(wrt, expr)
     engine = _Engine(registry, verify, limits, taken={s.name for s in expr.free_symbols})
     return engine.run(expr, variable)
+
+
+def only_variable(expression: sympy.Expr) -> str:
+    """The name of the one variable of ``expression`` (``x`` for a constant)."""
+    names = sorted(symbol.name for symbol in expression.free_symbols)
+    if len(names) > 1:
+        raise DerivgenError(f"the expression has several variables ({', '.join(names)}): say which one (wrt)")
+    return names[0] if names else "x"
 
 
 def _as_expression(expression: str | sympy.Expr) -> sympy.Expr:

@@ -18,10 +18,10 @@ from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
+from .options import DETAILS
 from .rules.base import STRUCTURAL, TRIVIAL
 from .trace import Derivation, Step
 
-DETAILS = ("full", "normal", "brief")
 _SYMBOL_NAMES = {"lam": "lambda"}  # `lambda` is a Python keyword, so lecturers type `lam`
 
 
@@ -75,11 +75,26 @@ def _argument_name(argument: sympy.Basic) -> sympy.Symbol:
 class LectureLatexPrinter(LatexPrinter):
     """LaTeX that keeps rule-built products and sums in the order the rule wrote them."""
 
-    def __init__(self, settings: dict | None = None, partial: bool = False, operator: sympy.Basic = None):
+    def __init__(
+        self,
+        settings: dict | None = None,
+        partial: bool = False,
+        operator: sympy.Basic = None,
+        highlight: tuple[sympy.Basic, str] | None = None,
+    ):
         super().__init__(settings or {})
         self._as_built = _AsBuilt()
         self._partial = partial
         self._operator = operator  # a derivative to print as d/dx … even where it is final
+        self._highlight = highlight  # (node, "\\alert{%s}"): wrap the first print of that node
+
+    def _print(self, expr, **kwargs) -> str:
+        text = super()._print(expr, **kwargs)
+        if self._highlight is not None and expr is self._highlight[0]:
+            wrapper = self._highlight[1]
+            self._highlight = None  # only the first occurrence
+            return wrapper % text
+        return text
 
     def _print_Symbol(self, expr: sympy.Symbol, style: str = "plain") -> str:
         if expr.name in _SYMBOL_NAMES:
@@ -131,13 +146,15 @@ class LectureLatexPrinter(LatexPrinter):
             term = self._print(factor)
             needs_brackets = isinstance(factor, sympy.Add) and len(factors) > 1
             needs_brackets |= i > 0 and term.startswith("-")
+            # d/dx u · v would read as d/dx (u v): bracket a derivative that is not the last factor
+            needs_brackets |= _is_derivative_like(factor) and i < len(factors) - 1
             if needs_brackets:
                 term = rf"\left({term}\right)"
             if previous is not None:
                 ambiguous_next = term.lstrip()[:1].isdigit() or (
                     term.startswith(r"\frac") and not _is_derivative_like(factor)
                 )
-                tex += r" \cdot " if ambiguous_next or _is_derivative_like(previous) else " "
+                tex += r" \cdot " if ambiguous_next else " "
             tex += term
             previous = factor
         return tex
@@ -281,10 +298,32 @@ def _partial_at_point(subs: Subs) -> tuple[type, int, list] | None:
     return inner.expr.func, index + 1, arguments
 
 
-def to_latex(expr: sympy.Basic, partial: bool = False, operator: bool = False) -> str:
+def to_latex(
+    expr: sympy.Basic,
+    partial: bool = False,
+    operator: bool = False,
+    highlight: tuple[sympy.Basic, str] | None = None,
+) -> str:
     """LaTeX of an expression in the lecturer's order.  ``operator``: print a top-level
-    derivative as ``d/dx f(x)`` even where it is already final (``f'(x)``)."""
-    return LectureLatexPrinter(partial=partial, operator=expr if operator else None).doprint(expr)
+    derivative as ``d/dx f(x)`` even where it is already final (``f'(x)``).  ``highlight``:
+    (a node of ``expr``, a LaTeX wrapper such as ``\\alert{%s}``)."""
+    printer = LectureLatexPrinter(partial=partial, operator=expr if operator else None, highlight=highlight)
+    return printer.doprint(expr)
+
+
+def changed_part(before: sympy.Basic, after: sympy.Basic) -> sympy.Basic | None:
+    """The smallest sub-expression of ``after`` holding everything that differs from ``before``;
+    None when nothing changed or the whole expression did (nothing worth highlighting)."""
+    path_node = None
+    while before != after:
+        if type(before) is not type(after) or before.is_Atom or len(before.args) != len(after.args):
+            return path_node
+        differing = [i for i, (a, b) in enumerate(zip(before.args, after.args, strict=True)) if a != b]
+        if len(differing) != 1:
+            return path_node
+        before, after = before.args[differing[0]], after.args[differing[0]]
+        path_node = after
+    return None
 
 
 def to_text(expr: sympy.Basic, operator: bool = False) -> str:
@@ -301,10 +340,10 @@ class DisplayLine:
 
     @property
     def labels(self) -> list[str]:
-        """Labels of the steps shown, each once; a brief line names only its main rules."""
+        """Labels of the line's most important steps, each once: a line that merged trivial
+        steps (constants, dropping zeros) into a rule is labelled by that rule alone."""
         top = max(step.level for step in self.steps)
-        chosen = [step.label for step in self.steps if step.level == top or top < STRUCTURAL]
-        return list(dict.fromkeys(chosen))
+        return list(dict.fromkeys(step.label for step in self.steps if step.level == top))
 
     @property
     def label(self) -> str:

@@ -57,7 +57,7 @@ def test_rules_listing(capsys):
         (["derive", "__import__('os').system('true')"], 2, "only named functions"),
         (["derive", "eval(x)"], 2, "unknown function 'eval'"),
         (["derive", "x +"], 2, "syntax"),
-        (["derive", "x*y"], 2, "--wrt"),
+        (["derive", "x*y"], 2, "wrt"),
         (["derive", "x", "--wrt", "1x"], 2, "name"),
         (["derive", "9**9**9**9"], 2, "exponent"),
         (["derive", "x", "--detail", "loud"], 2, "loud"),

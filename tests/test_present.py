@@ -40,7 +40,10 @@ def test_ordinary_derivative_uses_d_not_partial():
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("x**2*sin(x)", r"\frac{d}{dx} x^{2} \cdot \sin{\left(x \right)} + x^{2} \frac{d}{dx} \sin{\left(x \right)}"),
+        (
+            "x**2*sin(x)",
+            r"\left(\frac{d}{dx} x^{2}\right) \sin{\left(x \right)} + x^{2} \frac{d}{dx} \sin{\left(x \right)}",
+        ),
         ("sigmoid(x)", r"\sigma\left(x\right) \left(1 - \sigma\left(x\right)\right)"),
         ("x - cos(x)", r"\frac{d}{dx} x - \frac{d}{dx} \cos{\left(x \right)}"),
         ("f(g(x))", r"f'\left(g{\left(x \right)}\right) g'\left(x\right)"),

@@ -140,7 +140,7 @@ def complex_abs_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     numerator = add(mul(real, d(real, ctx.wrt)), mul(imaginary, d(imaginary, ctx.wrt)))
     return Rewrite(
         mul(numerator, power(Abs(g), S.NegativeOne)),
-        note=f"{sympy.sstr(g)} may be complex; for real values this is sign · derivative",
+        note=r"the argument may be complex; where it is real this is $\operatorname{sign}(g)\, g'$",
     )
 
 

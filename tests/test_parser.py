@@ -8,7 +8,7 @@ from sympy import Abs, E, Function, Max, Min, Piecewise, Rational, Symbol, exp, 
 
 from derivgen import LimitExceeded, ParseError, parse
 from derivgen.functions import sigmoid
-from derivgen.parse import FUNCTIONS, ParseLimits
+from derivgen.parser import FUNCTIONS, ParseLimits
 
 x, y, lam, mu, x1, x2, b = (Symbol(n, real=True) for n in ("x", "y", "lam", "mu", "x1", "x2", "b"))
 f, g, h, f1, f2 = (Function(n) for n in ("f", "g", "h", "f1", "f2"))

@@ -1,0 +1,131 @@
+"""LaTeX source → PDF with latexmk, safely.
+
+TeX runs in a temporary build folder with shell escape off, file access restricted to that
+folder (``openin_any=p``, ``openout_any=p``: no absolute paths, no parent folders), stdin closed
+and a time limit (``\\def\\x{\\x}\\x`` loops forever).  A failure is reported as the first TeX
+error and its line, not as a log dump.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import DerivgenError
+
+DEFAULT_TIMEOUT = 120.0
+_FILE_LINE_ERROR = re.compile(r"^(?:\./)?[^:\n]*\.tex:(\d+): (.*)$", re.MULTILINE)
+_BANG_ERROR = re.compile(r"^! (.*)$", re.MULTILINE)
+_CONTEXT_LINE = re.compile(r"^(?:l\.(\d+)|<argument>|<recently read>|<to be read again>) ?(.*)$", re.MULTILINE)
+
+
+class TexError(DerivgenError):
+    """TeX failed on a generated source; ``line`` is the line of the ``.tex`` it names."""
+
+    def __init__(self, message: str, line: int | None = None, context: str = ""):
+        super().__init__(message)
+        self.line = line
+        self.context = context
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    pdf: bytes
+    log: str
+
+
+def tex_tools_missing() -> list[str]:
+    """Programs the build needs that are not installed."""
+    return [tool for tool in ("latexmk", "pdflatex") if shutil.which(tool) is None]
+
+
+def compile_tex(source: str, name: str = "document", timeout: float = DEFAULT_TIMEOUT) -> CompileResult:
+    """Compile a LaTeX source; returns the PDF bytes and the log.  Raises :class:`TexError`."""
+    missing = tex_tools_missing()
+    if missing:
+        raise TexError(f"{', '.join(missing)} not found: install TeX Live (bash scripts/setup.sh --tex does it)")
+    with tempfile.TemporaryDirectory(prefix="derivgen-tex-") as folder:
+        build = Path(folder)
+        (build / f"{name}.tex").write_text(source, encoding="utf-8")
+        command = [
+            "latexmk",
+            "-norc",
+            "-pdf",
+            "-interaction=nonstopmode",
+            "-halt-on-error",
+            "-file-line-error",
+            "-no-shell-escape",
+            f"-outdir={build}",
+            f"{name}.tex",
+        ]
+        environment = {
+            **os.environ,
+            "openin_any": "p",
+            "openout_any": "p",
+            "shell_escape": "f",
+            "max_print_line": "10000",
+            "TEXMFOUTPUT": str(build),
+        }
+        _run(command, build, environment, timeout)
+        log_path = build / f"{name}.log"
+        log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
+        pdf_path = build / f"{name}.pdf"
+        if not pdf_path.exists() or _first_error(log) is not None:
+            raise _error_from_log(log)
+        return CompileResult(pdf_path.read_bytes(), log)
+
+
+def _run(command: list[str], folder: Path, environment: dict[str, str], timeout: float) -> None:
+    process = subprocess.Popen(
+        command,
+        cwd=folder,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so a time-out ends pdflatex too
+    )
+    try:
+        process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise TexError(
+            f"TeX did not finish within {timeout:g} s and was stopped (an endless macro loop in raw LaTeX?)"
+        ) from None
+
+
+def _first_error(log: str) -> tuple[int | None, str] | None:
+    match = _FILE_LINE_ERROR.search(log)
+    bang = _BANG_ERROR.search(log)
+    if match and (bang is None or match.start() <= bang.start()):
+        return int(match.group(1)), match.group(2).strip()
+    if bang:
+        line = _CONTEXT_LINE.search(log, bang.end())
+        number = int(line.group(1)) if line and line.group(1) else None
+        return number, bang.group(1).strip()
+    return None
+
+
+def _error_from_log(log: str) -> TexError:
+    found = _first_error(log)
+    if found is None:
+        return TexError("TeX produced no PDF (no error found in its log)")
+    line, message = found
+    # the context lines after the error name the culprit: "<argument> \foo" or "l.12 ...\foo"
+    start = log.find(message)
+    context = ""
+    for match in _CONTEXT_LINE.finditer(log, start if start >= 0 else 0):
+        text = match.group(2).strip()
+        if text:
+            context = text
+            break
+        if match.start() - start > 2000:
+            break
+    return TexError(f"TeX error: {message}", line=line, context=context[-80:])

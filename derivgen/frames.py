@@ -1,0 +1,270 @@
+"""Deck frames → what the templates show: plain strings and lists, never sympy.
+
+Every value a template prints is escaped for LaTeX unless it is a :class:`Latex` string: the
+LaTeX we generate from sympy, rule statements, and the deck fields meant for raw LaTeX.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+import sympy
+
+from .engine import derive, only_variable
+from .errors import DerivgenError
+from .parser import parse
+from .present import changed_part, display_lines, to_latex
+from .render import Latex
+from .rules import REGISTRY
+from .rules.base import mul
+from .spec import Deck, DefinitionFrame, DerivationFrame, RulesFrame, SourceMap, SpecError, TextFrame
+from .trace import Derivation
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """A paragraph, or a list of bullet points (lines starting with "- ")."""
+
+    paragraph: str | None = None
+    bullets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a derivation: ``lhs = rhs`` with the rules' label, revealed at ``overlay``."""
+
+    lhs: Latex
+    rhs: Latex
+    rhs_highlighted: Latex  # the changed part wrapped in \alert<overlay| handout:0>{…}
+    label: str
+    overlay: int
+    notes: tuple[Latex, ...] = ()
+    steps: tuple[int, ...] = ()  # indices into the derivation's steps, for error messages
+
+
+@dataclass(frozen=True)
+class Piece:
+    """The rows of a derivation that fit on one slide."""
+
+    title: str
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class RuleItem:
+    label: str
+    statement: Latex
+
+
+@dataclass
+class PresentedFrame:
+    """One deck frame, ready for a template."""
+
+    number: int
+    kind: str
+    title: str
+    intro: tuple[TextBlock, ...] = ()
+    notes: tuple[TextBlock, ...] = ()
+    # derivation
+    rows: tuple[Row, ...] = ()
+    pieces: tuple[Piece, ...] = ()
+    substitution: tuple[Latex, ...] = ()
+    result: str = ""  # LaTeX
+    # text and definition
+    text: tuple[TextBlock, ...] = ()
+    latex: str = ""  # raw LaTeX from the deck
+    term: str = ""
+    formulas: tuple[Latex, ...] = ()
+    after: tuple[TextBlock, ...] = ()
+    # rules
+    rules: tuple[RuleItem, ...] = ()
+    sources: list[str] = field(default_factory=list)  # LaTeX of each row, to name a step in errors
+
+
+def text_blocks(text: str | None) -> tuple[TextBlock, ...]:
+    """Free text → paragraphs (split at blank lines) and bullet lists (lines starting "- ")."""
+    if not text:
+        return ()
+    blocks: list[TextBlock] = []
+    for chunk in text.split("\n\n"):
+        lines = [line.strip() for line in chunk.strip().splitlines() if line.strip()]
+        if not lines:
+            continue
+        if all(line.startswith(("- ", "* ")) for line in lines):
+            blocks.append(TextBlock(bullets=tuple(line[2:].strip() for line in lines)))
+        else:
+            blocks.append(TextBlock(paragraph=" ".join(lines)))
+    return tuple(blocks)
+
+
+def present_deck(deck: Deck, source: SourceMap) -> list[PresentedFrame]:
+    """Derive every derivation in the deck and lay every frame out for the templates."""
+    presented = []
+    for index, frame in enumerate(deck.frames):
+        number = index + 1
+        if isinstance(frame, DerivationFrame):
+            presented.append(_derivation(frame, deck, number, source.where(("frames", index, "derive"))))
+        elif isinstance(frame, RulesFrame):
+            presented.append(_rules(frame, number, source, index))
+        elif isinstance(frame, DefinitionFrame):
+            presented.append(
+                PresentedFrame(
+                    number,
+                    "definition",
+                    frame.title,
+                    notes=text_blocks(frame.notes),
+                    term=frame.term or "",
+                    text=text_blocks(frame.text),
+                    formulas=tuple(Latex(formula) for formula in frame.formulas),
+                    after=text_blocks(frame.after),
+                )
+            )
+        elif isinstance(frame, TextFrame):
+            presented.append(
+                PresentedFrame(
+                    number,
+                    "text",
+                    frame.title,
+                    notes=text_blocks(frame.notes),
+                    text=text_blocks(frame.text),
+                    latex=Latex(frame.latex or ""),
+                )
+            )
+    return presented
+
+
+def _rules(frame: RulesFrame, number: int, source: SourceMap, index: int) -> PresentedFrame:
+    known = [rule.id for rule in REGISTRY]
+    items = []
+    for position, rule_id in enumerate(frame.rules):
+        if rule_id not in known:
+            hint = difflib.get_close_matches(rule_id, known, n=1)
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else "; `derivgen rules` lists them"
+            where = source.where(("frames", index, "rules", position))
+            raise SpecError(f"{where}: unknown rule {rule_id!r}{suggestion}")
+        rule = REGISTRY[rule_id]
+        items.append(RuleItem(rule.label[:1].upper() + rule.label[1:], Latex(rule.statement_latex)))
+    return PresentedFrame(
+        number, "rules", frame.title, intro=text_blocks(frame.intro), notes=text_blocks(frame.notes), rules=tuple(items)
+    )
+
+
+def _derivation(frame: DerivationFrame, deck: Deck, number: int, where: str) -> PresentedFrame:
+    try:
+        expression = parse(frame.derive)
+        variable = frame.wrt or only_variable(expression)
+        derivation = derive(expression, variable, positive=frame.positive)
+    except DerivgenError as error:
+        raise SpecError(f"{where}: frame {number} ({frame.title!r}): {error.one_line()}") from None
+    rows = _rows(derivation, frame.detail or deck.detail)
+    presented = PresentedFrame(
+        number,
+        "derivation",
+        frame.title,
+        intro=text_blocks(frame.intro),
+        notes=text_blocks(frame.notes),
+        rows=rows,
+        pieces=_split(frame.title, rows, deck.rows_per_frame),
+        result=Latex(to_latex(derivation.result)),
+        sources=[row.rhs for row in rows],
+    )
+    if frame.style == "substitution":
+        presented.substitution = _substitution(derivation, where, number, frame.title)
+    return presented
+
+
+def _rows(derivation: Derivation, detail: str) -> tuple[Row, ...]:
+    start = Latex(to_latex(derivation.start, operator=True))
+    lines = display_lines(derivation, detail)
+    if not lines:  # already final: d/dx f(x) = f'(x)
+        result = Latex(to_latex(derivation.result))
+        return (Row(start, result, result, "", 1),)
+    rows = []
+    previous = derivation.start
+    step_index = 0
+    for overlay, line in enumerate(lines, start=1):
+        changed = changed_part(previous, line.expression)
+        highlight = None if changed is None else (changed, r"\alert<%d| handout:0>{%s}" % (overlay, "%s"))
+        rows.append(
+            Row(
+                lhs=start if overlay == 1 else Latex(""),
+                rhs=Latex(to_latex(line.expression)),
+                rhs_highlighted=Latex(to_latex(line.expression, highlight=highlight)),
+                label=line.label,
+                overlay=overlay,
+                notes=tuple(Latex(note) for note in line.notes),
+                steps=tuple(range(step_index, step_index + len(line.steps))),
+            )
+        )
+        step_index += len(line.steps)
+        previous = line.expression
+    return tuple(rows)
+
+
+def _split(title: str, rows: tuple[Row, ...], size: int) -> tuple[Piece, ...]:
+    """Slides of at most ``size`` rows; each continuation repeats the previous slide's last row."""
+    if len(rows) <= size:
+        return (Piece(title, rows),)
+    chunks = [list(rows[:size])]
+    rest = list(rows[size:])
+    while rest:
+        carried = chunks[-1][-1]
+        chunks.append([carried, *rest[: size - 1]])
+        rest = rest[size - 1 :]
+    pieces = []
+    for number, chunk in enumerate(chunks, start=1):
+        renumbered = []
+        for position, row in enumerate(chunk):
+            repeated = number > 1 and position == 0
+            overlay = position + 1
+            renumbered.append(
+                Row(
+                    lhs=row.lhs if number == 1 else Latex(""),
+                    rhs=row.rhs,
+                    rhs_highlighted=row.rhs if repeated else _renumber(row, overlay),
+                    label="" if repeated else row.label,
+                    overlay=overlay,
+                    notes=() if repeated else row.notes,
+                    steps=row.steps,
+                )
+            )
+        pieces.append(Piece(f"{title} ({number}/{len(chunks)})", tuple(renumbered)))
+    return tuple(pieces)
+
+
+def _renumber(row: Row, overlay: int) -> Latex:
+    """The highlight of a row moved to another overlay number (after splitting)."""
+    return Latex(row.rhs_highlighted.replace(r"\alert<%d|" % row.overlay, r"\alert<%d|" % overlay, 1))
+
+
+def _substitution(derivation: Derivation, where: str, number: int, title: str) -> tuple[Latex, ...]:
+    """The seed's chain-rule layout: h = g(f(x)), g(u) and g'(u), f(x) and f'(x), h'(x)."""
+    first = derivation.steps[0] if derivation.steps else None
+    if first is None or first.chain is None or first.path != ():
+        raise SpecError(
+            f"{where}: frame {number} ({title!r}): the substitution style needs an expression whose "
+            "outermost rule is the chain rule; use style: inline"
+        )
+    chain = first.chain
+    x, u = derivation.wrt, chain.variable
+    inner_derivation = derive(chain.inner, x)
+    inner_derivative = _lecturer_form(inner_derivation)
+    chained = mul(chain.outer_derivative.xreplace({u: chain.inner}), inner_derivative)
+    X, U = to_latex(x), to_latex(u)
+    items = [
+        rf"h({X}) = {to_latex(derivation.expression)} = g\bigl(f({X})\bigr)",
+        rf"g({U}) = {to_latex(chain.outer)} \qquad g'({U}) = {to_latex(chain.outer_derivative)}",
+        rf"f({X}) = {to_latex(chain.inner)} \qquad f'({X}) = {to_latex(inner_derivative)}",
+        rf"h'({X}) = g'\bigl(f({X})\bigr)\, f'({X}) = {to_latex(chained)}"
+        + ("" if chained == derivation.result else rf" = {to_latex(derivation.result)}"),
+    ]
+    return tuple(Latex(item) for item in items)
+
+
+def _lecturer_form(derivation: Derivation) -> sympy.Expr:
+    """The derivative as derived, before sympy's arithmetic reorders it (2x, not x·2)."""
+    for step in derivation.steps:
+        if step.rule == "drop_neutral":
+            return step.after
+    return derivation.unsimplified

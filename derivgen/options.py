@@ -1,0 +1,3 @@
+"""Choices shared by the command line, the deck files and the presenter (no heavy imports here)."""
+
+DETAILS = ("full", "normal", "brief")

@@ -1,0 +1,124 @@
+"""Jinja rendering of presented frames into LaTeX sources, one template per output format.
+
+The environment uses LaTeX-safe delimiters (``\\VAR{…}``, ``\\BLOCK{…}``, ``\\#{…}``), no line
+statements (``%`` is everywhere in LaTeX), ``StrictUndefined``, and a ``finalize`` hook that
+escapes every printed value unless it is :class:`~derivgen.frames.Latex`.  A user folder given
+with ``--templates`` is searched before the built-in templates, so any template can be overridden.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+from pylatex.utils import escape_latex
+
+from .errors import DerivgenError
+
+if TYPE_CHECKING:
+    from .frames import PresentedFrame
+
+# format -> (template, suffix of the output file name)
+FORMATS: dict[str, tuple[str, str]] = {
+    "slides": ("slides.tex.j2", ""),
+    "handout": ("handout.tex.j2", "-handout"),
+    "handout-2up": ("handout-2up.tex.j2", "-handout-2up"),
+    "notes": ("notes.tex.j2", "-notes"),
+}
+
+
+class Latex(str):
+    """Trusted LaTeX, printed as it is; every other template value is escaped."""
+
+    __slots__ = ()
+
+
+class TemplateError(DerivgenError):
+    """A template could not be found or rendered."""
+
+
+def builtin_templates() -> Path:
+    """The templates shipped with derivgen (the top-level ``templates/`` folder)."""
+    installed = Path(__file__).parent / "templates"  # inside a wheel
+    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "templates"
+
+
+def escape_text(value: Any) -> str:
+    """Free text → LaTeX that typesets it literally (no command in it runs)."""
+    text = " ".join(str(value).split())  # one line: a newline must not end a TeX comment or paragraph
+    text = str(escape_latex(text))
+    for char, replacement in (("<", r"\textless{}"), (">", r"\textgreater{}"), ("|", r"\textbar{}")):
+        text = text.replace(char, replacement)
+    return text
+
+
+def _finalize(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Latex):
+        return str(value)
+    return escape_text(value)
+
+
+def environment(user_templates: Path | None = None) -> jinja2.Environment:
+    """The Jinja environment; ``user_templates`` overrides built-in templates of the same name."""
+    folders = [builtin_templates()]
+    if user_templates is not None:
+        if not user_templates.is_dir():
+            raise TemplateError(f"{user_templates}: the templates folder does not exist")
+        folders.insert(0, user_templates)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(folder) for folder in folders]),
+        block_start_string=r"\BLOCK{",
+        block_end_string="}",
+        variable_start_string=r"\VAR{",
+        variable_end_string="}",
+        comment_start_string=r"\#{",
+        comment_end_string="}",
+        line_statement_prefix=None,
+        line_comment_prefix=None,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+    )
+
+
+@dataclass(frozen=True)
+class DeckInfo:
+    """Title-page data as the templates see it (plain strings, escaped when printed)."""
+
+    title: str
+    subtitle: str = ""
+    author: str = ""
+    institute: str = ""
+    course: str = ""
+    date: str = ""
+    aspectratio: int = 169
+
+
+def render(fmt: str, deck: DeckInfo, frames: list[PresentedFrame], env: jinja2.Environment) -> str:
+    """The LaTeX source of one output format."""
+    template_name, _ = FORMATS[fmt]
+    try:
+        return env.get_template(template_name).render(deck=deck, frames=frames)
+    except jinja2.TemplateNotFound as error:
+        raise TemplateError(f"template not found: {error.name}") from None
+    except jinja2.TemplateSyntaxError as error:
+        raise TemplateError(f"{error.filename or error.name}:{error.lineno}: template error: {error.message}") from None
+    except jinja2.UndefinedError as error:
+        raise TemplateError(f"template {template_name}: {error.message}") from None
+
+
+def templates_fingerprint(env: jinja2.Environment) -> str:
+    """A hash over every template the environment can load (what a rebuild depends on)."""
+    digest = hashlib.sha256()
+    for name in sorted(env.list_templates()):
+        source, _, _ = env.loader.get_source(env, name)
+        digest.update(name.encode() + b"\0" + source.encode() + b"\0")
+    return digest.hexdigest()

@@ -1,0 +1,288 @@
+"""Deck files: YAML read safely, validated, every error naming ``file:line`` and the key.
+
+The YAML is composed into nodes by PyYAML's safe loader (no Python tags, no code), converted to
+plain data while remembering the line of every key, and validated by pydantic models that forbid
+unknown keys.  Validation errors are mapped back to the line of the offending key.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
+
+from .errors import DerivgenError
+
+MAX_FILE_BYTES = 1_000_000
+MAX_NODES = 50_000  # YAML aliases can make a small file expand enormously ("billion laughs")
+
+Detail = Literal["full", "normal", "brief"]
+
+
+class SpecError(DerivgenError):
+    """A deck or exercise file is malformed; the message starts with ``file:line:``."""
+
+
+# -- the deck model -------------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class DerivationFrame(_Model):
+    """A function derived step by step, one line revealed per overlay."""
+
+    kind: Literal["derivation"] = "derivation"
+    title: str
+    derive: str = Field(description="the expression, in derivgen's expression language")
+    wrt: str | None = Field(None, description="variable (default: the only one in the expression)")
+    detail: Detail | None = Field(None, description="full, normal or brief (default: the deck's)")
+    style: Literal["inline", "substitution"] = Field(
+        "inline", description="inline lines, or the seed's g(u), f(x) substitution style for the chain rule"
+    )
+    intro: str | None = Field(None, description="text above the derivation")
+    notes: str | None = Field(None, description="speaker notes / remarks in the notes version")
+    positive: list[str] = Field(default_factory=list, description="variables assumed positive")
+
+    @field_validator("derive", mode="before")
+    @classmethod
+    def _number_is_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+class TextFrame(_Model):
+    """Free text (escaped; lines starting with "- " become bullets) and/or raw LaTeX."""
+
+    kind: Literal["text"] = "text"
+    title: str
+    text: str | None = None
+    latex: str | None = Field(None, description="raw LaTeX, typeset as written")
+    notes: str | None = None
+
+
+class DefinitionFrame(_Model):
+    """A named definition or statement: text and displayed formulas (raw LaTeX math)."""
+
+    kind: Literal["definition"] = "definition"
+    title: str
+    term: str | None = Field(None, description="what is defined, shown as the block title")
+    text: str | None = None
+    formulas: list[str] = Field(default_factory=list, description="raw LaTeX math, each displayed")
+    after: str | None = Field(None, description="text below the formulas")
+    notes: str | None = None
+
+
+class RulesFrame(_Model):
+    """The general statements of rules from the registry."""
+
+    kind: Literal["rules"] = "rules"
+    title: str = "Rules"
+    rules: list[str] = Field(description="rule ids, e.g. product, quotient, sum, chain")
+    intro: str | None = None
+    notes: str | None = None
+
+
+def _frame_kind(value: Any) -> str | None:
+    """The kind of a frame: given explicitly, or implied by its one telling key."""
+    if not isinstance(value, dict):
+        return None
+    if "kind" in value:
+        return value["kind"]
+    for key, kind in (("derive", "derivation"), ("rules", "rules"), ("formulas", "definition"), ("term", "definition")):
+        if key in value:
+            return kind
+    return "text"
+
+
+Frame = Annotated[
+    Annotated[DerivationFrame, Tag("derivation")]
+    | Annotated[TextFrame, Tag("text")]
+    | Annotated[DefinitionFrame, Tag("definition")]
+    | Annotated[RulesFrame, Tag("rules")],
+    Discriminator(
+        _frame_kind,
+        custom_error_type="frame_kind",
+        custom_error_message=("unknown frame kind; use derivation, text, definition or rules"),
+    ),
+]
+_FRAME_MODELS: dict[str, type[BaseModel]] = {
+    "derivation": DerivationFrame,
+    "text": TextFrame,
+    "definition": DefinitionFrame,
+    "rules": RulesFrame,
+}
+_TAGS = set(_FRAME_MODELS)
+
+
+class Deck(_Model):
+    """A lecture deck: title page data and a list of frames."""
+
+    title: str
+    subtitle: str | None = None
+    author: str | None = None
+    institute: str | None = None
+    course: str | None = None
+    date: str | None = None
+    detail: Detail = "normal"
+    aspect: Literal["4:3", "16:9"] = "16:9"
+    rows_per_frame: int = Field(5, ge=2, le=12, description="derivation lines on one frame before it is split")
+    frames: list[Frame] = Field(min_length=1)
+
+
+# -- loading ----------------------------------------------------------------------------------------
+
+
+class SourceMap:
+    """Line numbers of the keys and items of a loaded YAML document."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.lines: dict[tuple, int] = {}
+
+    def line(self, location: tuple) -> int:
+        """Line of the longest prefix of ``location`` that is known (1 for the document)."""
+        location = tuple(part for part in location if part not in _TAGS)
+        while location and location not in self.lines:
+            location = location[:-1]
+        return self.lines.get(location, 1)
+
+    def where(self, location: tuple) -> str:
+        return f"{self.path}:{self.line(location)}"
+
+
+def read_yaml(path: Path) -> tuple[Any, SourceMap]:
+    """Plain data from a YAML file (safe subset only) and the lines of its keys."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise SpecError(f"{path}: cannot read the file ({error.strerror or error})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise SpecError(f"{path}: the file is {len(raw)} bytes; the limit is {MAX_FILE_BYTES}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SpecError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    if "\0" in text:
+        raise SpecError(f"{path}: the file contains NUL bytes; it is not a text file")
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else 1
+        raise SpecError(f"{path}:{line}: invalid YAML: {error.problem or error.context}") from None
+    except yaml.YAMLError as error:
+        raise SpecError(f"{path}: invalid YAML: {error}") from None
+    finally:
+        loader.dispose()
+    source = SourceMap(path)
+    if node is None:
+        raise SpecError(f"{path}:1: the file is empty")
+    return _Converter(loader, source).convert(node, ()), source
+
+
+class _Converter:
+    """YAML nodes → plain data, with the standard scalar types only."""
+
+    _SCALAR_TAGS = frozenset(
+        f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")
+    )
+
+    def __init__(self, loader: yaml.SafeLoader, source: SourceMap):
+        self.loader = loader
+        self.source = source
+        self.count = 0
+
+    def convert(self, node: yaml.Node, location: tuple) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise SpecError(
+                f"{self.source.path}:{node.start_mark.line + 1}: more than {MAX_NODES} values "
+                "(are YAML aliases expanding?)"
+            )
+        self.source.lines.setdefault(location, node.start_mark.line + 1)
+        where = f"{self.source.path}:{node.start_mark.line + 1}"
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != "tag:yaml.org,2002:map":
+                raise SpecError(f"{where}: the YAML tag {node.tag} is not allowed")
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise SpecError(f"{where}: YAML merge keys (<<) are not supported")
+                key = self.convert(key_node, (*location, "<key>"))
+                if not isinstance(key, str):
+                    raise SpecError(f"{self.source.path}:{key_node.start_mark.line + 1}: keys must be text")
+                if key in result:
+                    raise SpecError(f"{self.source.path}:{key_node.start_mark.line + 1}: the key {key!r} appears twice")
+                self.source.lines[(*location, key)] = key_node.start_mark.line + 1
+                result[key] = self.convert(value_node, (*location, key))
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != "tag:yaml.org,2002:seq":
+                raise SpecError(f"{where}: the YAML tag {node.tag} is not allowed")
+            return [self.convert(item, (*location, i)) for i, item in enumerate(node.value)]
+        if node.tag not in self._SCALAR_TAGS:
+            raise SpecError(f"{where}: the YAML tag {node.tag} is not allowed")
+        value = self.loader.construct_object(node, deep=True)
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return str(value)
+        return value
+
+
+def load_deck(path: str | Path) -> tuple[Deck, SourceMap]:
+    """Read and validate a deck file."""
+    path = Path(path)
+    data, source = read_yaml(path)
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}:1: a deck is a mapping with title and frames, not a {_kind_of(data)}")
+    return validate(Deck, data, source), source
+
+
+def validate(model: type[BaseModel], data: Any, source: SourceMap) -> Any:
+    """``model`` built from ``data``; the first error becomes a :class:`SpecError` at its line."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise SpecError(_describe_error(first, model, source)) from None
+
+
+def _describe_error(error: dict, model: type[BaseModel], source: SourceMap) -> str:
+    location = tuple(error["loc"])
+    shown = _dotted(location)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        key = location[-1]
+        allowed = _allowed_keys(model, location[:-1])
+        hint = difflib.get_close_matches(str(key), allowed, n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (allowed: {', '.join(sorted(allowed))})"
+        return f"{source.where(location)}: unknown key {key!r}{suggestion}"
+    if kind == "missing":
+        parent = location[:-1]
+        return f"{source.where(parent)}: {_dotted(parent) or 'the document'} needs the key {location[-1]!r}"
+    return f"{source.where(location)}: {shown or 'the document'}: {error['msg']}"
+
+
+def _allowed_keys(model: type[BaseModel], location: tuple) -> list[str]:
+    """Field names of the model found at ``location``, for "did you mean" suggestions."""
+    for part in reversed(location):
+        if part in _FRAME_MODELS:
+            return list(_FRAME_MODELS[part].model_fields)
+    return list(model.model_fields) if not location else []
+
+
+def _dotted(location: tuple) -> str:
+    text = ""
+    for part in location:
+        if part in _TAGS:
+            continue
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _kind_of(value: Any) -> str:
+    return {list: "list", str: "text", int: "number", float: "number", bool: "true/false"}.get(type(value), "value")
