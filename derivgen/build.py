@@ -110,9 +110,17 @@ def _fingerprint(deck_path: Path, env, formats: tuple[str, ...], tex_only: bool)
     except OSError as error:
         raise BuildError(f"{deck_path}: cannot read the deck ({error.strerror or error})") from None
     digest = hashlib.sha256()
-    for part in (__version__, ",".join(formats), str(tex_only), templates_fingerprint(env)):
+    for part in (__version__, _code_fingerprint(), ",".join(formats), str(tex_only), templates_fingerprint(env)):
         digest.update(part.encode() + b"\0")
     digest.update(deck_bytes)
+    return digest.hexdigest()
+
+
+def _code_fingerprint() -> str:
+    """derivgen's own code: a changed rule or printer must rebuild even at the same version."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

@@ -49,10 +49,8 @@ def builtin_templates() -> Path:
 def escape_text(value: Any) -> str:
     """Free text → LaTeX that typesets it literally (no command in it runs)."""
     text = " ".join(str(value).split())  # one line: a newline must not end a TeX comment or paragraph
-    text = str(escape_latex(text))
-    for char, replacement in (("<", r"\textless{}"), (">", r"\textgreater{}"), ("|", r"\textbar{}")):
-        text = text.replace(char, replacement)
-    return text
+    # < > | print as themselves in the T1 font encoding; pylatex writes ^ as an accent (ˆ)
+    return str(escape_latex(text)).replace(r"\^{}", r"\textasciicircum{}")
 
 
 def _finalize(value: Any) -> str:

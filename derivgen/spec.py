@@ -145,7 +145,6 @@ class SourceMap:
 
     def line(self, location: tuple) -> int:
         """Line of the longest prefix of ``location`` that is known (1 for the document)."""
-        location = tuple(part for part in location if part not in _TAGS)
         while location and location not in self.lines:
             location = location[:-1]
         return self.lines.get(location, 1)
@@ -251,13 +250,21 @@ def validate(model: type[BaseModel], data: Any, source: SourceMap) -> Any:
         raise SpecError(_describe_error(first, model, source)) from None
 
 
+def _without_tags(location: tuple) -> tuple:
+    """pydantic puts the frame kind (the union's tag) after a frame's index: drop it."""
+    return tuple(
+        part for i, part in enumerate(location) if not (part in _TAGS and i > 0 and isinstance(location[i - 1], int))
+    )
+
+
 def _describe_error(error: dict, model: type[BaseModel], source: SourceMap) -> str:
-    location = tuple(error["loc"])
+    kind_location = tuple(error["loc"])
+    location = _without_tags(kind_location)
     shown = _dotted(location)
     kind = error["type"]
     if kind == "extra_forbidden":
         key = location[-1]
-        allowed = _allowed_keys(model, location[:-1])
+        allowed = _allowed_keys(model, kind_location[:-1])
         hint = difflib.get_close_matches(str(key), allowed, n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (allowed: {', '.join(sorted(allowed))})"
         return f"{source.where(location)}: unknown key {key!r}{suggestion}"
@@ -278,8 +285,6 @@ def _allowed_keys(model: type[BaseModel], location: tuple) -> list[str]:
 def _dotted(location: tuple) -> str:
     text = ""
     for part in location:
-        if part in _TAGS:
-            continue
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
 

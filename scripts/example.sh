@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# Sets up what is missing, then derives the seed deck's chain-rule example step by step.
+# Sets up what is missing (Python packages, TeX), then builds the seed deck:
+# output/dnn_supplementary.pdf (slides), -handout.pdf, -handout-2up.pdf and -notes.pdf.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${PYTHON:-python3}"
 cd "$root"
-bash scripts/setup.sh
-"$python" -m derivgen derive "(x^2 + 2)^3" --wrt x
-"$python" -m derivgen derive "(x^2 + 2)^3" --wrt x --latex > output/chain_rule.tex
-echo "LaTeX lines written to output/chain_rule.tex"
+bash scripts/setup.sh --tex
+"$python" -m derivgen build examples/dnn_supplementary.yaml -o output "$@"

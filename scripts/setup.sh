@@ -2,11 +2,48 @@
 # Installs what derivgen needs and is missing; does nothing where it is all there already.
 #   bash scripts/setup.sh          derivgen (editable, from this folder) and its Python dependencies
 #   bash scripts/setup.sh --test   the same plus the test tools (pytest, hypothesis, ruff)
+#   bash scripts/setup.sh --tex    also TeX Live with latexmk and poppler (Debian packages, apt-get)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${PYTHON:-python3}"
 extra=""
-[[ "${1:-}" == "--test" ]] && extra="test"
+tex=0
+for argument in "$@"; do
+  case "$argument" in
+    --test) extra="test" ;;
+    --tex) tex=1 ;;
+    *) echo "setup: unknown option $argument (use --test, --tex)" >&2; exit 2 ;;
+  esac
+done
+
+# TeX: the programs and every LaTeX package the templates use.  Debian's packages, without
+# recommends (they would pull in a Java runtime); beamer comes with latex-recommended, pgf and
+# pgfplots with pictures, exam and adjustbox with latex-extra.
+tex_packages=(latexmk texlive-latex-recommended texlive-latex-extra texlive-pictures lmodern poppler-utils)
+tex_ready() {
+  local program file
+  for program in latexmk pdflatex kpsewhich pdftotext pdftoppm; do
+    command -v "$program" >/dev/null 2>&1 || return 1
+  done
+  for file in beamer.cls exam.cls pgfpages.sty pgfplots.sty adjustbox.sty lmodern.sty; do
+    [[ -n "$(kpsewhich "$file" 2>/dev/null)" ]] || return 1
+  done
+}
+if [[ "$tex" == 1 ]]; then
+  if tex_ready; then
+    echo "setup: TeX already in place"
+  else
+    echo "setup: installing TeX (${tex_packages[*]})"
+    sudo=""
+    if [[ "$(id -u)" != 0 ]]; then
+      command -v sudo >/dev/null 2>&1 || { echo "setup: installing TeX needs root (apt-get)" >&2; exit 1; }
+      sudo="sudo"
+    fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${tex_packages[@]}" >/dev/null
+    tex_ready || { echo "setup: TeX is still incomplete after apt-get" >&2; exit 1; }
+  fi
+fi
 
 # Every requirement of pyproject.toml (and of the extra) installed at a fitting version, and
 # `import derivgen` resolving to this very folder (a clone elsewhere must not use another copy).

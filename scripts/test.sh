@@ -5,6 +5,6 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${PYTHON:-python3}"
 cd "$root"
-bash scripts/setup.sh --test
+bash scripts/setup.sh --test --tex
 "$python" -m ruff check .
 "$python" -m pytest "$@"

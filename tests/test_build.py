@@ -1,0 +1,214 @@
+"""Building decks with the real latexmk, reading the PDFs back with pdftotext."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from derivgen.build import BuildError, build_deck
+from derivgen.cli import main
+from derivgen.compile import compile_tex
+from derivgen.spec import SpecError
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "examples" / "dnn_supplementary.yaml"
+
+SMALL = """\
+title: Small deck
+author: A. Lecturer
+frames:
+  - title: Chain rule
+    derive: (x**2 + 2)**3
+    wrt: x
+  - kind: rules
+    title: The rules
+    rules: [product, quotient]
+"""
+
+
+def pdf_text(path: Path) -> str:
+    done = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def pages(path: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))
+
+
+def deck(tmp_path: Path, text: str, name: str = "deck") -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_small_deck_all_formats(tmp_path):
+    out = tmp_path / "out"
+    result = build_deck(deck(tmp_path, SMALL), out)
+    names = sorted(path.name for path in result.outputs)
+    assert names == sorted(
+        f"deck{suffix}{ext}" for suffix in ("", "-handout", "-handout-2up", "-notes") for ext in (".pdf", ".tex")
+    )
+    slides, handout, notes = out / "deck.pdf", out / "deck-handout.pdf", out / "deck-notes.pdf"
+    assert pages(handout) == 3  # title, chain rule, rules: one page per frame
+    assert pages(slides) > pages(handout)  # overlays
+    assert pages(out / "deck-handout-2up.pdf") == 2
+    for pdf in (slides, handout, notes):
+        text = pdf_text(pdf)
+        assert "chain rule" in text and "Quotient rule" in text
+        assert "simplify" in text
+    assert not list(out.glob("*.part"))
+
+
+def test_seed_deck_builds_and_fits(tmp_path):
+    out = tmp_path / "out"
+    build_deck(SEED, out)
+    slides = "".join(pdf_text(out / "dnn_supplementary.pdf").split()).lower()
+    for words in ("DNNsupplementaryslides", "chainrule", "productrule", "quotientrule", "sumrule", "g′(u)=3u2"):
+        assert words.lower() in slides, words
+    handout = out / "dnn_supplementary-handout.pdf"
+    assert pages(out / "dnn_supplementary.pdf") > pages(handout)
+    # no line sticks out of its frame by more than 5pt
+    for tex in out.glob("*.tex"):
+        log = compile_tex(tex.read_text(), tex.stem).log
+        too_wide = [float(points) for points in re.findall(r"Overfull \\hbox \((\d+(?:\.\d+)?)pt too wide", log)]
+        assert all(points <= 5 for points in too_wide), (tex.name, too_wide)
+
+
+def test_handout_has_no_highlight_but_slides_do(tmp_path):
+    out = tmp_path / "out"
+    build_deck(deck(tmp_path, SMALL), out, formats=("slides", "handout"), tex_only=True)
+    assert r"\alert<" in (out / "deck.tex").read_text()
+    assert "handout" in (out / "deck-handout.tex").read_text().splitlines()[0]
+
+
+HOSTILE = r"\input{/etc/passwd} \write18{touch PWNED} ^^5c % & # _ $ ~ <> |"
+
+
+def test_hostile_title_is_typeset_literally(tmp_path):
+    out = tmp_path / "out"
+    text = f"title: '{HOSTILE}'\nframes:\n  - title: '{HOSTILE}'\n    text: '{HOSTILE}'\n"
+    build_deck(deck(tmp_path, text), out, formats=("slides",))
+    pdf = " ".join(pdf_text(out / "deck.pdf").split())
+    assert HOSTILE in pdf
+    assert "root:" not in pdf
+    assert not list(tmp_path.rglob("PWNED*")) and not Path("PWNED").exists()
+
+
+def test_raw_latex_cannot_read_outside_the_build_folder(tmp_path):
+    out = tmp_path / "out"
+    text = "title: T\nframes:\n  - kind: text\n    title: Sneaky\n    latex: '\\input{/etc/passwd}'\n"
+    with pytest.raises(BuildError) as caught:
+        build_deck(deck(tmp_path, text), out, formats=("slides",))
+    message = caught.value.one_line()
+    assert "frame 1 ('Sneaky')" in message and "root:" not in message
+    assert not (out / "deck.pdf").exists()
+
+
+def test_raw_latex_cannot_run_commands(tmp_path):
+    marker = tmp_path / "ran"
+    text = f"title: T\nframes:\n  - kind: text\n    title: W\n    latex: '\\immediate\\write18{{touch {marker}}} ok'\n"
+    build_deck(deck(tmp_path, text), tmp_path / "out", formats=("notes",))
+    assert not marker.exists()
+
+
+def test_endless_macro_loop_is_stopped(tmp_path):
+    text = "title: T\nframes:\n  - kind: text\n    title: Loop\n    latex: '\\def\\x{\\x}\\x'\n"
+    with pytest.raises(BuildError, match="did not finish within 3 s"):
+        build_deck(deck(tmp_path, text), tmp_path / "out", formats=("notes",), timeout=3)
+
+
+def test_tex_error_names_frame(tmp_path):
+    text = (
+        "title: T\nframes:\n  - {title: Fine, derive: x**2}\n"
+        "  - kind: text\n    title: Broken\n    latex: 'before \\undefinedmacro after'\n"
+    )
+    with pytest.raises(BuildError) as caught:
+        build_deck(deck(tmp_path, text), tmp_path / "out", formats=("slides",))
+    message = str(caught.value)
+    assert "Undefined control sequence" in message and "frame 2 ('Broken')" in message
+    assert message.count("\n") <= 1
+
+
+def test_failed_build_keeps_the_previous_pdf(tmp_path):
+    out = tmp_path / "out"
+    path = deck(tmp_path, SMALL)
+    build_deck(path, out, formats=("slides",))
+    before = (out / "deck.pdf").read_bytes()
+    path.write_text(SMALL + "  - kind: text\n    title: Bad\n    latex: '\\undefinedmacro'\n")
+    with pytest.raises(BuildError):
+        build_deck(path, out, formats=("slides",))
+    assert (out / "deck.pdf").read_bytes() == before
+    assert "Bad" not in (out / "deck.tex").read_text()  # the .tex still matches the PDF
+    assert not list(out.glob(".*part"))
+
+
+def test_unchanged_deck_is_not_rebuilt(tmp_path):
+    out = tmp_path / "out"
+    path = deck(tmp_path, SMALL)
+    assert not build_deck(path, out, formats=("slides",)).skipped
+    assert build_deck(path, out, formats=("slides",)).skipped
+    path.write_text(SMALL.replace("Small deck", "Changed deck"))
+    assert not build_deck(path, out, formats=("slides",)).skipped
+    assert "Changed deck" in pdf_text(out / "deck.pdf")
+    (out / "deck.pdf").unlink()
+    assert not build_deck(path, out, formats=("slides",)).skipped  # a missing output is rebuilt
+
+
+def test_user_templates_override_builtin_ones(tmp_path):
+    templates = tmp_path / "templates" / "beamer"
+    templates.mkdir(parents=True)
+    (templates / "rules.tex.j2").write_text(
+        "\\begin{frame}{\\VAR{frame.title}}\nOVERRIDDEN \\VAR{frame.rules|length} rules\n\\end{frame}\n"
+    )
+    out = tmp_path / "out"
+    build_deck(deck(tmp_path, SMALL), out, formats=("slides",), templates=tmp_path / "templates")
+    assert "OVERRIDDEN 2 rules" in pdf_text(out / "deck.pdf")
+
+
+def test_tex_only_writes_no_pdf(tmp_path):
+    out = tmp_path / "out"
+    build_deck(deck(tmp_path, SMALL), out, tex_only=True)
+    assert sorted(path.suffix for path in out.iterdir() if not path.name.startswith(".")) == [".tex"] * 4
+
+
+def test_derivation_error_names_the_frame(tmp_path):
+    text = "title: T\nframes:\n  - title: Good\n    derive: x**2\n  - title: Evil\n    derive: eval(x)\n"
+    with pytest.raises(SpecError) as caught:
+        build_deck(deck(tmp_path, text), tmp_path / "out", tex_only=True)
+    assert caught.value.one_line().startswith(f"{tmp_path / 'deck.yaml'}:6: frame 2 ('Evil'): column 1")
+
+
+def test_unknown_rule_names_the_line(tmp_path):
+    text = "title: T\nframes:\n  - kind: rules\n    title: R\n    rules:\n      - sum\n      - quotent\n"
+    with pytest.raises(SpecError, match=r"deck.yaml:7: unknown rule 'quotent'; did you mean 'quotient'"):
+        build_deck(deck(tmp_path, text), tmp_path / "out", tex_only=True)
+
+
+def test_substitution_style_needs_an_outer_chain(tmp_path):
+    text = "title: T\nframes:\n  - {title: S, derive: x*sin(x), style: substitution}\n"
+    with pytest.raises(SpecError, match="substitution style"):
+        build_deck(deck(tmp_path, text), tmp_path / "out", tex_only=True)
+
+
+def test_cli_build_and_errors(tmp_path, capsys):
+    out = tmp_path / "out"
+    path = deck(tmp_path, SMALL)
+    assert main(["build", str(path), "-o", str(out), "--format", "notes"]) == 0
+    assert (out / "deck-notes.pdf").exists() and not (out / "deck.pdf").exists()
+    assert "wrote" in capsys.readouterr().out
+    path.write_text("title: T\nframes:\n  - title: X\n    derive: x\n    wrtt: x\n")
+    assert main(["build", str(path), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "deck.yaml:5: unknown key 'wrtt'" in err and "Traceback" not in err
+
+
+def test_long_derivation_is_split_over_frames(tmp_path):
+    text = "title: T\nrows_per_frame: 3\nframes:\n  - {title: Long, derive: (x**2 + 2)**3, detail: full}\n"
+    out = tmp_path / "out"
+    build_deck(deck(tmp_path, text), out, formats=("handout",))
+    text_pdf = pdf_text(out / "deck-handout.pdf")
+    assert "Long (1/3)" in text_pdf and "Long (3/3)" in text_pdf
