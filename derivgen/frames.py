@@ -9,8 +9,6 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-import sympy
-
 from .engine import derive, only_variable
 from .errors import DerivgenError
 from .parser import parse
@@ -249,7 +247,7 @@ def _substitution(derivation: Derivation, where: str, number: int, title: str) -
     chain = first.chain
     x, u = derivation.wrt, chain.variable
     inner_derivation = derive(chain.inner, x)
-    inner_derivative = _lecturer_form(inner_derivation)
+    inner_derivative = inner_derivation.lecturer_result
     chained = mul(chain.outer_derivative.xreplace({u: chain.inner}), inner_derivative)
     X, U = to_latex(x), to_latex(u)
     items = [
@@ -260,11 +258,3 @@ def _substitution(derivation: Derivation, where: str, number: int, title: str) -
         + ("" if chained == derivation.result else rf" = {to_latex(derivation.result)}"),
     ]
     return tuple(Latex(item) for item in items)
-
-
-def _lecturer_form(derivation: Derivation) -> sympy.Expr:
-    """The derivative as derived, before sympy's arithmetic reorders it (2x, not x·2)."""
-    for step in derivation.steps:
-        if step.rule == "drop_neutral":
-            return step.after
-    return derivation.unsimplified

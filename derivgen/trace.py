@@ -96,6 +96,16 @@ class Derivation:
                 return step.after
         return self.result
 
+    @property
+    def lecturer_result(self) -> sympy.Expr:
+        """The derivative as derived, tidied only by trivial steps (dropping ``+ 0``, ``· 1``):
+        ``σ(x)(1 - σ(x))`` rather than sympy's reordered ``(1 - σ(x))σ(x)``."""
+        form = self.unsimplified
+        for step in self.steps:
+            if step.is_tidy and step.level == 0:
+                form = step.after
+        return form
+
     def steps_to_dicts(self) -> list[dict[str, Any]]:
         return [step.to_dict() for step in self.steps]
 

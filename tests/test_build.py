@@ -45,6 +45,7 @@ def deck(tmp_path: Path, text: str, name: str = "deck") -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_small_deck_all_formats(tmp_path):
     out = tmp_path / "out"
     result = build_deck(deck(tmp_path, SMALL), out)
@@ -63,6 +64,7 @@ def test_small_deck_all_formats(tmp_path):
     assert not list(out.glob("*.part"))
 
 
+@pytest.mark.slow
 def test_seed_deck_builds_and_fits(tmp_path):
     out = tmp_path / "out"
     build_deck(SEED, out)
@@ -115,6 +117,7 @@ def test_raw_latex_cannot_run_commands(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_endless_macro_loop_is_stopped(tmp_path):
     text = "title: T\nframes:\n  - kind: text\n    title: Loop\n    latex: '\\def\\x{\\x}\\x'\n"
     with pytest.raises(BuildError, match="did not finish within 3 s"):
@@ -212,3 +215,12 @@ def test_long_derivation_is_split_over_frames(tmp_path):
     build_deck(deck(tmp_path, text), out, formats=("handout",))
     text_pdf = pdf_text(out / "deck-handout.pdf")
     assert "Long (1/3)" in text_pdf and "Long (3/3)" in text_pdf
+
+
+def test_the_readme_deck_example_builds(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    example = re.search(r"### The deck file\n\n```yaml\n(.*?)```", readme, re.DOTALL).group(1)
+    out = tmp_path / "out"
+    build_deck(deck(tmp_path, example), out, formats=("notes",))
+    text = " ".join(pdf_text(out / "deck-notes.pdf").split())
+    assert "A paragraph of text." in text and "Product rule" in text

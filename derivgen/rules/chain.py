@@ -38,7 +38,8 @@ def partial_at(outer: sympy.Expr, variable: sympy.Symbol, values: dict) -> sympy
 def _substitute(derivative: sympy.Expr, variable: sympy.Symbol, inner: sympy.Expr) -> sympy.Expr:
     if isinstance(derivative, Derivative):  # f'(u) of an undefined f
         return partial_at(derivative.expr, variable, {variable: inner})
-    return derivative.xreplace({variable: inner})
+    with sympy.evaluate(False):  # keep the outer derivative as written: σ(u)(1 - σ(u))
+        return derivative.xreplace({variable: inner})
 
 
 def chain_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
@@ -56,7 +57,7 @@ def chain_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     u = ctx.fresh_variable(real=real_inner)
     outer = expr.func(*(u if i == position else arg for i, arg in enumerate(expr.args)))
     outer_derivation = ctx.derive_outer(outer, u)
-    outer_derivative = outer_derivation.result
+    outer_derivative = outer_derivation.lecturer_result
     info = ChainInfo(u, outer, outer_derivative, inner, outer_derivation)
     replacement = mul(_substitute(outer_derivative, u, inner), d(inner, x))
     return Rewrite(replacement, chain=info)
