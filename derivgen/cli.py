@@ -32,8 +32,17 @@ def cli(debug: bool) -> None:
 
 
 @cli.command("derive")
-@click.argument("expression")
-@click.option("--wrt", "-x", help="Variable to differentiate by (default: the only variable).")
+@click.argument("expression", required=False)
+@click.option("--expr", "-e", "more", multiple=True, metavar="EXPR", help="A function of a Jacobian (repeatable).")
+@click.option("--wrt", "-x", multiple=True, help="Variable to differentiate by; repeat for a gradient.")
+@click.option(
+    "--order",
+    "-n",
+    type=click.IntRange(1, 10),
+    default=1,
+    show_default=True,
+    help="2 with several variables: the Hessian; with one: the second derivative.",
+)
 @click.option(
     "--detail",
     type=click.Choice(DETAILS),
@@ -46,26 +55,42 @@ def cli(debug: bool) -> None:
 @click.option("--positive", multiple=True, metavar="NAME", help="Treat variable NAME as positive (repeatable).")
 @click.option("--no-verify", is_flag=True, help="Do not check the steps (faster; not for slides).")
 def derive_command(
-    expression: str,
-    wrt: str | None,
+    expression: str | None,
+    more: tuple[str, ...],
+    wrt: tuple[str, ...],
+    order: int,
     detail: str,
     as_json: bool,
     as_latex: bool,
     positive: tuple[str, ...],
     no_verify: bool,
 ) -> None:
-    """Derive EXPRESSION step by step, e.g. derivgen derive "(x^2 + 2)^3" --wrt x."""
-    from .engine import derive, only_variable
-    from .parser import parse
-    from .present import align_body
+    """Derive EXPRESSION step by step, e.g. derivgen derive "(x^2 + 2)^3" --wrt x.
 
-    parsed = parse(expression)
-    variable = wrt if wrt is not None else only_variable(parsed)
-    derivation = derive(parsed, variable, verify=not no_verify, positive=positive)
+    Several --wrt give the gradient (a row vector); a list "[f1, f2]" or several --expr give the
+    Jacobian; --order 2 gives the Hessian or the second derivative.
+    """
+    from .engine import derive, only_variable
+    from .parser import parse_list
+
+    texts = ([expression] if expression is not None else []) + list(more)
+    if not texts:
+        raise click.UsageError("give an EXPRESSION (or --expr for each function of a Jacobian)")
+    functions = [function for text in texts for function in parse_list(text)]
+    if not wrt:
+        wrt = (only_variable(*functions),)
+    several = len(functions) > 1
+    derivation = derive(
+        functions if several else functions[0],
+        list(wrt) if len(wrt) > 1 else wrt[0],
+        order=order,
+        verify=not no_verify,
+        positive=positive,
+    )
     if as_json:
         click.echo(json.dumps(derivation.to_dict(), indent=2))
     elif as_latex:
-        click.echo(align_body(derivation, detail))
+        click.echo(derivation.latex(detail))
     else:
         click.echo(_as_text(derivation, detail))
 
@@ -122,23 +147,52 @@ def build_command(
     build_deck(deck, out_dir, FORMATS[fmt], templates, tex_only, force, timeout, report=click.echo)
 
 
-def _as_text(derivation: Derivation, detail: str) -> str:
+def _as_text(derivation, detail: str) -> str:
+    from .multivariate import MatrixDerivation
+    from .present import to_text
+
+    if not isinstance(derivation, MatrixDerivation):
+        return "\n".join([*_derivation_lines(derivation, detail), _result_line(derivation)])
+    lines = []
+    for component in derivation.first_order:  # a Hessian's gradient
+        lines.append(f"[first derivative by {component.wrt}]")
+        lines.extend(_derivation_lines(component, detail))
+    for (row, column), component in zip(derivation.positions, derivation.components, strict=True):
+        where = f"entry ({row + 1}, {column + 1})" if derivation.kind != "higher" else f"derivative {row + 1}"
+        lines.append(f"[{where}]")
+        lines.extend(_derivation_lines(component, detail))
+    if derivation.collect is not None:
+        lines.append(f"[{derivation.collect.label}]")
+    result = derivation.result
+    shown = [[to_text(e) for e in result.row(i)] for i in range(result.rows)] if derivation.collect else to_text(result)
+    verified = "every step checked" if derivation.verified else "steps not checked"
+    lines.append(f"result: {shown}    ({verified})")
+    return "\n".join(lines)
+
+
+def _derivation_lines(derivation: Derivation, detail: str) -> list[str]:
     from .present import display_lines, to_text
+    from .trace import ChainInfo
 
     lines = [to_text(derivation.start, operator=True)]
     for line in display_lines(derivation, detail):
         lines.append(f"  = {to_text(line.expression)}    [{line.label}]")
         for step in line.steps:
-            if step.chain is not None:
+            if isinstance(step.chain, ChainInfo):
                 chain = step.chain
                 lines.append(
                     f"      with {chain.variable} = {to_text(chain.inner)}: "
                     f"d/d{chain.variable}({to_text(chain.outer)}) = {to_text(chain.outer_derivative)}"
                 )
         lines.extend(f"      note: {note}" for note in line.notes)
+    return lines
+
+
+def _result_line(derivation: Derivation) -> str:
+    from .present import to_text
+
     verified = "every step checked" if derivation.verified else "steps not checked"
-    lines.append(f"result: {to_text(derivation.result)}    ({verified})")
-    return "\n".join(lines)
+    return f"result: {to_text(derivation.result)}    ({verified})"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

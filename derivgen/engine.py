@@ -8,8 +8,9 @@ and records a :class:`~derivgen.trace.Step`.  It knows no rule by name.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sympy
 from sympy import Derivative, Subs, Symbol
@@ -20,6 +21,9 @@ from .parser import _IDENTIFIER, parse
 from .rules import REGISTRY, RuleRegistry
 from .trace import Derivation, Step
 from .verify import check_equal
+
+if TYPE_CHECKING:
+    from .multivariate import MatrixDerivation
 
 _STAND_IN_NAMES = ("u", "v", "w", "z", "s", "t")
 
@@ -35,30 +39,63 @@ class EngineLimits:
 DEFAULT_LIMITS = EngineLimits()
 
 
+MAX_ORDER = 10
+
+
 def derive(
-    expression: str | sympy.Expr,
-    wrt: str | sympy.Symbol,
+    expression: str | sympy.Expr | Sequence[str | sympy.Expr],
+    wrt: str | sympy.Symbol | Sequence[str | sympy.Symbol],
     *,
+    order: int = 1,
     verify: bool = True,
     positive: Iterable[str] = (),
     limits: EngineLimits = DEFAULT_LIMITS,
     registry: RuleRegistry = REGISTRY,
-) -> Derivation:
+) -> Derivation | MatrixDerivation:
     """Derive ``expression`` with respect to ``wrt`` step by step.
 
     ``expression`` is text (read with :func:`derivgen.parse`, never ``eval``) or a sympy
-    expression.  Variables are real; those named in ``positive`` are positive (so that
-    ``d/dx |ln x| = sign(ln x)/x``).  Every step is checked unless ``verify=False``.
+    expression; a list of them gives the Jacobian.  ``wrt`` is a variable, or a list of them for
+    the gradient (a 1×n row vector).  ``order=2`` with a list gives the Hessian, with one variable
+    the second derivative.  Variables are real; those named in ``positive`` are positive (so
+    that ``d/dx |ln x| = sign(ln x)/x``).  Every step is checked unless ``verify=False``.
     """
-    expr = _assume_positive(_as_expression(expression), positive)
-    variable = _as_variable(wrt, expr)
-    engine = _Engine(registry, verify, limits, taken={s.name for s in expr.free_symbols})
-    return engine.run(expr, variable)
+    several_functions = isinstance(expression, list | tuple)
+    several_variables = isinstance(wrt, list | tuple)
+    if not isinstance(order, int) or isinstance(order, bool) or not 1 <= order <= MAX_ORDER:
+        raise DerivgenError(f"the order must be a whole number from 1 to {MAX_ORDER}, not {order!r}")
+    if not (several_functions or several_variables or order > 1):
+        expr = _assume_positive(_as_expression(expression), positive)
+        variable = _as_variable(wrt, expr)
+        return _Engine(registry, verify, limits, taken={s.name for s in expr.free_symbols}).run(expr, variable)
+
+    from .multivariate import derive_many
+
+    expressions = [
+        _assume_positive(_as_expression(item), positive) for item in (expression if several_functions else [expression])
+    ]
+    if not expressions:
+        raise DerivgenError("a Jacobian needs at least one function")
+    names = list(wrt) if several_variables else [wrt]
+    if not names:
+        raise DerivgenError("give at least one variable to differentiate by")
+    combined = sympy.Tuple(*expressions)
+    variables = [_as_variable(name, combined) for name in names]
+    partial = several_variables or several_functions
+
+    def derive_one(expr: sympy.Expr, variable: sympy.Symbol) -> Derivation:
+        derivation = _Engine(registry, verify, limits, taken={s.name for s in combined.free_symbols}).run(
+            expr, variable
+        )
+        derivation.partial = partial
+        return derivation
+
+    return derive_many(expressions, variables, order, derive_one, verify)
 
 
-def only_variable(expression: sympy.Expr) -> str:
-    """The name of the one variable of ``expression`` (``x`` for a constant)."""
-    names = sorted(symbol.name for symbol in expression.free_symbols)
+def only_variable(*expressions: sympy.Basic) -> str:
+    """The name of the one variable of the expressions (``x`` when they are constant)."""
+    names = sorted({symbol.name for expression in expressions for symbol in expression.free_symbols})
     if len(names) > 1:
         raise DerivgenError(f"the expression has several variables ({', '.join(names)}): say which one (wrt)")
     return names[0] if names else "x"
@@ -71,6 +108,8 @@ def _as_expression(expression: str | sympy.Expr) -> sympy.Expr:
         return sympy.Integer(expression)
     if isinstance(expression, sympy.Expr) and not isinstance(expression, sympy.MatrixBase):
         return expression
+    if isinstance(expression, list | tuple):
+        raise DerivgenError("a list of functions must be flat: [f1, f2, …]")
     raise DerivgenError(f"cannot derive an object of type {type(expression).__name__}; give text or a sympy expression")
 
 
@@ -189,7 +228,7 @@ class _Engine:
             replacement=rewrite.replacement,
             path=path,
             note=rewrite.note,
-            level=rule.level,
+            level=rule.level if rewrite.level is None else rewrite.level,
             chain=rewrite.chain,
             is_tidy=tidy,
         )

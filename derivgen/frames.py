@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 from .engine import derive, only_variable
 from .errors import DerivgenError
+from .multivariate import MatrixDerivation
 from .parser import parse
-from .present import changed_part, display_lines, to_latex
+from .present import changed_part, collect_forms, display_lines, line_forms, matrix_latex, matrix_symbol, to_latex
 from .render import Latex
 from .rules import REGISTRY
 from .rules.base import mul
@@ -150,12 +151,20 @@ def _rules(frame: RulesFrame, number: int, source: SourceMap, index: int) -> Pre
 
 def _derivation(frame: DerivationFrame, deck: Deck, number: int, where: str) -> PresentedFrame:
     try:
-        expression = parse(frame.derive)
-        variable = frame.wrt or only_variable(expression)
-        derivation = derive(expression, variable, positive=frame.positive)
+        texts = frame.derive if isinstance(frame.derive, list) else [frame.derive]
+        expressions = [parse(text) for text in texts]
+        wrt = frame.wrt if frame.wrt is not None else only_variable(*expressions)
+        function = expressions if isinstance(frame.derive, list) else expressions[0]
+        derivation = derive(function, wrt, order=frame.order, positive=frame.positive)
     except DerivgenError as error:
         raise SpecError(f"{where}: frame {number} ({frame.title!r}): {error.one_line()}") from None
-    rows = _rows(derivation, frame.detail or deck.detail)
+    detail = frame.detail or deck.detail
+    if isinstance(derivation, MatrixDerivation):
+        rows = _matrix_rows(derivation, detail)
+        result = matrix_latex(derivation.result, True) if derivation.collect else to_latex(derivation.result)
+    else:
+        rows = _rows(derivation, detail)
+        result = to_latex(derivation.result)
     presented = PresentedFrame(
         number,
         "derivation",
@@ -164,39 +173,63 @@ def _derivation(frame: DerivationFrame, deck: Deck, number: int, where: str) -> 
         notes=text_blocks(frame.notes),
         rows=rows,
         pieces=_split(frame.title, rows, deck.rows_per_frame),
-        result=Latex(to_latex(derivation.result)),
+        result=Latex(result),
         sources=[row.rhs for row in rows],
     )
     if frame.style == "substitution":
+        if isinstance(derivation, MatrixDerivation):
+            raise SpecError(f"{where}: frame {number} ({frame.title!r}): the substitution style is for one variable")
         presented.substitution = _substitution(derivation, where, number, frame.title)
     return presented
 
 
-def _rows(derivation: Derivation, detail: str) -> tuple[Row, ...]:
-    start = Latex(to_latex(derivation.start, operator=True))
+def _rows(derivation: Derivation, detail: str, first_overlay: int = 1) -> tuple[Row, ...]:
+    """The displayed lines of one derivation, revealed from overlay ``first_overlay`` on."""
+    partial = derivation.partial
+    start = Latex(to_latex(derivation.start, partial, operator=True))
     lines = display_lines(derivation, detail)
     if not lines:  # already final: d/dx f(x) = f'(x)
-        result = Latex(to_latex(derivation.result))
-        return (Row(start, result, result, "", 1),)
-    rows = []
+        result = Latex(to_latex(derivation.result, partial))
+        return (Row(start, result, result, "", first_overlay),)
+    rows: list[Row] = []
     previous = derivation.start
     step_index = 0
-    for overlay, line in enumerate(lines, start=1):
+    for position, line in enumerate(lines):
+        plain = line_forms(line, partial)
+        last_overlay = first_overlay + len(rows) + len(plain) - 1  # the expression itself is the last form
         changed = changed_part(previous, line.expression)
-        highlight = None if changed is None else (changed, r"\alert<%d| handout:0>{%s}" % (overlay, "%s"))
-        rows.append(
-            Row(
-                lhs=start if overlay == 1 else Latex(""),
-                rhs=Latex(to_latex(line.expression)),
-                rhs_highlighted=Latex(to_latex(line.expression, highlight=highlight)),
-                label=line.label,
-                overlay=overlay,
-                notes=tuple(Latex(note) for note in line.notes),
-                steps=tuple(range(step_index, step_index + len(line.steps))),
+        highlight = None if changed is None else (changed, r"\alert<%d| handout:0>{%s}" % (last_overlay, "%s"))
+        highlighted = line_forms(line, partial, highlight)
+        steps = tuple(range(step_index, step_index + len(line.steps)))
+        # a line with several forms (row · column = Σ = …) gets a row for each form
+        for form, (tex, tex_highlighted) in enumerate(zip(plain, highlighted, strict=True)):
+            first = form == 0
+            rows.append(
+                Row(
+                    lhs=start if position == 0 and first else Latex(""),
+                    rhs=Latex(tex),
+                    rhs_highlighted=Latex(tex_highlighted),
+                    label=line.label if first else "",
+                    overlay=first_overlay + len(rows),
+                    notes=tuple(Latex(note) for note in line.notes) if first else (),
+                    steps=steps,
+                )
             )
-        )
         step_index += len(line.steps)
         previous = line.expression
+    return tuple(rows)
+
+
+def _matrix_rows(derivation: MatrixDerivation, detail: str) -> tuple[Row, ...]:
+    """Each entry's derivation in turn, then the line that collects them into the matrix."""
+    rows: list[Row] = []
+    for component in derivation.first_order + derivation.components:
+        rows.extend(_rows(component, detail, first_overlay=len(rows) + 1))
+    if derivation.collect is not None:
+        for form, tex in enumerate(collect_forms(derivation, detail)):
+            lhs = Latex(matrix_symbol(derivation) if form == 0 else "")
+            label = derivation.collect.label if form == 0 else ""
+            rows.append(Row(lhs, Latex(tex), Latex(tex), label, len(rows) + 1))
     return tuple(rows)
 
 

@@ -101,13 +101,27 @@ def parse(text: str, limits: ParseLimits = DEFAULT_LIMITS) -> sympy.Expr:
     Variables are real symbols.  Raises :class:`ParseError` (with the column) for anything
     outside the allowed language and :class:`LimitExceeded` for inputs over ``limits``.
     """
+    builder, tree = _prepare(text, limits)
+    return builder.build(tree.body)
+
+
+def _prepare(text: str, limits: ParseLimits) -> tuple[_Builder, ast.Expression]:
     if not isinstance(text, str):
         raise ParseError(f"an expression must be text, not {type(text).__name__}")
     if len(text) > limits.max_length:
         raise LimitExceeded(f"the expression is {len(text)} characters long; the limit is {limits.max_length}")
     source = _Source(text)
-    tree = source.to_ast(limits)
-    return _Builder(source, limits).build(tree.body)
+    return _Builder(source, limits), source.to_ast(limits)
+
+
+def parse_list(text: str, limits: ParseLimits = DEFAULT_LIMITS) -> list[sympy.Expr]:
+    """Read ``"[f1, f2, …]"`` (functions for a Jacobian) or a single expression into a list."""
+    builder, tree = _prepare(text, limits)
+    if isinstance(tree.body, ast.List):
+        if not tree.body.elts:
+            raise ParseError("the list of functions is empty", text, 1)
+        return [builder.build(element) for element in tree.body.elts]
+    return [builder.build(tree.body)]
 
 
 class _Source:

@@ -10,7 +10,9 @@ This module also decides which steps get a line of their own at each detail leve
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sympy
 from sympy import Derivative, Mul, Pow, S, Subs
@@ -19,8 +21,13 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from .options import DETAILS
-from .rules.base import STRUCTURAL, TRIVIAL
-from .trace import Derivation, Step
+from .render import escape_text
+from .rules.base import COSMETIC, STRUCTURAL, TRIVIAL
+from .rules.tidy import same_up_to_order
+from .trace import ChainProduct, Derivation, Step
+
+if TYPE_CHECKING:
+    from .multivariate import MatrixDerivation
 
 _SYMBOL_NAMES = {"lam": "lambda"}  # `lambda` is a Python keyword, so lecturers type `lam`
 
@@ -151,9 +158,8 @@ class LectureLatexPrinter(LatexPrinter):
             if needs_brackets:
                 term = rf"\left({term}\right)"
             if previous is not None:
-                ambiguous_next = term.lstrip()[:1].isdigit() or (
-                    term.startswith(r"\frac") and not _is_derivative_like(factor)
-                )
+                # juxtaposed digits would merge (3 · 2x); a number before a fraction reads as a mixed number
+                ambiguous_next = term.lstrip()[:1].isdigit() or (term.startswith(r"\frac") and previous.is_Number)
                 tex += r" \cdot " if ambiguous_next else " "
             tex += term
             previous = factor
@@ -177,6 +183,9 @@ class LectureLatexPrinter(LatexPrinter):
             return super()._print_Derivative(expr)
         variable = self._print(expr.variables[0])
         d = r"\partial" if self._partial else "d"
+        if isinstance(expr.expr, AppliedUndef) and len(expr.expr.args) > 1:
+            # ∂h/∂x_1 for h(f_1(x_1, x_2), f_2(x_1, x_2)): the arguments are known from the context
+            return r"\frac{%s %s}{%s %s}" % (d, self._print(sympy.Symbol(expr.expr.func.__name__)), d, variable)
         operand = self._print(expr.expr)
         if isinstance(expr.expr, sympy.Add | Mul | sympy.Piecewise):
             operand = rf"\left({operand}\right)"
@@ -335,8 +344,13 @@ def to_text(expr: sympy.Basic, operator: bool = False) -> str:
 class DisplayLine:
     """One displayed line ``= expression`` and the steps it stands for."""
 
-    expression: sympy.Expr
     steps: tuple[Step, ...]
+
+    @property
+    def expression(self) -> sympy.Expr:
+        """What the line shows: the last step's result, unless that step only reordered."""
+        shown = [step for step in self.steps if step.level != COSMETIC]
+        return (shown or self.steps)[-1].after
 
     @property
     def labels(self) -> list[str]:
@@ -368,7 +382,9 @@ def display_lines(derivation: Derivation, detail: str = "normal") -> list[Displa
         return []
     groups: list[list[Step]] = []
     for step in steps:
-        if detail == "full":
+        if step.level == COSMETIC:
+            starts_line = False
+        elif detail == "full":
             starts_line = True
         elif detail == "normal":
             starts_line = step.level > TRIVIAL
@@ -378,7 +394,51 @@ def display_lines(derivation: Derivation, detail: str = "normal") -> list[Displa
             groups.append([step])
         else:
             groups[-1].append(step)
-    return [DisplayLine(group[-1].after, tuple(group)) for group in groups if group]
+    return [DisplayLine(tuple(group)) for group in groups if group]
+
+
+def line_forms(line: DisplayLine, partial: bool = False, highlight: tuple[sympy.Basic, str] | None = None) -> list[str]:
+    """The right-hand side(s) of a displayed line.  A line made by the multivariate chain rule on
+    the whole expression first shows the seed's row·column product (and Σ form)."""
+    tex = to_latex(line.expression, partial, highlight=highlight)
+    first = line.steps[0]
+    if isinstance(first.chain, ChainProduct) and first.path == ():
+        return [*product_forms(first.chain, first.focus, partial), tex]
+    return [tex]
+
+
+def line_latex(line: DisplayLine, partial: bool = False, highlight: tuple[sympy.Basic, str] | None = None) -> str:
+    """The right-hand side of a displayed line, its forms joined by ``=``."""
+    return " = ".join(line_forms(line, partial, highlight))
+
+
+def product_forms(product: ChainProduct, focus: Derivative, partial: bool) -> list[str]:
+    """``[∂h/∂f_1  ∂h/∂f_2] [∂f_1/∂x ; ∂f_2/∂x]`` and, for f_1, f_2, …, ``Σ_i ∂h/∂f_i ∂f_i/∂x``."""
+    row = " & ".join(to_latex(partial_, partial) for partial_ in product.outer_partials)
+    column = r" \\ ".join(to_latex(derivative, partial) for derivative in product.inner_derivatives)
+    forms = [r"\begin{bmatrix} %s \end{bmatrix} \begin{bmatrix} %s \end{bmatrix}" % (row, column)]
+    base = _common_base(product.inner)
+    if base is not None:
+        d = r"\partial" if partial else "d"
+        outer = LectureLatexPrinter()._print(sympy.Symbol(focus.expr.func.__name__))
+        variable = to_latex(focus.variables[0])
+        forms.append(
+            r"\sum_i \frac{\partial %s}{\partial %s_i} \frac{%s %s_i}{%s %s}" % (outer, base, d, base, d, variable)
+        )
+    return forms
+
+
+def _common_base(functions: tuple[sympy.Expr, ...]) -> str | None:
+    """``f`` when the functions are f1, f2, … (undefined, numbered): then Σ_i reads naturally."""
+    bases = set()
+    for function in functions:
+        if not isinstance(function, AppliedUndef):
+            return None
+        match = re.fullmatch(r"([A-Za-z]+)_?(\d+)", function.func.__name__)
+        if match is None:
+            return None
+        bases.add(match.group(1))
+    return bases.pop() if len(bases) == 1 else None
 
 
 def align_body(derivation: Derivation, detail: str = "normal", partial: bool = False) -> str:
@@ -389,25 +449,90 @@ def align_body(derivation: Derivation, detail: str = "normal", partial: bool = F
         return f"{start} &= {to_latex(derivation.result, partial)} &&"
     rows = []
     for i, line in enumerate(lines):
-        label = r"\text{%s}" % _escape_text(line.label)
-        rows.append(f"{start if i == 0 else ''} &= {to_latex(line.expression, partial)} && {label}")
+        label = r"\text{%s}" % escape_text(line.label)
+        rows.append(f"{start if i == 0 else ''} &= {line_latex(line, partial)} && {label}")
     return " \\\\\n".join(rows)
 
 
-def _escape_text(text: str) -> str:
-    """Rule labels are our own words, but keep them safe inside \\text{} all the same."""
-    for char, replacement in (
-        ("\\", r"\textbackslash{}"),
-        ("{", r"\{"),
-        ("}", r"\}"),
-        ("$", r"\$"),
-        ("&", r"\&"),
-        ("#", r"\#"),
-        ("_", r"\_"),
-        ("%", r"\%"),
-        ("^", r"\^{}"),
-        ("~", r"\~{}"),
-        ("|", r"$|$"),
-    ):
-        text = text.replace(char, replacement)
-    return text
+def matrix_latex(matrix: sympy.MatrixBase, partial: bool = False) -> str:
+    """A matrix as ``bmatrix``, entries in the lecturer's order."""
+    rows = [" & ".join(to_latex(entry, partial) for entry in matrix.row(i)) for i in range(matrix.rows)]
+    return r"\begin{bmatrix} %s \end{bmatrix}" % r" \\ ".join(rows)
+
+
+def matrix_symbol(derivation: MatrixDerivation) -> str:
+    """∇_{(x, y)} f, J_{(x, y)}, H_{(x, y)} f or f'' as the left side of the collecting line."""
+    variables = ", ".join(to_latex(v) for v in derivation.variables)
+    expression = derivation.expressions[0]
+    function = (
+        LectureLatexPrinter()._print(sympy.Symbol(expression.func.__name__))
+        if isinstance(expression, AppliedUndef)
+        else r"\left(%s\right)" % to_latex(expression)
+        if isinstance(expression, sympy.Add | Mul)
+        else to_latex(expression)
+    )
+    if derivation.kind == "gradient":
+        return r"\nabla_{(%s)} %s" % (variables, function)
+    if derivation.kind == "hessian":
+        return r"H_{(%s)} %s" % (variables, function)
+    return r"J_{(%s)}" % variables
+
+
+def collect_forms(derivation: MatrixDerivation, detail: str = "normal") -> list[str]:
+    """The collecting line's right side: the matrix of derivatives, of the derived entries as the
+    lines showed them, and of the results (each form only where it differs from the one before)."""
+    collect = derivation.collect
+    shown = sympy.ImmutableMatrix(
+        collect.after.rows,
+        collect.after.cols,
+        [
+            _last_shown(derivation.component(i, j), detail)
+            for i in range(collect.after.rows)
+            for j in range(collect.after.cols)
+        ],
+    )
+    forms = [matrix_latex(collect.before, True)]
+    product = _jacobian_product(derivation)
+    if product is not None:
+        forms.append(product)
+    forms.append(matrix_latex(shown, True))
+    if not same_up_to_order(shown, collect.after):
+        forms.append(matrix_latex(collect.after, True))
+    return forms
+
+
+def _jacobian_product(derivation: MatrixDerivation) -> str | None:
+    """For a gradient where every entry came from the multivariate chain rule through the same
+    inner functions: the seed's ``[∂h/∂f_1 ∂h/∂f_2] [∂f_i/∂x_j]``, a row times the inner Jacobian."""
+    if derivation.kind != "gradient":
+        return None
+    products = []
+    for component in derivation.components:
+        first = component.steps[0] if component.steps else None
+        if first is None or not isinstance(first.chain, ChainProduct) or first.path != ():
+            return None
+        products.append(first.chain)
+    if any(p.outer_partials != products[0].outer_partials or p.inner != products[0].inner for p in products):
+        return None
+    inner = sympy.ImmutableMatrix(
+        [[product.inner_derivatives[i] for product in products] for i in range(len(products[0].inner))]
+    )
+    return (
+        matrix_latex(sympy.ImmutableMatrix([list(products[0].outer_partials)]), True) + " " + matrix_latex(inner, True)
+    )
+
+
+def _last_shown(derivation: Derivation, detail: str) -> sympy.Expr:
+    lines = display_lines(derivation, detail)
+    return lines[-1].expression if lines else derivation.result
+
+
+def matrix_align_body(derivation: MatrixDerivation, detail: str = "normal") -> str:
+    """The components' derivations one after another, then the collecting line."""
+    parts = [align_body(component, detail, component.partial) for component in derivation.components]
+    if derivation.collect is not None:
+        label = escape_text(derivation.collect.label)
+        parts.append(
+            f"{matrix_symbol(derivation)} &= {' = '.join(collect_forms(derivation, detail))} && \\text{{{label}}}"
+        )
+    return " \\\\[0.6em]\n".join(parts)

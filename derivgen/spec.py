@@ -38,8 +38,11 @@ class DerivationFrame(_Model):
 
     kind: Literal["derivation"] = "derivation"
     title: str
-    derive: str = Field(description="the expression, in derivgen's expression language")
-    wrt: str | None = Field(None, description="variable (default: the only one in the expression)")
+    derive: str | list[str] = Field(description="the expression, or a list of them for a Jacobian")
+    wrt: str | list[str] | None = Field(
+        None, description="variable, or a list of them for a gradient (default: the only variable)"
+    )
+    order: int = Field(1, ge=1, le=4, description="2: the second derivative, or with several variables the Hessian")
     detail: Detail | None = Field(None, description="full, normal or brief (default: the deck's)")
     style: Literal["inline", "substitution"] = Field(
         "inline", description="inline lines, or the seed's g(u), f(x) substitution style for the chain rule"
@@ -51,7 +54,10 @@ class DerivationFrame(_Model):
     @field_validator("derive", mode="before")
     @classmethod
     def _number_is_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        def text(item: Any) -> Any:
+            return str(item) if isinstance(item, int | float) and not isinstance(item, bool) else item
+
+        return [text(item) for item in value] if isinstance(value, list) else text(value)
 
 
 class TextFrame(_Model):

@@ -35,6 +35,23 @@ class ChainInfo:
 
 
 @dataclass(frozen=True)
+class ChainProduct:
+    """The chain rule through several inner functions, as the seed writes it: the row of the
+    outer function's partial derivatives times the column of the inner functions' derivatives."""
+
+    outer_partials: tuple[sympy.Expr, ...]  # ∂h/∂f_1, ∂h/∂f_2, …
+    inner_derivatives: tuple[sympy.Expr, ...]  # d/dx f_1, d/dx f_2, … (still to be derived)
+    inner: tuple[sympy.Expr, ...]  # f_1, f_2, …
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outer_partials": [str(e) for e in self.outer_partials],
+            "inner_derivatives": [str(e) for e in self.inner_derivatives],
+            "inner": [str(e) for e in self.inner],
+        }
+
+
+@dataclass(frozen=True)
 class Step:
     """One rewrite: ``focus`` (at ``path`` inside ``before``) was replaced by ``replacement``."""
 
@@ -47,7 +64,7 @@ class Step:
     path: tuple[int, ...] = ()
     note: str | None = None
     level: int = 1  # 0 trivial, 1 elementary, 2 structural: which steps a brief view keeps
-    chain: ChainInfo | None = None
+    chain: ChainInfo | ChainProduct | None = None
     is_tidy: bool = False  # a tidy-up step of the whole expression, not a derivative rule
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,6 +94,7 @@ class Derivation:
     wrt: sympy.Symbol
     steps: list[Step] = field(default_factory=list)
     verified: bool = False
+    partial: bool = False  # one of several variables: written with ∂ rather than d
 
     @property
     def start(self) -> sympy.Expr:
@@ -126,7 +144,7 @@ class Derivation:
         """The body of an ``align*`` environment: one ``= …`` line per displayed step."""
         from .present import align_body
 
-        return align_body(self, detail)
+        return align_body(self, detail, self.partial)
 
     def _repr_latex_(self) -> str:
         return "$\\begin{aligned}" + self.latex() + "\\end{aligned}$"

@@ -69,7 +69,17 @@ def test_seed_deck_builds_and_fits(tmp_path):
     out = tmp_path / "out"
     build_deck(SEED, out)
     slides = "".join(pdf_text(out / "dnn_supplementary.pdf").split()).lower()
-    for words in ("DNNsupplementaryslides", "chainrule", "productrule", "quotientrule", "sumrule", "g′(u)=3u2"):
+    for words in (
+        "DNNsupplementaryslides",
+        "chainrule",
+        "productrule",
+        "quotientrule",
+        "sumrule",
+        "g′(u)=3u2",
+        "multivariatechainrule",  # seed S6: h(f1(x1, x2), f2(x1, x2))
+        "collectthepartialderivatives",  # the gradient as a row vector
+        "=22x+y2·2y",  # seed S5: ∂h/∂y = 2(2x + y²)·2y (pdftotext drops the big brackets)
+    ):
         assert words.lower() in slides, words
     handout = out / "dnn_supplementary-handout.pdf"
     assert pages(out / "dnn_supplementary.pdf") > pages(handout)

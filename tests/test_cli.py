@@ -98,3 +98,25 @@ def test_console_script_runs_as_a_program():
         [sys.executable, "-m", "derivgen", "derive", "x."], capture_output=True, text=True, timeout=60
     )
     assert failed.returncode == 2 and "Traceback" not in failed.stderr
+
+
+def test_gradient_jacobian_hessian_from_the_command_line(capsys):
+    code, out, _ = run(capsys, "derive", "(2x + y^2)^2", "--wrt", "x", "--wrt", "y")
+    assert code == 0 and "[collect the partial derivatives (a row vector)]" in out
+    code, out, _ = run(capsys, "derive", "[x*y, sin(x)]", "--wrt", "x", "--wrt", "y")
+    assert code == 0 and "result: [['y', 'x'], ['cos(x)', '0']]" in out
+    code, out, _ = run(capsys, "derive", "--expr", "x*y", "--expr", "x + y", "-x", "x", "-x", "y", "--json")
+    assert code == 0 and json.loads(out)["kind"] == "jacobian"
+    code, out, _ = run(capsys, "derive", "x^2*y^3", "-x", "x", "-x", "y", "--order", "2", "--latex")
+    assert code == 0 and r"H_{(x, y)}" in out
+    code, out, _ = run(capsys, "derive", "sin(x)", "--order", "2")
+    assert code == 0 and "result: -sin(x)" in out
+
+
+def test_multivariate_errors(capsys):
+    code, _, err = run(capsys, "derive", "x*y", "-x", "x", "-x", "x")
+    assert code == 2 and "only once" in err
+    code, _, err = run(capsys, "derive", "[]", "-x", "x")
+    assert code == 2 and "empty" in err
+    code, _, err = run(capsys, "derive", "-x", "x")
+    assert code == 2 and "EXPRESSION" in err

@@ -54,7 +54,7 @@ def test_numbers_and_dates_become_text(tmp_path):
             "unknown key 'wrtt' (did you mean 'wrt'?)",
         ),
         ("title: T\nframes:\n  - title: C\n    derive: x\n    detail: loud\n", 5, "frames[0].detail"),
-        ("title: T\nframes:\n  - title: C\n    derive: [x]\n", 4, "frames[0].derive"),
+        ("title: T\nframes:\n  - title: C\n    derive: {a: 1}\n", 4, "frames[0].derive"),
         ("title: T\nframes:\n  - derive: x\n", 3, "needs the key 'title'"),
         ("title: T\n", 1, "needs the key 'frames'"),
         ("title: T\nframes: []\n", 2, "at least 1"),

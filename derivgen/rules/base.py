@@ -15,11 +15,14 @@ import sympy
 from sympy import Add, Derivative, Mul, Pow
 
 if TYPE_CHECKING:
-    from ..trace import ChainInfo, Derivation
+    from ..trace import ChainInfo, ChainProduct, Derivation
 
 # How much a step matters for a brief view: trivial steps fold into the line before them,
 # structural ones (chain, product, quotient) always get a line of their own.
 TRIVIAL, ELEMENTARY, STRUCTURAL = 0, 1, 2
+# A step that changes nothing but the order of terms or factors: it never gets a line of its own,
+# and the line it joins keeps showing the order before it.
+COSMETIC = -1
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,8 @@ class Rewrite:
     replacement: sympy.Expr
     note: str | None = None
     label: str | None = None  # overrides the rule's label, e.g. "derivative of erf"
-    chain: ChainInfo | None = None
+    level: int | None = None  # overrides the rule's level (a tidy-up that only reorders)
+    chain: ChainInfo | ChainProduct | None = None
 
 
 class Context(Protocol):
@@ -54,7 +58,7 @@ class Rule:
     id: str
     label: str
     statement: str | Callable[[], str]
-    apply: RuleFunction = field(repr=False)
+    apply: RuleFunction | None = field(repr=False)  # None: a statement for rules slides only
     family: str = "scalar"
     level: int = ELEMENTARY
     heads: tuple[type, ...] = ()  # expression classes the rule can apply to; () means any
@@ -96,7 +100,9 @@ class RuleRegistry:
             found = [
                 rule
                 for rule in self._rules
-                if rule.family != family_excluded and (not rule.heads or issubclass(head, rule.heads))
+                if rule.apply is not None
+                and rule.family != family_excluded
+                and (not rule.heads or issubclass(head, rule.heads))
             ]
             self._by_head[head] = found
         return found

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sympy
 from sympy import Derivative, Function, Pow, Subs
 
-from ..trace import ChainInfo
+from ..trace import ChainInfo, ChainProduct
 from .base import STRUCTURAL, Context, Rewrite, Rule, add, d, mul
 from .elementary import NOT_HOLOMORPHIC
 
@@ -74,8 +74,11 @@ def multivariate_chain_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     variables = [ctx.fresh_variable(real=bool(arg.is_extended_real)) for arg in expr.args]
     outer = expr.func(*variables)
     values = dict(zip(variables, expr.args, strict=True))
-    terms = [mul(partial_at(outer, variables[i], values), d(expr.args[i], x)) for i in dependent]
-    return Rewrite(add(*terms))
+    partials = [partial_at(outer, variables[i], values) for i in dependent]
+    inner_derivatives = [d(expr.args[i], x) for i in dependent]
+    terms = [mul(partial, derivative) for partial, derivative in zip(partials, inner_derivatives, strict=True)]
+    product = ChainProduct(tuple(partials), tuple(inner_derivatives), tuple(expr.args[i] for i in dependent))
+    return Rewrite(add(*terms), chain=product)
 
 
 RULES = [
@@ -90,9 +93,11 @@ RULES = [
     ),
     Rule(
         id="multivariate_chain",
-        label="chain rule",
-        statement=r"\frac{d}{dx}\, h\bigl(f_1(x), f_2(x)\bigr) = \sum_i \frac{\partial h}{\partial f_i}\,"
-        r"\frac{d f_i}{dx}",
+        label="multivariate chain rule",
+        statement=r"\frac{\partial h}{\partial x_1} = \begin{bmatrix} \frac{\partial h}{\partial f_1} & "
+        r"\frac{\partial h}{\partial f_2} \end{bmatrix} \begin{bmatrix} \frac{\partial f_1}{\partial x_1} \\ "
+        r"\frac{\partial f_2}{\partial x_1} \end{bmatrix} = \sum_i \frac{\partial h}{\partial f_i}"
+        r"\frac{\partial f_i}{\partial x_1}",
         apply=multivariate_chain_rule,
         family="chain",
         level=STRUCTURAL,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sympy
 from sympy import Add, Derivative, Mul, Pow, S, Subs
 
-from .base import TRIVIAL, Context, Rewrite, Rule, add, mul, power
+from .base import COSMETIC, TRIVIAL, Context, Rewrite, Rule, add, mul, power
 
 
 def _rebuild(expr: sympy.Expr, rebuild_node) -> sympy.Expr:
@@ -51,7 +51,25 @@ def _evaluated(node: sympy.Expr, args: list[sympy.Expr]) -> sympy.Expr:
 
 def evaluate(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """Multiply out constants and collect like terms (sympy's automatic evaluation)."""
-    return Rewrite(_rebuild(expr, _evaluated))
+    evaluated = _rebuild(expr, _evaluated)
+    if same_up_to_order(evaluated, expr):
+        return Rewrite(evaluated, label="sympy's order", level=COSMETIC)
+    return Rewrite(evaluated)
+
+
+def same_up_to_order(first: sympy.Basic, second: sympy.Basic) -> bool:
+    """True when the two differ at most in the order of terms and factors."""
+    return _signature(first) == _signature(second)
+
+
+def _signature(expr: sympy.Basic) -> tuple:
+    """The expression with the order of sums and products forgotten."""
+    if expr.is_Atom:
+        return (type(expr).__name__, str(expr))
+    parts = [_signature(arg) for arg in expr.args]
+    if isinstance(expr, Add | Mul):
+        parts.sort()
+    return (type(expr).__name__, tuple(parts))
 
 
 RULES = [

@@ -1,0 +1,164 @@
+"""Gradients, Jacobians, Hessians and higher derivatives, built from one-variable derivations.
+
+Each entry ∂f_i/∂x_j is derived by the scalar engine (the other variables held constant, shown
+with ∂), checked like every derivation, and the entries are then collected by one named step.
+Conventions follow the seed deck: the gradient of a scalar is a 1×n row vector, the Jacobian of
+m functions of n variables is m×n.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy
+from sympy import Derivative, ImmutableMatrix
+
+from .errors import DerivgenError
+from .trace import Derivation, Step
+
+KINDS = ("gradient", "jacobian", "hessian", "higher")
+
+
+@dataclass
+class MatrixDerivation:
+    """Several checked derivations and the step that collects them into a matrix (or, for a
+    higher derivative of one variable, chains them)."""
+
+    kind: str  # gradient | jacobian | hessian | higher
+    expressions: tuple[sympy.Expr, ...]
+    variables: tuple[sympy.Symbol, ...]
+    order: int
+    components: list[Derivation]
+    positions: list[tuple[int, int]]  # (row, column) of each component; (order - 1, 0) for "higher"
+    collect: Step | None = None
+    verified: bool = False
+    first_order: list[Derivation] = field(default_factory=list)  # a Hessian's gradient components
+
+    @property
+    def steps(self) -> list[Step]:
+        """Every step, component by component, then the collecting step."""
+        steps = [step for derivation in self.first_order + self.components for step in derivation.steps]
+        return steps + ([self.collect] if self.collect is not None else [])
+
+    @property
+    def result(self) -> Any:
+        if self.collect is not None:
+            return self.collect.after
+        return self.components[-1].result
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.result.shape if isinstance(self.result, sympy.MatrixBase) else (1, 1)
+
+    def component(self, row: int, column: int) -> Derivation:
+        return self.components[self.positions.index((row, column))]
+
+    def to_dict(self) -> dict[str, Any]:
+        from .present import to_latex
+
+        return {
+            "kind": self.kind,
+            "expressions": [str(e) for e in self.expressions],
+            "wrt": [str(v) for v in self.variables],
+            "order": self.order,
+            "components": [
+                {"row": row, "column": column, **derivation.to_dict()}
+                for (row, column), derivation in zip(self.positions, self.components, strict=True)
+            ],
+            "result": str(self.result.tolist() if isinstance(self.result, sympy.MatrixBase) else self.result),
+            "result_latex": to_latex(self.result),
+            "verified": self.verified,
+        }
+
+    def latex(self, detail: str = "normal") -> str:
+        from .present import matrix_align_body
+
+        return matrix_align_body(self, detail)
+
+    def _repr_latex_(self) -> str:
+        return "$\\begin{aligned}" + self.latex() + "\\end{aligned}$"
+
+
+DeriveOne = Callable[[sympy.Expr, sympy.Symbol], Derivation]
+
+
+def derive_many(
+    expressions: Sequence[sympy.Expr],
+    variables: Sequence[sympy.Symbol],
+    order: int,
+    derive_one: DeriveOne,
+    verified: bool,
+) -> MatrixDerivation:
+    """The gradient (one expression), Jacobian (several) or Hessian (one, order 2) by components."""
+    if order < 1:
+        raise DerivgenError(f"the order of a derivative is at least 1, not {order}")
+    if len(set(variables)) != len(variables):
+        raise DerivgenError("each variable to differentiate by may appear only once")
+    if len(expressions) > 1 and order > 1:
+        raise DerivgenError("higher derivatives of several functions (tensors) are not supported; give one function")
+    if len(variables) == 1 and len(expressions) == 1:
+        return _higher(expressions[0], variables[0], order, derive_one, verified)
+    if order > 2:
+        raise DerivgenError(f"order {order} by several variables is not supported; the Hessian is order 2")
+    if order == 2:
+        return _hessian(expressions[0], variables, derive_one, verified)
+    kind = "gradient" if len(expressions) == 1 else "jacobian"
+    components, positions = [], []
+    for row, expression in enumerate(expressions):
+        for column, variable in enumerate(variables):
+            components.append(derive_one(expression, variable))
+            positions.append((row, column))
+    shape = (len(expressions), len(variables))
+    collect = _collect(kind, shape, components, positions)
+    return MatrixDerivation(kind, tuple(expressions), tuple(variables), 1, components, positions, collect, verified)
+
+
+def _higher(expression, variable, order, derive_one: DeriveOne, verified: bool) -> MatrixDerivation:
+    components, current = [], expression
+    for _ in range(order):
+        derivation = derive_one(current, variable)
+        components.append(derivation)
+        current = derivation.result
+    positions = [(k, 0) for k in range(order)]
+    return MatrixDerivation("higher", (expression,), (variable,), order, components, positions, None, verified)
+
+
+def _hessian(expression, variables, derive_one: DeriveOne, verified: bool) -> MatrixDerivation:
+    gradient = [derive_one(expression, variable) for variable in variables]
+    components, positions = [], []
+    for row, first in enumerate(gradient):
+        for column, variable in enumerate(variables):
+            components.append(derive_one(first.result, variable))
+            positions.append((row, column))
+    n = len(variables)
+    collect = _collect("hessian", (n, n), components, positions)
+    return MatrixDerivation(
+        "hessian", (expression,), tuple(variables), 2, components, positions, collect, verified, first_order=gradient
+    )
+
+
+_COLLECT_LABELS = {
+    "gradient": "collect the partial derivatives (a row vector)",
+    "jacobian": "collect the partial derivatives (the Jacobian)",
+    "hessian": "collect the second partial derivatives (the Hessian)",
+}
+
+
+def _collect(kind: str, shape: tuple[int, int], components: list[Derivation], positions) -> Step:
+    entries_before = [[None] * shape[1] for _ in range(shape[0])]
+    entries_after = [[None] * shape[1] for _ in range(shape[0])]
+    for (row, column), derivation in zip(positions, components, strict=True):
+        entries_before[row][column] = Derivative(derivation.expression, derivation.wrt, evaluate=False)
+        entries_after[row][column] = derivation.result
+    before, after = ImmutableMatrix(entries_before), ImmutableMatrix(entries_after)
+    return Step(
+        rule=f"collect_{kind}",
+        label=_COLLECT_LABELS[kind],
+        before=before,
+        after=after,
+        focus=before,
+        replacement=after,
+        is_tidy=True,
+    )
