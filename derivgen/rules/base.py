@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import sympy
 from sympy import Add, Derivative, Mul, Pow
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 if TYPE_CHECKING:
     from ..trace import ChainInfo, ChainProduct, Derivation
@@ -116,6 +117,14 @@ class RuleRegistry:
 
 
 # -- building blocks shared by the rule families ----------------------------------------------
+
+
+def depends(expression: sympy.Basic, variable: sympy.Basic) -> bool:
+    """Whether ``expression`` may change with ``variable``.  For an entry x_i of a vector or
+    matrix, any entry of the same vector or matrix may be it (x_k with k = i): index notation."""
+    if isinstance(variable, MatrixElement):
+        return expression.has(variable.parent)
+    return expression.has(variable)
 
 
 def d(expression: sympy.Expr, variable: sympy.Symbol) -> Derivative:

@@ -10,13 +10,13 @@ import sympy
 from sympy import Derivative, Function, Pow, Subs
 
 from ..trace import ChainInfo, ChainProduct
-from .base import STRUCTURAL, Context, Rewrite, Rule, add, d, mul
+from .base import STRUCTURAL, Context, Rewrite, Rule, add, d, depends, mul
 from .elementary import NOT_HOLOMORPHIC
 
 
 def _split(expr: sympy.Expr, x: sympy.Symbol) -> tuple[sympy.Expr, int] | None:
     """The single inner function of x in ``expr`` and its argument position, if there is one."""
-    positions = [i for i, arg in enumerate(expr.args) if arg.has(x)]
+    positions = [i for i, arg in enumerate(expr.args) if depends(arg, x)]
     if len(positions) != 1:
         return None
     inner = expr.args[positions[0]]
@@ -68,7 +68,7 @@ def multivariate_chain_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     x = ctx.wrt
     if not isinstance(expr, sympy.core.function.AppliedUndef):
         return None
-    dependent = [i for i, arg in enumerate(expr.args) if arg.has(x)]
+    dependent = [i for i, arg in enumerate(expr.args) if depends(arg, x)]
     if len(dependent) < 2:
         return None
     variables = [ctx.fresh_variable(real=bool(arg.is_extended_real)) for arg in expr.args]

@@ -50,7 +50,7 @@ from sympy import (
 from sympy.core.function import AppliedUndef
 
 from ..functions import sigmoid
-from .base import Context, Rewrite, Rule, add, d, mul, power
+from .base import Context, Rewrite, Rule, add, d, depends, mul, power
 
 _u = Symbol("x", real=True)  # the variable the statements are written in
 
@@ -134,7 +134,7 @@ def _table_rule(function: type, name: str, formula: Callable[[sympy.Expr], sympy
 def complex_abs_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """d/dx |g| -> (Re g · d/dx Re g + Im g · d/dx Im g) / |g| when g may be complex."""
     g = expr.args[0]
-    if g.is_extended_real or not g.has(ctx.wrt):
+    if g.is_extended_real or not depends(g, ctx.wrt):
         return None
     real, imaginary = re(g, evaluate=False), im(g, evaluate=False)
     numerator = add(mul(real, d(real, ctx.wrt)), mul(imaginary, d(imaginary, ctx.wrt)))
@@ -155,7 +155,7 @@ def special_function_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """d/dx F(x) -> F'(x) from sympy's table, for special functions (erf, gamma, …)."""
     if isinstance(expr, AppliedUndef) or type(expr) in TABLE:
         return None
-    positions = [i for i, arg in enumerate(expr.args) if arg.has(ctx.wrt)]
+    positions = [i for i, arg in enumerate(expr.args) if depends(arg, ctx.wrt)]
     if len(positions) != 1 or expr.args[positions[0]] != ctx.wrt:
         return None
     try:

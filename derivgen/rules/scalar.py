@@ -13,6 +13,7 @@ from .base import (
     Rule,
     add,
     d,
+    depends,
     display_factors,
     display_terms,
     mul,
@@ -22,7 +23,7 @@ from .base import (
 
 def constant_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """d/dx c -> 0 for any c free of x."""
-    if expr.has(ctx.wrt):
+    if depends(expr, ctx.wrt):
         return None
     return Rewrite(S.Zero)
 
@@ -58,14 +59,14 @@ def log_base_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     if not (base_log.is_Pow and base_log.exp == -1 and isinstance(base_log.base, log)):
         return None
     base = base_log.base.args[0]
-    if base.has(x):
+    if depends(base, x):
         return None
     return Rewrite(power(mul(x, log(base)), S.NegativeOne))
 
 
 def constant_multiple_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """d/dx (c f) -> c d/dx f."""
-    constants, dependent = sympy.sift(Mul.make_args(expr), lambda f: not f.has(ctx.wrt), binary=True)
+    constants, dependent = sympy.sift(Mul.make_args(expr), lambda f: not depends(f, ctx.wrt), binary=True)
     if not constants or not dependent:
         return None
     return Rewrite(mul(Mul(*constants), d(Mul(*dependent), ctx.wrt)))
@@ -104,7 +105,7 @@ def product_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
 def power_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """d/dx x^n -> n x^(n-1) for n free of x."""
     x = ctx.wrt
-    if expr.base != x or expr.exp.has(x):
+    if expr.base != x or depends(expr.exp, x):
         return None
     n = expr.exp
     return Rewrite(Mul(n, Pow(x, n - 1)))
@@ -113,7 +114,7 @@ def power_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
 def exponential_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """d/dx a^x -> a^x ln a for a free of x."""
     x = ctx.wrt
-    if expr.exp != x or expr.base.has(x) or expr.base.is_zero:
+    if expr.exp != x or depends(expr.base, x) or expr.base.is_zero:
         return None  # 0^x is not differentiable where it is defined at all
     return Rewrite(mul(expr, log(expr.base)))
 
@@ -121,7 +122,7 @@ def exponential_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
 def logarithmic_differentiation(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """d/dx f^g -> f^g · d/dx (g ln f) when both f and g depend on x."""
     x = ctx.wrt
-    if not (expr.base.has(x) and expr.exp.has(x)):
+    if not (depends(expr.base, x) and depends(expr.exp, x)):
         return None
     return Rewrite(mul(expr, d(Mul(expr.exp, log(expr.base)), x)), note=r"since $f^g = e^{g \ln f}$")
 
