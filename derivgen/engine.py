@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import sympy
 from sympy import Derivative, Subs, Symbol
+from sympy.concrete.expr_with_limits import ExprWithLimits
 from sympy.core.function import AppliedUndef
 
 from .errors import DerivgenError, LimitExceeded, UnsupportedExpression
@@ -170,6 +171,8 @@ def replace_at(expr: sympy.Basic, path: tuple[int, ...], new: sympy.Basic) -> sy
     index, rest = path[0], path[1:]
     args = list(expr.args)
     args[index] = replace_at(args[index], rest, new)
+    if isinstance(expr, ExprWithLimits):  # Σ does no arithmetic, but wraps its body in 1·(…) unevaluated
+        return expr.func(*args)
     with sympy.evaluate(False):
         return expr.func(*args)
 

@@ -7,11 +7,19 @@ function), and the special-function fallback last.
 
 from __future__ import annotations
 
-from . import chain, elementary, multivariate, scalar, tidy
+from . import chain, elementary, index, multivariate, scalar, tidy
 from .base import STRUCTURAL, TRIVIAL, Context, Rewrite, Rule, RuleRegistry
 
 REGISTRY = RuleRegistry(
-    [*scalar.RULES, *elementary.RULES, *chain.RULES, elementary.SPECIAL, *tidy.RULES, *multivariate.RULES]
+    [
+        *scalar.RULES,
+        *index.RULES,
+        *elementary.RULES,
+        *chain.RULES,
+        elementary.SPECIAL,
+        *tidy.RULES,
+        *multivariate.RULES,
+    ]
 )
 
 __all__ = ["REGISTRY", "STRUCTURAL", "TRIVIAL", "Context", "Rewrite", "Rule", "RuleRegistry"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sympy
 from sympy import Add, Derivative, Mul, Pow, S, Subs
+from sympy.concrete.expr_with_limits import ExprWithLimits
 
 from .base import COSMETIC, TRIVIAL, Context, Rewrite, Rule, add, mul, power
 
@@ -36,6 +37,8 @@ def _without_neutral(node: sympy.Expr, args: list[sympy.Expr]) -> sympy.Expr:
         if exponent == 0:
             return S.One
         return power(base, exponent)
+    if isinstance(node, ExprWithLimits):  # Σ does no arithmetic, but wraps its body in 1·(…) unevaluated
+        return node.func(*args)
     with sympy.evaluate(False):
         return node.func(*args)
 

@@ -1,0 +1,311 @@
+"""Vectors and matrices: declared shapes, assumptions, and the matrix expression language.
+
+Symbols are declared with shapes — ``scalar``, ``vector(n)`` (a column), ``matrix(n, m)`` — whose
+dimensions are symbols.  Expressions use ``*`` for the matrix product, ``.T`` or
+``transpose(X)``, ``tr``, ``det``, ``inv`` / ``X**-1``, ``hadamard``, ``ones(n)``, ``softmax``,
+and ``log exp tanh sigmoid sqrt`` applied elementwise to vectors and matrices.  They are read by
+the same allow-list parser as scalar expressions (never ``eval``) and built from sympy's matrix
+expression classes.  A 1×1 product such as ``w.T*w`` counts as a scalar.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+import sympy
+from sympy import (
+    Determinant,
+    HadamardProduct,
+    Inverse,
+    MatMul,
+    MatPow,
+    MatrixExpr,
+    MatrixSymbol,
+    OneMatrix,
+    Symbol,
+    Trace,
+    Transpose,
+)
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from .errors import DerivgenError, ParseError
+from .functions import sigmoid
+from .parser import DEFAULT_LIMITS, ParseLimits, _Builder, _Source
+
+_SHAPE = re.compile(r"\s*(scalar|vector|matrix)\s*(?:\(\s*([^()]*)\s*\))?\s*")
+_DIMENSION = re.compile(r"[A-Za-z][A-Za-z0-9_]*|[1-9][0-9]{0,3}")
+ASSUMPTIONS = ("symmetric", "positive_definite", "invertible", "positive_determinant", "sums_to_one")
+_ELEMENTWISE = {
+    "log": sympy.log,
+    "ln": sympy.log,
+    "exp": sympy.exp,
+    "tanh": sympy.tanh,
+    "sigmoid": sigmoid,
+    "sqrt": sympy.sqrt,
+}
+
+
+class ShapeError(DerivgenError):
+    """Shapes that do not fit together, or a declaration that cannot be read."""
+
+
+class Softmax(MatrixExpr):
+    """softmax(z)_k = exp(z_k) / Σ_l exp(z_l) of a column vector z."""
+
+    def __new__(cls, argument: MatrixExpr):
+        return super().__new__(cls, argument)
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+    def _latex(self, printer) -> str:
+        return r"\operatorname{softmax}\left(%s\right)" % printer._print(self.arg)
+
+    def _sympystr(self, printer) -> str:
+        return f"softmax({printer._print(self.arg)})"
+
+
+def dimension(name: str) -> sympy.Expr:
+    """A dimension: a positive integer symbol (n, m) or a number."""
+    return sympy.Integer(name) if name.isdigit() else Symbol(name, integer=True, positive=True)
+
+
+def declare(name: str, spec: str) -> sympy.Basic:
+    """``x``, ``"vector(n)"`` → MatrixSymbol x (n×1); ``"scalar"`` → a real Symbol."""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name or ""):
+        raise ShapeError(f"{name!r} is not a valid symbol name")
+    match = _SHAPE.fullmatch(spec or "")
+    if match is None:
+        raise ShapeError(f"{name}: cannot read the shape {spec!r}; use scalar, vector(n) or matrix(n, m)")
+    kind, inside = match.groups()
+    dims = [part.strip() for part in inside.split(",")] if inside is not None else []
+    wanted = {"scalar": 0, "vector": 1, "matrix": 2}[kind]
+    if len(dims) != wanted or not all(_DIMENSION.fullmatch(part) for part in dims):
+        example = {"scalar": "scalar", "vector": "vector(n)", "matrix": "matrix(n, m)"}[kind]
+        raise ShapeError(f"{name}: cannot read the shape {spec!r}; write {example}")
+    if kind == "scalar":
+        return Symbol(name, real=True)
+    if kind == "vector":
+        return MatrixSymbol(name, dimension(dims[0]), 1)
+    return MatrixSymbol(name, dimension(dims[0]), dimension(dims[1]))
+
+
+@dataclass
+class Assumptions:
+    """Declared facts about symbols, used as their own labelled steps."""
+
+    facts: dict[str, set[str]] = field(default_factory=dict)  # kind -> names
+
+    def holds(self, kind: str, name: str) -> bool:
+        return name in self.facts.get(kind, set())
+
+    def symmetric(self, name: str) -> bool:
+        return self.holds("symmetric", name) or self.holds("positive_definite", name)
+
+
+def read_assumptions(texts: list[str], symbols: dict[str, sympy.Basic]) -> Assumptions:
+    """``["symmetric(M)", "sums_to_one(y)"]`` → :class:`Assumptions`, checked against the shapes."""
+    assumptions = Assumptions()
+    for text in texts:
+        match = re.fullmatch(r"\s*([a-z_]+)\s*\(\s*([A-Za-z][A-Za-z0-9_]*)\s*\)\s*", text or "")
+        if match is None or match.group(1) not in ASSUMPTIONS:
+            raise ShapeError(
+                f"cannot read the assumption {text!r}; use one of {', '.join(a + '(X)' for a in ASSUMPTIONS)}"
+            )
+        kind, name = match.groups()
+        if name not in symbols:
+            raise ShapeError(f"the assumption {text!r} names {name!r}, which is not declared")
+        symbol = symbols[name]
+        if kind == "sums_to_one":
+            if not (isinstance(symbol, MatrixSymbol) and symbol.shape[1] == 1):
+                raise ShapeError(f"{text}: {name} must be a vector")
+        elif not (isinstance(symbol, MatrixSymbol) and symbol.shape[0] == symbol.shape[1]):
+            raise ShapeError(f"{text}: {name} must be a square matrix, but it is {describe_shape(symbol)}")
+        assumptions.facts.setdefault(kind, set()).add(name)
+    return assumptions
+
+
+def describe_shape(expr: sympy.Basic) -> str:
+    if not isinstance(expr, MatrixExpr):
+        return "a scalar"
+    rows, cols = expr.shape
+    if cols == 1:
+        return f"a vector of length {rows}"
+    return f"{rows}×{cols}"
+
+
+def is_matrix(expr: sympy.Basic) -> bool:
+    return isinstance(expr, MatrixExpr) and expr.shape != (1, 1)
+
+
+def scalar(expr: sympy.Basic) -> sympy.Expr:
+    """A 1×1 matrix expression as the scalar it is (printed as the product itself)."""
+    if isinstance(expr, MatrixExpr):
+        if expr.shape != (1, 1):
+            raise ShapeError(f"{sympy.sstr(expr)} is {describe_shape(expr)}, not a scalar")
+        return MatrixElement(expr, 0, 0)
+    return expr
+
+
+def _factors(expr: sympy.Basic) -> tuple:
+    return expr.args if isinstance(expr, MatMul) else (expr,)
+
+
+def parse_matrix(text: str, symbols: dict[str, sympy.Basic], limits: ParseLimits = DEFAULT_LIMITS) -> sympy.Expr:
+    """Read a scalar-valued matrix expression such as ``"x.T*M*x"`` over declared symbols."""
+    if not isinstance(text, str):
+        raise ParseError(f"an expression must be text, not {type(text).__name__}")
+    source = _Source(text)
+    builder = _MatrixBuilder(source, limits, symbols)
+    value = builder.build(source.to_ast(limits).body)
+    if is_matrix(value):
+        raise ShapeError(
+            f"the expression is {describe_shape(value)}; derivgen derives scalar functions of vectors and matrices"
+        )
+    return scalar(value)
+
+
+class _MatrixBuilder(_Builder):
+    """The scalar builder, with declared vectors and matrices and shape-aware operators."""
+
+    def __init__(self, source: _Source, limits: ParseLimits, symbols: dict[str, sympy.Basic]):
+        super().__init__(source, limits)
+        self.symbols = symbols
+
+    def _shape_error(self, message: str, node: ast.AST) -> ShapeError:
+        column = self.source.column(getattr(node, "col_offset", None))
+        return ShapeError(f"column {column}: {message}" if column else message)
+
+    def _build_Name(self, node: ast.Name) -> sympy.Basic:
+        if node.id in self.symbols:
+            return self.symbols[node.id]
+        if node.id in ("pi", "e", "E"):
+            return super()._build_Name(node)
+        raise self._shape_error(
+            f"{node.id!r} is not declared; declare it, e.g. --symbol {node.id}=vector(n) or {node.id}=scalar", node
+        )
+
+    def _build_Attribute(self, node: ast.Attribute) -> sympy.Basic:
+        if node.attr != "T":
+            raise self.source.error(f"only .T (transpose) may follow a name, not .{node.attr}", node)
+        value = self.build(node.value)
+        if not isinstance(value, MatrixExpr):
+            raise self._shape_error("a scalar has no transpose", node)
+        return Transpose(value)
+
+    def _build_BinOp(self, node: ast.BinOp) -> sympy.Basic:
+        left, right = self.build(node.left), self.build(node.right)
+        if isinstance(node.op, ast.Add | ast.Sub):
+            if isinstance(node.op, ast.Sub):
+                right = -right
+            if is_matrix(left) or is_matrix(right):
+                if not (is_matrix(left) and is_matrix(right) and left.shape == right.shape):
+                    raise self._shape_error(f"cannot add {describe_shape(left)} and {describe_shape(right)}", node)
+                return left + right
+            return scalar(left) + scalar(right)
+        if isinstance(node.op, ast.Mult):
+            return self._product(left, right, node)
+        if isinstance(node.op, ast.Div):
+            if is_matrix(right):
+                raise self._shape_error("division by a matrix; use inv(X)", node)
+            return self._product(left, 1 / scalar(right), node)
+        if isinstance(node.op, ast.Pow):
+            return self._matrix_power(left, right, node)
+        raise self.source.error("this operator is not allowed", node)
+
+    def _product(self, left: sympy.Basic, right: sympy.Basic, node: ast.AST) -> sympy.Basic:
+        if isinstance(left, MatrixExpr) and isinstance(right, MatrixExpr):
+            if left.shape[1] == right.shape[0]:
+                # kept as written: sympy's own * would also distribute transposes, (Wx - y)ᵀ → xᵀWᵀ - yᵀ
+                factors = [*_factors(left), *_factors(right)]
+                return MatMul(*factors)
+            if left.shape == (1, 1) or right.shape == (1, 1):  # a 1×1 product acts as a scalar
+                return scalar(left) * right if left.shape == (1, 1) else left * scalar(right)
+            raise self._shape_error(
+                f"cannot multiply {describe_shape(left)} by {describe_shape(right)}: "
+                f"{left.shape[1]} columns against {right.shape[0]} rows",
+                node,
+            )
+        return left * right
+
+    def _matrix_power(self, base: sympy.Basic, exponent: sympy.Basic, node: ast.AST) -> sympy.Basic:
+        if not isinstance(base, MatrixExpr) or base.shape == (1, 1):
+            return self._power(scalar(base), scalar(exponent), node)
+        if base.shape[0] != base.shape[1]:
+            raise self._shape_error(f"only a square matrix has powers, and {describe_shape(base)} is not square", node)
+        if exponent == -1:
+            return Inverse(base)
+        if exponent.is_Integer and 1 <= exponent <= 10:
+            return MatPow(base, exponent)
+        raise self._shape_error("a matrix power must be -1 or a whole number from 1 to 10", node)
+
+    def _build_Call(self, node: ast.Call) -> sympy.Basic:
+        if not isinstance(node.func, ast.Name):
+            raise self.source.error("only named functions can be called, such as tr(A)", node)
+        name = node.func.id
+        args = node.args
+        if name == "ones":
+            if len(args) != 1 or not isinstance(args[0], ast.Name | ast.Constant):
+                raise self.source.error("ones(n) takes one dimension, such as ones(n)", node)
+            size = args[0].id if isinstance(args[0], ast.Name) else str(args[0].value)
+            return OneMatrix(dimension(size), 1)
+        handlers = {
+            "transpose": (1, lambda a: Transpose(self._matrix(a, node, "transpose"))),
+            "tr": (1, lambda a: Trace(self._square(a, node, "tr"))),
+            "trace": (1, lambda a: Trace(self._square(a, node, "tr"))),
+            "det": (1, lambda a: Determinant(self._square(a, node, "det"))),
+            "inv": (1, lambda a: Inverse(self._square(a, node, "inv"))),
+            "softmax": (1, lambda a: Softmax(self._vector(a, node))),
+        }
+        if name in handlers:
+            count, handler = handlers[name]
+            if len(args) != count:
+                raise self.source.error(f"{name}() takes {count} argument", node)
+            return handler(self.build(args[0]))
+        if name == "hadamard":
+            if len(args) != 2:
+                raise self.source.error("hadamard(A, B) takes two arguments", node)
+            a, b = (self._matrix(self.build(arg), node, "hadamard") for arg in args)
+            if a.shape != b.shape:
+                raise self._shape_error(f"hadamard of {describe_shape(a)} and {describe_shape(b)}", node)
+            return HadamardProduct(a, b)
+        if name in _ELEMENTWISE and len(args) == 1:
+            value = self.build(args[0])
+            if is_matrix(value):
+                t = sympy.Dummy("t")
+                return ElementwiseApplyFunction(sympy.Lambda(t, _ELEMENTWISE[name](t)), value)
+            return _ELEMENTWISE[name](scalar(value))
+        try:
+            value = super()._build_Call(node)
+        except (TypeError, AttributeError, ValueError):
+            value = None
+        if value is not None and not any(is_matrix(arg) for arg in value.args):
+            # a 1×1 product as an argument is a scalar: sin(xᵀx)
+            return value.func(*(scalar(arg) if isinstance(arg, MatrixExpr) else arg for arg in value.args))
+        raise self._shape_error(
+            f"{name}() applies to scalars; elementwise on vectors and matrices are {', '.join(_ELEMENTWISE)}", node
+        )
+
+    def _matrix(self, value: sympy.Basic, node: ast.AST, name: str) -> MatrixExpr:
+        if not isinstance(value, MatrixExpr):
+            raise self._shape_error(f"{name}() needs a vector or matrix, not a scalar", node)
+        return value
+
+    def _square(self, value: sympy.Basic, node: ast.AST, name: str) -> MatrixExpr:
+        value = self._matrix(value, node, name)
+        if value.shape[0] != value.shape[1]:
+            raise self._shape_error(f"{name}() needs a square matrix, and this one is {describe_shape(value)}", node)
+        return value
+
+    def _vector(self, value: sympy.Basic, node: ast.AST) -> MatrixExpr:
+        if not (isinstance(value, MatrixExpr) and value.shape[1] == 1):
+            raise self._shape_error(f"softmax() needs a column vector, not {describe_shape(value)}", node)
+        return value

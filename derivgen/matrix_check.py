@@ -1,0 +1,224 @@
+"""Checking matrix derivatives numerically: finite differences on random shapes and values.
+
+Every dimension gets a different small size (so a missing transpose cannot go unnoticed), every
+declared symbol random values that honour the assumptions (symmetric, positive definite, …),
+and the derived gradient is compared entry by entry with central differences of the function,
+computed at high precision with mpmath.  This is independent of sympy's matrix calculus, which
+can be silently wrong (a derivative of log det that comes out 0).
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+
+import mpmath
+import sympy
+from sympy import (
+    Determinant,
+    HadamardProduct,
+    Identity,
+    Inverse,
+    KroneckerDelta,
+    MatAdd,
+    MatMul,
+    MatPow,
+    MatrixSymbol,
+    OneMatrix,
+    Sum,
+    Trace,
+    Transpose,
+    ZeroMatrix,
+)
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from .errors import VerificationError
+from .matrices import Assumptions, Softmax
+from .verify import _MP_FUNCTIONS
+
+_DPS = 40
+_STEP = mpmath.mpf(10) ** -12
+_TOLERANCE = mpmath.mpf(10) ** -8
+_SIZES = (3, 4, 2, 5, 6, 7)
+
+
+class _Values:
+    """Numbers for every dimension, symbol and index while evaluating."""
+
+    def __init__(self, expressions: list[sympy.Basic], assumptions: Assumptions, seed: int):
+        self.rng = random.Random(seed)
+        symbols: set[MatrixSymbol] = set()
+        scalars: set[sympy.Symbol] = set()
+        dims: set[sympy.Symbol] = set()
+        for expression in expressions:
+            symbols |= expression.atoms(MatrixSymbol)
+            scalars |= {s for s in expression.free_symbols if not s.is_integer}
+        for symbol in symbols:
+            dims |= {d for d in symbol.shape if isinstance(d, sympy.Symbol)}
+        self.sizes = {dim: _SIZES[n % len(_SIZES)] for n, dim in enumerate(sorted(dims, key=str))}
+        self.matrices = {symbol: self._matrix(symbol, assumptions) for symbol in sorted(symbols, key=str)}
+        self.scalars = {s: mpmath.mpf(self.rng.uniform(0.5, 1.5)) for s in sorted(scalars, key=str)}
+
+    def size(self, dim: sympy.Expr) -> int:
+        return int(dim.xreplace(self.sizes))
+
+    def _matrix(self, symbol: MatrixSymbol, assumptions: Assumptions) -> mpmath.matrix:
+        rows, cols = (self.size(dim) for dim in symbol.shape)
+        name = symbol.name
+        if assumptions.holds("sums_to_one", name):
+            weights = [self.rng.uniform(0.1, 1) for _ in range(rows)]
+            return mpmath.matrix([[mpmath.mpf(w) / sum(weights)] for w in weights])
+        matrix = mpmath.matrix([[mpmath.mpf(self.rng.uniform(-1, 1)) for _ in range(cols)] for _ in range(rows)])
+        if assumptions.holds("positive_definite", name):
+            return matrix * matrix.T + rows * mpmath.eye(rows)
+        if assumptions.symmetric(name):
+            matrix = (matrix + matrix.T) / 2
+        if assumptions.holds("invertible", name) or assumptions.holds("positive_determinant", name):
+            matrix = matrix + rows * mpmath.eye(rows)  # diagonally dominant, positive diagonal: det > 0
+        return matrix
+
+
+class _Evaluator:
+    def __init__(self, values: _Values):
+        self.values = values
+
+    def matrix(self, expr: sympy.Basic, env: dict) -> mpmath.matrix:
+        v = self.values
+        if isinstance(expr, MatrixSymbol):
+            return env.get(expr, v.matrices[expr])
+        if isinstance(expr, Transpose):
+            return self.matrix(expr.arg, env).T
+        if isinstance(expr, MatAdd):
+            total = None
+            for term in expr.args:
+                value = self.matrix(term, env)
+                total = value if total is None else total + value
+            return total
+        if isinstance(expr, MatMul):
+            scale, product = mpmath.mpf(1), None
+            for factor in expr.args:
+                if isinstance(factor, sympy.MatrixExpr):
+                    value = self.matrix(factor, env)
+                    product = value if product is None else product * value
+                else:
+                    scale *= self.scalar(factor, env)
+            return product * scale
+        if isinstance(expr, Inverse):
+            return mpmath.inverse(self.matrix(expr.arg, env))
+        if isinstance(expr, MatPow):
+            return self.matrix(expr.base, env) ** int(expr.exp)
+        if isinstance(expr, HadamardProduct):
+            values = [self.matrix(term, env) for term in expr.args]
+            result = values[0].copy()
+            for value in values[1:]:
+                for r in range(result.rows):
+                    for c in range(result.cols):
+                        result[r, c] *= value[r, c]
+            return result
+        if isinstance(expr, ElementwiseApplyFunction):
+            value = self.matrix(expr.expr, env)
+            t = expr.function.variables[0]
+            return mpmath.matrix(
+                [
+                    [self.scalar(expr.function.expr, {**env, t: value[r, c]}) for c in range(value.cols)]
+                    for r in range(value.rows)
+                ]
+            )
+        if isinstance(expr, Softmax):
+            z = self.matrix(expr.arg, env)
+            exps = [mpmath.exp(z[r, 0]) for r in range(z.rows)]
+            total = mpmath.fsum(exps)
+            return mpmath.matrix([[e / total] for e in exps])
+        if isinstance(expr, Identity):
+            return mpmath.eye(v.size(expr.shape[0]))
+        if isinstance(expr, OneMatrix):
+            return mpmath.ones(v.size(expr.shape[0]), v.size(expr.shape[1]))
+        if isinstance(expr, ZeroMatrix):
+            return mpmath.zeros(v.size(expr.shape[0]), v.size(expr.shape[1]))
+        if isinstance(expr, sympy.MatrixBase):
+            return mpmath.matrix([[self.scalar(e, env) for e in expr.row(r)] for r in range(expr.rows)])
+        if isinstance(expr, sympy.MatrixExpr) and expr.shape == (1, 1):
+            return mpmath.matrix([[self.scalar(expr, env)]])
+        raise VerificationError(f"cannot evaluate {sympy.sstr(expr)} numerically")
+
+    def scalar(self, expr: sympy.Basic, env: dict):
+        if isinstance(expr, MatrixElement):
+            matrix = self.matrix(expr.parent, env)
+            return matrix[int(self.scalar(expr.i, env)), int(self.scalar(expr.j, env))]
+        if isinstance(expr, Trace):
+            matrix = self.matrix(expr.arg, env)
+            return mpmath.fsum(matrix[k, k] for k in range(matrix.rows))
+        if isinstance(expr, Determinant):
+            return mpmath.det(self.matrix(expr.arg, env))
+        if isinstance(expr, KroneckerDelta):
+            return mpmath.mpf(int(self.scalar(expr.args[0], env) == self.scalar(expr.args[1], env)))
+        if isinstance(expr, Sum):
+            return self._sum(expr, env)
+        if expr.is_Symbol:
+            if expr in env:
+                return env[expr]
+            if expr in self.values.sizes:
+                return mpmath.mpf(self.values.sizes[expr])
+            return self.values.scalars[expr]
+        if expr.is_Number:
+            return mpmath.mpf(expr.p) / expr.q if expr.is_Rational else mpmath.mpf(expr)
+        if expr is sympy.pi:
+            return +mpmath.pi
+        if expr is sympy.E:
+            return +mpmath.e
+        if expr.is_Add:
+            return mpmath.fsum(self.scalar(arg, env) for arg in expr.args)
+        if expr.is_Mul:
+            return mpmath.fprod(self.scalar(arg, env) for arg in expr.args)
+        if expr.is_Pow:
+            return mpmath.power(self.scalar(expr.base, env), self.scalar(expr.exp, env))
+        function = _MP_FUNCTIONS.get(type(expr))
+        if function is None:
+            raise VerificationError(f"cannot evaluate {type(expr).__name__} numerically")
+        return function(*(self.scalar(arg, env) for arg in expr.args))
+
+    def _sum(self, expr: Sum, env: dict):
+        (index, low, high), *rest = expr.limits
+        inner = Sum(expr.function, *rest) if rest else expr.function
+        start, stop = int(self.scalar(low, env)), int(self.scalar(high, env))
+        return mpmath.fsum(self.scalar(inner, {**env, index: mpmath.mpf(k)}) for k in range(start, stop + 1))
+
+
+def check_gradient(
+    function: sympy.Expr,
+    variable: MatrixSymbol,
+    gradient: sympy.Basic,
+    assumptions: Assumptions,
+    transposed: bool,
+) -> None:
+    """Raise :class:`VerificationError` unless ``gradient`` (the variable's shape, or its transpose
+    when ``transposed``) is the derivative of ``function`` by ``variable``."""
+    seed = zlib.crc32(sympy.srepr(function).encode())
+    with mpmath.workdps(_DPS):
+        values = _Values([function, gradient], assumptions, seed)
+        evaluator = _Evaluator(values)
+        point = values.matrices[variable]
+        derived = evaluator.matrix(gradient, {}) if isinstance(gradient, sympy.MatrixExpr | sympy.MatrixBase) else None
+        if derived is None:
+            derived = mpmath.matrix([[evaluator.scalar(gradient, {})]])
+        if transposed:
+            derived = derived.T
+        if (derived.rows, derived.cols) != (point.rows, point.cols):
+            raise VerificationError(
+                f"the derivative is {derived.rows}×{derived.cols}; {point.rows}×{point.cols} was expected"
+            )
+        for r in range(point.rows):
+            for c in range(point.cols):
+                up, down = point.copy(), point.copy()
+                up[r, c] += _STEP
+                down[r, c] -= _STEP
+                numeric = (
+                    evaluator.scalar(function, {variable: up}) - evaluator.scalar(function, {variable: down})
+                ) / (2 * _STEP)
+                if abs(numeric - derived[r, c]) > _TOLERANCE * max(1, abs(numeric)):
+                    raise VerificationError(
+                        f"the derivative by {variable.name} does not match finite differences at entry "
+                        f"({r + 1}, {c + 1}): {mpmath.nstr(derived[r, c], 8)} against {mpmath.nstr(numeric, 8)} "
+                        "(a bug in derivgen; please report it with this expression)"
+                    )

@@ -1,0 +1,341 @@
+"""Matrix calculus in index notation, as the seed deck derives it (S7-S10).
+
+(∇_x f)_i = ∂f/∂x_i → index notation (the definition of the matrix product or trace) → the rule
+engine, entry by entry (sum rule into the sums, product rule, Kronecker delta property, Jacobi's
+formula, …) → contraction of the Kronecker deltas → assumptions (symmetric M) → renaming dummy
+indices → back to matrix form → the gradient in the chosen layout.  Every step is recorded; the
+result is checked by finite differences (:mod:`derivgen.matrix_check`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy
+from sympy import Add, Derivative, KroneckerDelta, MatAdd, MatMul, MatrixSymbol, Mul, Sum, Trace, Transpose
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from .engine import DEFAULT_LIMITS, EngineLimits, _Engine, node_at, replace_at
+from .errors import DerivgenError
+from .indices import ONE, Indices, to_index, to_matrix
+from .matrices import Assumptions, ShapeError, declare, parse_matrix, read_assumptions
+from .matrix_check import check_gradient
+from .rules import REGISTRY
+from .rules.base import STRUCTURAL, TRIVIAL
+from .trace import Derivation, Step
+
+LAYOUTS = ("row", "shape")
+
+
+@dataclass
+class MatrixCalculus:
+    """A scalar function of a vector or matrix, derived in index notation and checked."""
+
+    expression: sympy.Expr
+    variable: MatrixSymbol
+    layout: str
+    assumptions: Assumptions
+    index_derivation: Derivation  # (∇f)_i = … step by step, ending with the entry in matrix form
+    matrix_steps: list[Step] = field(default_factory=list)  # layout, assumptions, tidying
+    verified: bool = False
+
+    @property
+    def steps(self) -> list[Step]:
+        return [*self.index_derivation.steps, *self.matrix_steps]
+
+    @property
+    def result(self) -> sympy.Basic:
+        return self.matrix_steps[-1].after if self.matrix_steps else self.index_derivation.result
+
+    def to_dict(self) -> dict[str, Any]:
+        from .present import to_latex
+
+        return {
+            "expression": str(self.expression),
+            "wrt": self.variable.name,
+            "layout": self.layout,
+            "steps": [step.to_dict() for step in self.steps],
+            "result": str(self.result),
+            "result_latex": to_latex(self.result),
+            "verified": self.verified,
+        }
+
+    def latex(self, detail: str = "normal") -> str:
+        from .present import matrix_calculus_body
+
+        return matrix_calculus_body(self, detail)
+
+    def _repr_latex_(self) -> str:
+        return "$\\begin{aligned}" + self.latex() + "\\end{aligned}$"
+
+
+def derive_matrix(
+    expression: str,
+    wrt: str,
+    symbols: dict[str, str],
+    assume: Iterable[str] = (),
+    layout: str = "row",
+    verify: bool = True,
+    limits: EngineLimits = DEFAULT_LIMITS,
+) -> MatrixCalculus:
+    """Derive a scalar function of vectors and matrices by ``wrt`` in index notation.
+
+    ``symbols`` declares every name: ``{"x": "vector(n)", "M": "matrix(n, n)", "lam": "scalar"}``;
+    ``assume`` lists facts such as ``"symmetric(M)"``.  ``layout="row"`` (the seed's convention)
+    gives the gradient by a column vector as a row; ``"shape"`` gives it the variable's shape.
+    """
+    if layout not in LAYOUTS:
+        raise DerivgenError(f"layout must be row or shape, not {layout!r}")
+    if not isinstance(symbols, dict) or not symbols:
+        raise ShapeError("declare the symbols: symbols={'x': 'vector(n)', 'M': 'matrix(n, n)'}")
+    declared = {name: declare(name, spec) for name, spec in symbols.items()}
+    facts = read_assumptions(list(assume), declared)
+    function = parse_matrix(expression, declared) if isinstance(expression, str) else expression
+    variable = declared.get(wrt) if isinstance(wrt, str) else wrt
+    if not isinstance(variable, MatrixSymbol):
+        raise ShapeError(f"{wrt!r} must be a declared vector or matrix to differentiate by")
+    return _MatrixEngine(function, variable, facts, layout, verify, limits).run()
+
+
+class _MatrixEngine:
+    def __init__(self, function, variable: MatrixSymbol, facts: Assumptions, layout: str, verify: bool, limits):
+        self.function = function
+        self.variable = variable
+        self.facts = facts
+        self.layout = layout
+        self.verify = verify
+        self.limits = limits
+        taken = {s.name for s in function.free_symbols} | {m.name for m in function.atoms(MatrixSymbol)}
+        self.indices = Indices(taken=taken)
+        rows, cols = variable.shape
+        self.free = (
+            (self.indices.index("i", rows),)
+            if cols == 1
+            else (self.indices.index("i", rows), self.indices.index("j", cols))
+        )
+        self.entry = MatrixElement(variable, self.free[0], self.free[1] if cols != 1 else ONE)
+
+    def run(self) -> MatrixCalculus:
+        start = Derivative(self.function, self.entry, evaluate=False)
+        index_form = to_index(self.function, self.indices)
+        steps = [
+            _step(
+                "index_notation",
+                _definition_label(self.function),
+                start,
+                Derivative(index_form, self.entry, evaluate=False),
+                level=STRUCTURAL,
+            )
+        ]
+        engine = _Engine(REGISTRY, False, self.limits, taken=self.indices.taken | {"u", "v", "w"})
+        derived = engine.run(index_form, self.entry)
+        steps.extend(derived.steps)
+        current = steps[-1].after
+        current = self._local_pass(current, steps)
+        current = self._symmetric_entries(current, steps)
+        current = self._rename_dummies(current, steps)
+        current = self._evaluate(current, steps)
+        matrix = to_matrix(current, self.free, self.indices)
+        entry = MatrixElement(matrix, self.free[0], self.free[1] if len(self.free) > 1 else ONE)
+        steps.append(_step("to_matrix", "back to matrix form", current, entry, level=STRUCTURAL))
+        index_derivation = Derivation(self.function, self.entry, steps, verified=self.verify, partial=True)
+        calculus = MatrixCalculus(self.function, self.variable, self.layout, self.facts, index_derivation)
+        calculus.matrix_steps = self._matrix_phase(entry, matrix)
+        if self.verify:
+            check_gradient(
+                self.function,
+                self.variable,
+                calculus.result,
+                self.facts,
+                transposed=self.layout == "row" and self.variable.shape[1] == 1,
+            )
+            calculus.verified = True
+        return calculus
+
+    # -- the index phase after the derivative rules: contract the Kronecker deltas --------------------
+    def _local_pass(self, expr: sympy.Basic, steps: list[Step]) -> sympy.Basic:
+        """Apply the local rewrites (multiply out, split sums, contract deltas) until none applies."""
+        rewrites: list[tuple[str, str, Callable]] = [
+            ("multiply_out", "multiply out", _multiply_out),
+            ("split_sum", "sum rule", _split_sum),
+            ("contract", "kronecker delta property", _contract),
+        ]
+        for _ in range(500):
+            for rule_id, label, rewrite in rewrites:
+                found = _first(expr, rewrite)
+                if found is not None:
+                    path, replacement = found
+                    after = replace_at(expr, path, replacement)
+                    steps.append(
+                        _step(
+                            rule_id,
+                            label,
+                            expr,
+                            after,
+                            focus=node_at(expr, path),
+                            replacement=replacement,
+                            path=path,
+                            level=TRIVIAL if rule_id == "multiply_out" else 1,
+                        )
+                    )
+                    expr = after
+                    break
+            else:
+                return expr
+        raise DerivgenError("the contraction of Kronecker deltas did not finish")
+
+    def _symmetric_entries(self, expr: sympy.Basic, steps: list[Step]) -> sympy.Basic:
+        """S_li → S_il for a symmetric S, so that equal terms look equal (free index last)."""
+        free = set(self.free)
+        swaps = {}
+        for element in expr.atoms(MatrixElement):
+            parent = element.parent
+            symmetric = isinstance(parent, MatrixSymbol) and self.facts.symmetric(parent.name)
+            if symmetric and element.i in free and element.j not in free:
+                swaps[element] = MatrixElement(parent, element.j, element.i)
+        if not swaps:
+            return expr
+        after = expr.xreplace(swaps)
+        names = ", ".join(sorted({e.parent.name for e in swaps}))
+        steps.append(_step("symmetric", f"requires {names} to be symmetric", expr, after))
+        return after
+
+    def _rename_dummies(self, expr: sympy.Basic, steps: list[Step]) -> sympy.Basic:
+        """Each sum's dummy indices renamed k, l, … in order, so that equal terms can merge."""
+        renamed = expr.replace(lambda e: isinstance(e, Sum), self._canonical_sum)
+        if renamed == expr:
+            return expr
+        steps.append(_step("rename", "renaming dummy indices", expr, renamed, level=TRIVIAL))
+        return renamed
+
+    def _canonical_sum(self, total: Sum) -> Sum:
+        own = {limit[0] for limit in total.limits}
+        used = {str(s) for s in total.function.atoms(sympy.Symbol) if s not in own} | {str(f) for f in self.free}
+        names = [n for n in ("k", "l", "p", "q", "r", "s", "a", "b", "c") if n not in used]
+        mapping = {}
+        for (index, *_), name in zip(total.limits, names, strict=False):
+            target = self.indices.index(name, self.indices.ranges[index])
+            mapping[index] = target
+        function = total.function.xreplace(mapping)
+        return Sum(function, *((mapping.get(i, i), low, high) for i, low, high in total.limits))
+
+    def _evaluate(self, expr: sympy.Basic, steps: list[Step]) -> sympy.Basic:
+        evaluated = _rebuild_evaluated(expr)
+        if evaluated == expr:
+            return expr
+        steps.append(_step("evaluate", "simplify", expr, evaluated))
+        return evaluated
+
+    # -- the matrix phase ----------------------------------------------------------------------------
+    def _matrix_phase(self, entry: sympy.Basic, matrix: sympy.Basic) -> list[Step]:
+        if self.variable.shape[1] == 1 and self.layout == "row":
+            current = Transpose(matrix).doit()
+            label = "the gradient is a row vector"
+        else:
+            current = matrix
+            label = f"the derivative has the shape of {self.variable.name}"
+        steps = [_step("collect_entries", label, entry, current, level=STRUCTURAL)]
+        symmetric = {Transpose(m): m for m in current.atoms(MatrixSymbol) if self.facts.symmetric(m.name)}
+        if symmetric and current.has(*symmetric):  # the matrix form still shows Sᵀ
+            after = current.xreplace(symmetric).doit()
+            names = ", ".join(sorted(m.name for m in symmetric.values()))
+            steps.append(_step("symmetric_matrix", f"requires {names} to be symmetric", current, after))
+            current = after
+        factored = _factor_common(current)
+        if factored != current:
+            steps.append(_step("factor", "factor out the common factor", current, factored))
+            current = factored
+        return steps
+
+
+def _step(rule: str, label: str, before, after, focus=None, replacement=None, path=(), level=1) -> Step:
+    return Step(
+        rule=rule,
+        label=label,
+        before=before,
+        after=after,
+        focus=before if focus is None else focus,
+        replacement=after if replacement is None else replacement,
+        path=path,
+        level=level,
+        is_tidy=True,
+    )
+
+
+def _definition_label(function: sympy.Basic) -> str:
+    if function.has(Trace) and not function.has(MatMul):
+        return "definition of the trace"
+    if function.has(Trace):
+        return "definition of the trace and the matrix product"
+    return "definition of the matrix product"
+
+
+def _first(expr: sympy.Basic, rewrite: Callable) -> tuple[tuple[int, ...], sympy.Basic] | None:
+    """Path and replacement of the first node (outermost first) that ``rewrite`` changes."""
+    stack = [(expr, ())]
+    while stack:
+        node, path = stack.pop()
+        replacement = rewrite(node)
+        if replacement is not None:
+            return path, replacement
+        if not node.is_Atom:
+            stack.extend((arg, (*path, i)) for i, arg in reversed(list(enumerate(node.args))))
+    return None
+
+
+def _multiply_out(node: sympy.Basic) -> sympy.Basic | None:
+    """Σ c (δ a + b δ) → Σ (c δ a + c b δ): a sum whose product hides a delta in a bracket."""
+    if not isinstance(node, Sum) or not isinstance(node.function, Mul):
+        return None
+    if not any(isinstance(f, Add) and f.has(KroneckerDelta) for f in node.function.args):
+        return None
+    return Sum(sympy.expand(node.function, deep=False), *node.limits)
+
+
+def _split_sum(node: sympy.Basic) -> sympy.Basic | None:
+    """Σ (a + b) → Σ a + Σ b."""
+    if not isinstance(node, Sum) or not isinstance(node.function, Add):
+        return None
+    return Add(*(Sum(term, *node.limits) for term in node.function.args), evaluate=False)
+
+
+def _contract(node: sympy.Basic) -> sympy.Basic | None:
+    """Σ_k δ_ik a_k → a_i."""
+    if not isinstance(node, Sum):
+        return None
+    summed = [limit[0] for limit in node.limits]
+    product = Mul(*Mul.make_args(node.function))  # flattened: a delta may sit in a nested product
+    for factor in Mul.make_args(product):
+        if not isinstance(factor, KroneckerDelta):
+            continue
+        first, second = factor.args[:2]
+        for index, other in ((first, second), (second, first)):
+            if index in summed and other != index:
+                rest = Mul(*(f for f in Mul.make_args(product) if f is not factor))
+                function = rest.xreplace({index: other})
+                limits = [limit for limit in node.limits if limit[0] != index]
+                return Sum(function, *limits) if limits else function
+    return None
+
+
+def _rebuild_evaluated(expr: sympy.Basic) -> sympy.Basic:
+    if expr.is_Atom or isinstance(expr, MatrixElement):
+        return expr
+    return expr.func(*(_rebuild_evaluated(arg) for arg in expr.args))
+
+
+def _factor_common(expr: sympy.Basic) -> sympy.Basic:
+    """xᵀA + xᵀB → xᵀ(A + B) (the same left factor in every term)."""
+    if not isinstance(expr, MatAdd):
+        return expr
+    terms = [term.args if isinstance(term, MatMul) else (term,) for term in expr.args]
+    first = terms[0][0]
+    if not isinstance(first, sympy.MatrixExpr) or any(len(t) < 2 or t[0] != first for t in terms):
+        return expr
+    rest = MatAdd(*(MatMul(*t[1:]) if len(t) > 2 else t[1] for t in terms))
+    return MatMul(first, rest)
+
+
+__all__ = ["LAYOUTS", "MatrixCalculus", "derive_matrix"]
