@@ -37,7 +37,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .errors import UnsupportedExpression
-from .matrices import Softmax
+from .matrices import AsScalar, Softmax
 
 ONE = sympy.Integer(0)  # the index of a dimension of size 1 (the column of a vector)
 _DUMMY_NAMES = ("k", "l", "p", "q", "r", "s", "t", "a", "b", "c")
@@ -75,6 +75,8 @@ def to_index(expr: sympy.Basic, indices: Indices) -> sympy.Expr:
     """A scalar expression over vectors and matrices, with every matrix operation written out."""
     if isinstance(expr, MatrixElement):
         return entry(expr.parent, expr.i, expr.j, indices)
+    if isinstance(expr, AsScalar):
+        return entry(expr.matrix, ONE, ONE, indices)
     if isinstance(expr, Trace):
         k = indices.fresh(expr.arg.shape[0])
         return _sum(entry(expr.arg, k, k, indices), [k], indices)
@@ -122,6 +124,8 @@ def entry(matrix: sympy.Basic, row: sympy.Expr, col: sympy.Expr, indices: Indice
         return sympy.S.Zero
     if isinstance(matrix, MatrixElement):  # a 1×1 product used as a scalar inside a matrix
         return entry(matrix.parent, matrix.i, matrix.j, indices)
+    if isinstance(matrix, AsScalar):
+        return entry(matrix.matrix, ONE, ONE, indices)
     raise UnsupportedExpression(f"no index form for {sympy.sstr(matrix)}")
 
 
@@ -157,11 +161,13 @@ class _Factor:
         return Transpose(self.matrix), self.row
 
 
-def to_matrix(expr: sympy.Expr, free: tuple[sympy.Symbol, ...], indices: Indices) -> MatrixExpr:
+def to_matrix(expr: sympy.Expr, free: tuple[sympy.Symbol, ...], indices: Indices) -> MatrixExpr | sympy.Expr:
     """The matrix expression whose entry at the ``free`` indices is ``expr``: a column vector for one
-    free index, a matrix for two, a 1×1 matrix for none."""
+    free index, a matrix for two, a scalar (of 1×1 products such as wᵀx) for none."""
     terms = Add.make_args(expr)
     built = [_term_to_matrix(term, free, indices) for term in terms]
+    if not free:
+        return Add(*built)
     return MatAdd(*built).doit() if len(built) > 1 else built[0]
 
 
@@ -183,21 +189,29 @@ def _term_to_matrix(term: sympy.Expr, free: tuple[sympy.Symbol, ...], indices: I
         found = _as_factor(factor, indices)
         if found is None:
             coefficient.append(factor)
-        else:
+        elif isinstance(found, list):
             factors.extend(found)
+        else:
+            coefficient.append(found)
     for dummy in dummies:  # an index summed over in one factor only: the sum is a product with 1ᵀ
         if sum(slot == dummy for f in factors for slot in f.slots()) == 1:
             factors.append(_Factor(OneMatrix(indices.ranges[dummy], 1), dummy, ONE))
-    result = _assemble(factors, free, indices)
+    for index in free:  # a term without the free index (the 1 of 1 - y_k): an entry of the ones vector
+        if not any(index in f.slots() for f in factors):
+            factors.append(_Factor(OneMatrix(indices.ranges[index], 1), index, ONE))
+    result = _assemble(_merge_hadamard(factors, dummies), free, indices)
     scale = Mul(*coefficient)
     return result if scale == 1 else scale * result
 
 
-def _as_factor(factor: sympy.Expr, indices: Indices) -> list[_Factor] | None:
-    """Entry factors of one factor of a product; None for a scalar (no index in it)."""
+def _as_factor(factor: sympy.Expr, indices: Indices) -> list[_Factor] | sympy.Expr | None:
+    """Entry factors of one factor of a product; None for a scalar without indices, a scalar
+    expression for a function of whole sums."""
     if isinstance(factor, Pow) and factor.exp.is_Integer and factor.exp > 0 and _has_index(factor.base, indices):
         inner = _as_factor(factor.base, indices)
-        return None if inner is None else inner * int(factor.exp)
+        if inner is None or not isinstance(inner, list):
+            return inner if inner is None else inner**factor.exp
+        return inner * int(factor.exp)
     if isinstance(factor, MatrixElement):
         return [_Factor(factor.parent, factor.i, factor.j)]
     if isinstance(factor, KroneckerDelta):
@@ -205,8 +219,10 @@ def _as_factor(factor: sympy.Expr, indices: Indices) -> list[_Factor] | None:
         return [_Factor(Identity(size), factor.args[0], factor.args[1])]
     if not _has_index(factor, indices):
         return None
-    # a function of entries at one index, f(g_k): entry k of f applied elementwise to the vector g
     free = sorted(_free_indices(factor, indices), key=str)
+    if not free:  # a scalar function of whole sums, σ(Σ_k w_k x_k) = σ(wᵀx): no index left outside
+        return _scalar_of(factor, indices)
+    # a function of entries at one index, f(g_k): entry k of f applied elementwise to the vector g
     if len(free) != 1:
         raise UnsupportedExpression(f"cannot write {sympy.sstr(factor)} as a matrix expression")
     (k,) = free
@@ -220,6 +236,12 @@ def _as_factor(factor: sympy.Expr, indices: Indices) -> list[_Factor] | None:
     function = sympy.Lambda(t, factor.xreplace({argument: t}))
     vector = to_matrix(argument, (k,), indices)
     return [_Factor(ElementwiseApplyFunction(function, vector), k, ONE)]
+
+
+def _scalar_of(expr: sympy.Expr, indices: Indices) -> sympy.Expr:
+    """``expr`` with every sum in it written as the 1×1 matrix product it is."""
+    replacements = {argument: _scalar(to_matrix(argument, (), indices)) for argument in _index_arguments(expr, indices)}
+    return expr.xreplace(replacements)
 
 
 def _has_index(expr: sympy.Basic, indices: Indices) -> bool:
@@ -249,6 +271,18 @@ def _index_arguments(expr: sympy.Basic, indices: Indices) -> list[sympy.Expr]:
             if candidate not in found:
                 found.append(candidate)
     return found
+
+
+def _merge_hadamard(factors: list[_Factor], dummies: list[sympy.Symbol]) -> list[_Factor]:
+    """Σ_l X_li y_l f_l: a dummy shared by more than two factors joins its vectors elementwise,
+    (y ∘ f)_l, so that every chain is a plain matrix product again."""
+    for dummy in dummies:
+        holders = [f for f in factors if dummy in f.slots()]
+        vectors = [f for f in holders if ONE in f.slots()]
+        if len(holders) > 2 and len(vectors) >= 2:
+            combined = HadamardProduct(*(f.oriented(dummy)[0] for f in vectors))
+            factors = [f for f in factors if f not in vectors] + [_Factor(combined, dummy, ONE)]
+    return factors
 
 
 def _assemble(factors: list[_Factor], free: tuple[sympy.Symbol, ...], indices: Indices) -> MatrixExpr:
@@ -295,8 +329,8 @@ def _assemble(factors: list[_Factor], free: tuple[sympy.Symbol, ...], indices: I
             loop_start = unused[0].row
             scalars.append(Trace(walk(loop_start, loop_start)))
     scale = Mul(*scalars)
-    if main is None:
-        return sympy.ImmutableMatrix([[scale]]) if not isinstance(scale, MatrixExpr) else scale
+    if main is None:  # no free index: the scalar itself
+        return scale
     return main if scale == 1 else scale * main
 
 
@@ -313,7 +347,7 @@ def _chain_end(holder: _Factor, start: sympy.Expr, unused: list[_Factor]) -> sym
 
 def _scalar(matrix: sympy.Basic) -> sympy.Expr:
     if isinstance(matrix, MatrixExpr):
-        return MatrixElement(matrix, 0, 0) if matrix.shape == (1, 1) else matrix
+        return AsScalar(matrix) if matrix.shape == (1, 1) else matrix
     if isinstance(matrix, sympy.MatrixBase):
         return matrix[0, 0]
     return matrix

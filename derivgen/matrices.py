@@ -29,7 +29,6 @@ from sympy import (
     Transpose,
 )
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .errors import DerivgenError, ParseError
 from .functions import sigmoid
@@ -71,6 +70,30 @@ class Softmax(MatrixExpr):
 
     def _sympystr(self, printer) -> str:
         return f"softmax({printer._print(self.arg)})"
+
+
+class AsScalar(sympy.Expr):
+    """A 1×1 matrix product used as the scalar it is (``wᵀx``); printed as the product itself.
+
+    sympy's own ``(wᵀx)[0, 0]`` turns into an explicit sum as soon as anything calls ``doit``."""
+
+    is_commutative = True
+
+    def __new__(cls, matrix: MatrixExpr):
+        return super().__new__(cls, matrix)
+
+    @property
+    def matrix(self) -> MatrixExpr:
+        return self.args[0]
+
+    def _eval_is_extended_real(self):
+        return True
+
+    def _latex(self, printer) -> str:
+        return printer._print(self.matrix)
+
+    def _sympystr(self, printer) -> str:
+        return printer._print(self.matrix)
 
 
 def dimension(name: str) -> sympy.Expr:
@@ -151,7 +174,7 @@ def scalar(expr: sympy.Basic) -> sympy.Expr:
     if isinstance(expr, MatrixExpr):
         if expr.shape != (1, 1):
             raise ShapeError(f"{sympy.sstr(expr)} is {describe_shape(expr)}, not a scalar")
-        return MatrixElement(expr, 0, 0)
+        return AsScalar(expr)
     return expr
 
 

@@ -34,7 +34,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .errors import VerificationError
-from .matrices import Assumptions, Softmax
+from .matrices import AsScalar, Assumptions, Softmax
 from .verify import _MP_FUNCTIONS
 
 _DPS = 40
@@ -143,6 +143,8 @@ class _Evaluator:
         raise VerificationError(f"cannot evaluate {sympy.sstr(expr)} numerically")
 
     def scalar(self, expr: sympy.Basic, env: dict):
+        if isinstance(expr, AsScalar):
+            return self.matrix(expr.matrix, env)[0, 0]
         if isinstance(expr, MatrixElement):
             matrix = self.matrix(expr.parent, env)
             return matrix[int(self.scalar(expr.i, env)), int(self.scalar(expr.j, env))]

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
-from sympy import Add, Derivative, KroneckerDelta, MatAdd, MatMul, MatrixSymbol, Mul, Sum, Trace, Transpose
+from sympy import Add, Derivative, KroneckerDelta, MatAdd, MatMul, MatrixSymbol, Mul, OneMatrix, Sum, Trace, Transpose
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .engine import DEFAULT_LIMITS, EngineLimits, _Engine, node_at, replace_at
 from .errors import DerivgenError
 from .indices import ONE, Indices, to_index, to_matrix
-from .matrices import Assumptions, ShapeError, declare, parse_matrix, read_assumptions
+from .matrices import AsScalar, Assumptions, ShapeError, Softmax, declare, parse_matrix, read_assumptions
 from .matrix_check import check_gradient
 from .rules import REGISTRY
 from .rules.base import STRUCTURAL, TRIVIAL
@@ -213,11 +214,17 @@ class _MatrixEngine:
     def _canonical_sum(self, total: Sum) -> Sum:
         own = {limit[0] for limit in total.limits}
         used = {str(s) for s in total.function.atoms(sympy.Symbol) if s not in own} | {str(f) for f in self.free}
-        names = [n for n in ("k", "l", "p", "q", "r", "s", "a", "b", "c") if n not in used]
         mapping = {}
-        for (index, *_), name in zip(total.limits, names, strict=False):
-            target = self.indices.index(name, self.indices.ranges[index])
-            mapping[index] = target
+        for index, *_ in total.limits:
+            size = self.indices.ranges[index]
+            # the first free name that ranges over the same dimension (an index has one range)
+            name = next(
+                n
+                for n in ("k", "l", "p", "q", "r", "s", "a", "b", "c", "k_1", "l_1", "p_1", "q_1")
+                if n not in used and self.indices.ranges.get(sympy.Symbol(n, integer=True), size) == size
+            )
+            used.add(name)
+            mapping[index] = self.indices.index(name, size)
         function = total.function.xreplace(mapping)
         return Sum(function, *((mapping.get(i, i), low, high) for i, low, high in total.limits))
 
@@ -243,6 +250,15 @@ class _MatrixEngine:
             names = ", ".join(sorted(m.name for m in symmetric.values()))
             steps.append(_step("symmetric_matrix", f"requires {names} to be symmetric", current, after))
             current = after
+        ones = _sums_to_one(current, self.facts)
+        if ones is not None:
+            after, names = ones
+            steps.append(_step("sums_to_one", f"requires {names} (its entries sum to one)", current, after))
+            current = after
+        softmax = _recognize_softmax(current)
+        if softmax != current:
+            steps.append(_step("softmax", "definition of softmax", current, softmax))
+            current = softmax
         factored = _factor_common(current)
         if factored != current:
             steps.append(_step("factor", "factor out the common factor", current, factored))
@@ -324,6 +340,64 @@ def _rebuild_evaluated(expr: sympy.Basic) -> sympy.Basic:
     if expr.is_Atom or isinstance(expr, MatrixElement):
         return expr
     return expr.func(*(_rebuild_evaluated(arg) for arg in expr.args))
+
+
+def _sums_to_one(expr: sympy.Basic, facts: Assumptions) -> tuple[sympy.Basic, str] | None:
+    """1ᵀy → 1 (and yᵀ1) for a declared sums_to_one(y)."""
+    replacements, names = {}, set()
+    for scalar in expr.atoms(AsScalar):
+        factors = set(scalar.matrix.args) if isinstance(scalar.matrix, MatMul) else set()
+        for factor in factors:
+            vector = factor.arg if isinstance(factor, Transpose) else factor
+            if isinstance(vector, MatrixSymbol) and facts.holds("sums_to_one", vector.name):
+                others = factors - {factor}
+                if len(others) == 1 and isinstance(_untransposed(next(iter(others))), OneMatrix):
+                    replacements[scalar] = sympy.S.One
+                    names.add(rf"1ᵀ{vector.name} = 1")
+    if not replacements:
+        return None
+    return expr.xreplace(replacements).doit(), ", ".join(sorted(names))
+
+
+def _untransposed(matrix: sympy.Basic) -> sympy.Basic:
+    return matrix.arg if isinstance(matrix, Transpose) else matrix
+
+
+def _exp_argument(matrix: sympy.Basic) -> tuple[sympy.Basic, bool] | None:
+    """(z, transposed) when ``matrix`` is exp applied elementwise to z or to zᵀ."""
+    if not isinstance(matrix, ElementwiseApplyFunction):
+        return None
+    t = matrix.function.variables[0]
+    if matrix.function.expr != sympy.exp(t):
+        return None
+    inner = matrix.expr
+    return (inner.arg, True) if isinstance(inner, Transpose) else (inner, False)
+
+
+def _recognize_softmax(expr: sympy.Basic) -> sympy.Basic:
+    """exp(z) / (1ᵀ exp(z)) → softmax(z), term by term."""
+    terms = expr.args if isinstance(expr, MatAdd) else (expr,)
+    rebuilt = []
+    for term in terms:
+        coefficient, matrices = term.as_coeff_mmul() if isinstance(term, MatMul) else (sympy.S.One, [term])
+        matrices = list(matrices.args) if isinstance(matrices, MatMul) else list(matrices)
+        found = _exp_argument(matrices[0]) if len(matrices) == 1 else None
+        normaliser = None
+        if found is not None:
+            for factor in Mul.make_args(coefficient):
+                if factor.is_Pow and factor.exp == -1 and isinstance(factor.base, AsScalar):
+                    inside = factor.base.matrix
+                    parts = inside.args if isinstance(inside, MatMul) else ()
+                    if any((_exp_argument(p) or (None,))[0] == found[0] for p in parts):
+                        normaliser = factor
+        if normaliser is None:
+            rebuilt.append(term)
+            continue
+        z, transposed = found
+        softmax = Transpose(Softmax(z)) if transposed else Softmax(z)
+        rest = Mul(*(f for f in Mul.make_args(coefficient) if f is not normaliser))
+        rebuilt.append(softmax if rest == 1 else rest * softmax)
+    return MatAdd(*rebuilt) if len(rebuilt) > 1 else rebuilt[0]
 
 
 def _factor_common(expr: sympy.Basic) -> sympy.Basic:

@@ -205,6 +205,36 @@ class LectureLatexPrinter(LatexPrinter):
             ", ".join(arguments),
         )
 
+    # -- index notation -------------------------------------------------------------------------
+    def _print_Sum(self, expr: sympy.Sum) -> str:
+        """Σ_k Σ_l as a lecturer writes it: the range is understood."""
+        prefix = " ".join(r"\sum_{%s}" % self._print(limit[0]) for limit in expr.limits)
+        body = self._print(expr.function)
+        if isinstance(expr.function, sympy.Add):
+            body = r"\left(%s\right)" % body
+        return f"{prefix} {body}"
+
+    def _print_MatrixElement(self, expr) -> str:
+        parent = expr.parent
+        if parent.shape == (1, 1) and expr.i == 0 and expr.j == 0:  # a 1×1 product used as a scalar
+            return self._print(parent)
+        index = self._print(expr.i) if parent.shape[1] == 1 else f"{self._print(expr.i)},{self._print(expr.j)}"
+        if isinstance(parent, sympy.MatrixSymbol):
+            return f"{self._print(parent)}_{{{index}}}"
+        return r"\left(%s\right)_{%s}" % (self._print(parent), index)
+
+    def _print_KroneckerDelta(self, expr, exp=None) -> str:
+        tex = r"\delta_{%s,%s}" % (self._print(expr.args[0]), self._print(expr.args[1]))
+        return tex if exp is None else f"{tex}^{{{exp}}}"
+
+    def _print_ElementwiseApplyFunction(self, expr) -> str:
+        """f applied entry by entry, written as f of the matrix: tanh(Wx + b), 1 - tanh²(Wx + b)."""
+        variable = expr.function.variables[0]
+        placeholder = sympy.Symbol("ELEMENTWISE")
+        inner = expr.function.expr.xreplace({variable: placeholder})
+        body = self._print(inner).replace("ELEMENTWISE", self._print(expr.expr))
+        return r"\left(%s\right)" % body if isinstance(inner, sympy.Add | Mul) else body
+
     def _prime(self, function, arguments: list[str]) -> str:
         return r"{}'\left({}\right)".format(self._print(sympy.Symbol(function.__name__)), ", ".join(arguments))
 
@@ -276,6 +306,24 @@ class LectureStrPrinter(StrPrinter):
         if len(expr.variables) != 1:
             return super()._print_Derivative(expr)
         return f"d/d{self._print(expr.variables[0])}({self._print(expr.expr)})"
+
+    def _print_Sum(self, expr):
+        prefix = " ".join(f"sum_{self._print(limit[0])}" for limit in expr.limits)
+        return f"{prefix} ({self._print(expr.function)})"
+
+    def _print_MatrixElement(self, expr):
+        parent = expr.parent
+        if parent.shape == (1, 1) and expr.i == 0 and expr.j == 0:
+            return self._print(parent)
+        index = self._print(expr.i) if parent.shape[1] == 1 else f"{self._print(expr.i)},{self._print(expr.j)}"
+        name = self._print(parent)
+        return f"{name}[{index}]" if isinstance(parent, sympy.MatrixSymbol) else f"({name})[{index}]"
+
+    def _print_ElementwiseApplyFunction(self, expr):
+        variable = expr.function.variables[0]
+        inner = expr.function.expr.xreplace({variable: sympy.Symbol("ELEMENTWISE")})
+        body = self._print(inner).replace("ELEMENTWISE", self._print(expr.expr))
+        return f"({body})" if isinstance(inner, sympy.Add | Mul) else body
 
     def _print_Subs(self, subs):
         found = _partial_at_point(subs)
