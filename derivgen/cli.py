@@ -53,6 +53,27 @@ def cli(debug: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the whole trace as JSON.")
 @click.option("--latex", "as_latex", is_flag=True, help="Print the align* body in LaTeX.")
 @click.option("--positive", multiple=True, metavar="NAME", help="Treat variable NAME as positive (repeatable).")
+@click.option(
+    "--symbol",
+    "-s",
+    "symbol_specs",
+    multiple=True,
+    metavar="NAME=SHAPE",
+    help="Declare a vector or matrix: x=vector(n), M=matrix(n, n), lam=scalar (repeatable).",
+)
+@click.option(
+    "--assume",
+    multiple=True,
+    metavar="FACT",
+    help="symmetric(M), positive_definite(S), invertible(X), positive_determinant(X), sums_to_one(y).",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["row", "shape"]),
+    default="row",
+    show_default=True,
+    help="Gradient by a column vector: a row (the seed's convention) or the variable's shape.",
+)
 @click.option("--no-verify", is_flag=True, help="Do not check the steps (faster; not for slides).")
 def derive_command(
     expression: str | None,
@@ -63,6 +84,9 @@ def derive_command(
     as_json: bool,
     as_latex: bool,
     positive: tuple[str, ...],
+    symbol_specs: tuple[str, ...],
+    assume: tuple[str, ...],
+    layout: str,
     no_verify: bool,
 ) -> None:
     """Derive EXPRESSION step by step, e.g. derivgen derive "(x^2 + 2)^3" --wrt x.
@@ -76,6 +100,17 @@ def derive_command(
     texts = ([expression] if expression is not None else []) + list(more)
     if not texts:
         raise click.UsageError("give an EXPRESSION (or --expr for each function of a Jacobian)")
+    if symbol_specs:
+        if len(texts) != 1 or len(wrt) != 1:
+            raise click.UsageError("a matrix derivative takes one EXPRESSION and one --wrt")
+        symbols = dict(_symbol_spec(spec) for spec in symbol_specs)
+        _echo(
+            derive(texts[0], wrt[0], symbols=symbols, assume=assume, layout=layout, verify=not no_verify),
+            detail,
+            as_json,
+            as_latex,
+        )
+        return
     functions = [function for text in texts for function in parse_list(text)]
     if not wrt:
         wrt = (only_variable(*functions),)
@@ -87,12 +122,23 @@ def derive_command(
         verify=not no_verify,
         positive=positive,
     )
+    _echo(derivation, detail, as_json, as_latex)
+
+
+def _echo(derivation, detail: str, as_json: bool, as_latex: bool) -> None:
     if as_json:
         click.echo(json.dumps(derivation.to_dict(), indent=2))
     elif as_latex:
         click.echo(derivation.latex(detail))
     else:
         click.echo(_as_text(derivation, detail))
+
+
+def _symbol_spec(spec: str) -> tuple[str, str]:
+    name, equals, shape = spec.partition("=")
+    if not equals:
+        raise click.UsageError(f"--symbol takes NAME=SHAPE such as x=vector(n), not {spec!r}")
+    return name.strip(), shape.strip()
 
 
 @cli.command("rules")
@@ -148,8 +194,15 @@ def build_command(
 
 
 def _as_text(derivation, detail: str) -> str:
+    from .matrix_engine import MatrixCalculus
     from .multivariate import MatrixDerivation
-    from .present import to_text
+    from .present import matrix_phase, to_text
+
+    if isinstance(derivation, MatrixCalculus):
+        lines = _derivation_lines(derivation.index_derivation, detail)
+        lines += _derivation_lines(matrix_phase(derivation), detail)[1:]
+        verified = "checked by finite differences" if derivation.verified else "not checked"
+        return "\n".join([*lines, f"result: {to_text(derivation.result)}    ({verified})"])
 
     if not isinstance(derivation, MatrixDerivation):
         return "\n".join([*_derivation_lines(derivation, detail), _result_line(derivation)])
@@ -184,7 +237,7 @@ def _derivation_lines(derivation: Derivation, detail: str) -> list[str]:
                     f"      with {chain.variable} = {to_text(chain.inner)}: "
                     f"d/d{chain.variable}({to_text(chain.outer)}) = {to_text(chain.outer_derivative)}"
                 )
-        lines.extend(f"      note: {note}" for note in line.notes)
+        lines.extend(f"      note ({label}): {note}" for label, note in line.notes)
     return lines
 
 

@@ -24,6 +24,7 @@ from .trace import Derivation, Step
 from .verify import check_equal
 
 if TYPE_CHECKING:
+    from .matrix_engine import MatrixCalculus
     from .multivariate import MatrixDerivation
 
 _STAND_IN_NAMES = ("u", "v", "w", "z", "s", "t")
@@ -50,9 +51,12 @@ def derive(
     order: int = 1,
     verify: bool = True,
     positive: Iterable[str] = (),
+    symbols: dict[str, str] | None = None,
+    assume: Iterable[str] = (),
+    layout: str = "row",
     limits: EngineLimits = DEFAULT_LIMITS,
     registry: RuleRegistry = REGISTRY,
-) -> Derivation | MatrixDerivation:
+) -> Derivation | MatrixDerivation | MatrixCalculus:
     """Derive ``expression`` with respect to ``wrt`` step by step.
 
     ``expression`` is text (read with :func:`derivgen.parse`, never ``eval``) or a sympy
@@ -60,7 +64,17 @@ def derive(
     the gradient (a 1×n row vector).  ``order=2`` with a list gives the Hessian, with one variable
     the second derivative.  Variables are real; those named in ``positive`` are positive (so
     that ``d/dx |ln x| = sign(ln x)/x``).  Every step is checked unless ``verify=False``.
+
+    With ``symbols`` (``{"x": "vector(n)", "M": "matrix(n, n)"}``) the expression is a scalar
+    function of vectors and matrices, derived in index notation (``assume=["symmetric(M)"]``,
+    ``layout="row"`` or ``"shape"``); see :func:`derivgen.matrix_engine.derive_matrix`.
     """
+    if symbols is not None:
+        from .matrix_engine import derive_matrix
+
+        if order != 1:
+            raise DerivgenError("matrix derivatives are of order 1")
+        return derive_matrix(expression, wrt, symbols, assume, layout, verify, limits)
     several_functions = isinstance(expression, list | tuple)
     several_variables = isinstance(wrt, list | tuple)
     if not isinstance(order, int) or isinstance(order, bool) or not 1 <= order <= MAX_ORDER:

@@ -11,10 +11,21 @@ from dataclasses import dataclass, field
 
 from .engine import derive, only_variable
 from .errors import DerivgenError
+from .matrix_engine import MatrixCalculus
 from .multivariate import MatrixDerivation
 from .parser import parse
-from .present import changed_part, collect_forms, display_lines, line_forms, matrix_latex, matrix_symbol, to_latex
-from .render import Latex
+from .present import (
+    changed_part,
+    collect_forms,
+    display_lines,
+    gradient_symbols,
+    line_forms,
+    matrix_latex,
+    matrix_phase,
+    matrix_symbol,
+    to_latex,
+)
+from .render import Latex, escape_text
 from .rules import REGISTRY
 from .rules.base import mul
 from .spec import Deck, DefinitionFrame, DerivationFrame, RulesFrame, SourceMap, SpecError, TextFrame
@@ -151,15 +162,27 @@ def _rules(frame: RulesFrame, number: int, source: SourceMap, index: int) -> Pre
 
 def _derivation(frame: DerivationFrame, deck: Deck, number: int, where: str) -> PresentedFrame:
     try:
-        texts = frame.derive if isinstance(frame.derive, list) else [frame.derive]
-        expressions = [parse(text) for text in texts]
-        wrt = frame.wrt if frame.wrt is not None else only_variable(*expressions)
-        function = expressions if isinstance(frame.derive, list) else expressions[0]
-        derivation = derive(function, wrt, order=frame.order, positive=frame.positive)
+        if frame.symbols is not None:
+            if not isinstance(frame.derive, str) or not isinstance(frame.wrt, str):
+                raise DerivgenError("matrix calculus takes one expression (derive) and one variable (wrt)")
+            derivation = derive(
+                frame.derive, frame.wrt, symbols=frame.symbols, assume=frame.assume, layout=frame.layout
+            )
+        else:
+            texts = frame.derive if isinstance(frame.derive, list) else [frame.derive]
+            expressions = [parse(text) for text in texts]
+            wrt = frame.wrt if frame.wrt is not None else only_variable(*expressions)
+            function = expressions if isinstance(frame.derive, list) else expressions[0]
+            derivation = derive(function, wrt, order=frame.order, positive=frame.positive)
     except DerivgenError as error:
         raise SpecError(f"{where}: frame {number} ({frame.title!r}): {error.one_line()}") from None
     detail = frame.detail or deck.detail
-    if isinstance(derivation, MatrixDerivation):
+    if isinstance(derivation, MatrixCalculus):
+        entry_symbol, whole_symbol = gradient_symbols(derivation)
+        rows = _rows(derivation.index_derivation, detail, lhs=entry_symbol)
+        rows += _rows(matrix_phase(derivation), detail, first_overlay=len(rows) + 1, lhs=whole_symbol)
+        result = to_latex(derivation.result)
+    elif isinstance(derivation, MatrixDerivation):
         rows = _matrix_rows(derivation, detail)
         result = matrix_latex(derivation.result, True) if derivation.collect else to_latex(derivation.result)
     else:
@@ -177,16 +200,17 @@ def _derivation(frame: DerivationFrame, deck: Deck, number: int, where: str) -> 
         sources=[row.rhs for row in rows],
     )
     if frame.style == "substitution":
-        if isinstance(derivation, MatrixDerivation):
+        if not isinstance(derivation, Derivation):
             raise SpecError(f"{where}: frame {number} ({frame.title!r}): the substitution style is for one variable")
         presented.substitution = _substitution(derivation, where, number, frame.title)
     return presented
 
 
-def _rows(derivation: Derivation, detail: str, first_overlay: int = 1) -> tuple[Row, ...]:
-    """The displayed lines of one derivation, revealed from overlay ``first_overlay`` on."""
+def _rows(derivation: Derivation, detail: str, first_overlay: int = 1, lhs: str | None = None) -> tuple[Row, ...]:
+    """The displayed lines of one derivation, revealed from overlay ``first_overlay`` on; ``lhs``
+    replaces the derivative written out as the left side (``(∇_x f)_i`` in index notation)."""
     partial = derivation.partial
-    start = Latex(to_latex(derivation.start, partial, operator=True))
+    start = Latex(lhs if lhs is not None else to_latex(derivation.start, partial, operator=True))
     lines = display_lines(derivation, detail)
     if not lines:  # already final: d/dx f(x) = f'(x)
         result = Latex(to_latex(derivation.result, partial))
@@ -211,7 +235,7 @@ def _rows(derivation: Derivation, detail: str, first_overlay: int = 1) -> tuple[
                     rhs_highlighted=Latex(tex_highlighted),
                     label=line.label if first else "",
                     overlay=first_overlay + len(rows),
-                    notes=tuple(Latex(note) for note in line.notes) if first else (),
+                    notes=tuple(Latex(f"{escape_text(label)}: {note}") for label, note in line.notes) if first else (),
                     steps=steps,
                 )
             )
@@ -251,7 +275,7 @@ def _split(title: str, rows: tuple[Row, ...], size: int) -> tuple[Piece, ...]:
             overlay = position + 1
             renumbered.append(
                 Row(
-                    lhs=row.lhs if number == 1 else Latex(""),
+                    lhs=Latex("") if repeated else row.lhs,
                     rhs=row.rhs,
                     rhs_highlighted=row.rhs if repeated else _renumber(row, overlay),
                     label="" if repeated else row.label,

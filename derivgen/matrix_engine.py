@@ -121,19 +121,14 @@ class _MatrixEngine:
     def run(self) -> MatrixCalculus:
         start = Derivative(self.function, self.entry, evaluate=False)
         index_form = to_index(self.function, self.indices)
-        steps = [
-            _step(
-                "index_notation",
-                _definition_label(self.function),
-                start,
-                Derivative(index_form, self.entry, evaluate=False),
-                level=STRUCTURAL,
-            )
-        ]
+        steps = []
+        if index_form != self.function:  # log det X has no product or trace to write out
+            written = Derivative(index_form, self.entry, evaluate=False)
+            steps.append(_step("index_notation", _definition_label(self.function), start, written, level=STRUCTURAL))
         engine = _Engine(REGISTRY, False, self.limits, taken=self.indices.taken | {"u", "v", "w"})
         derived = engine.run(index_form, self.entry)
         steps.extend(derived.steps)
-        current = steps[-1].after
+        current = steps[-1].after if steps else derived.result
         current = self._local_pass(current, steps)
         current = self._symmetric_entries(current, steps)
         current = self._rename_dummies(current, steps)
@@ -253,7 +248,7 @@ class _MatrixEngine:
         ones = _sums_to_one(current, self.facts)
         if ones is not None:
             after, names = ones
-            steps.append(_step("sums_to_one", f"requires {names} (its entries sum to one)", current, after))
+            steps.append(_step("sums_to_one", f"requires the entries of {names} to sum to one", current, after))
             current = after
         softmax = _recognize_softmax(current)
         if softmax != current:
@@ -281,11 +276,12 @@ def _step(rule: str, label: str, before, after, focus=None, replacement=None, pa
 
 
 def _definition_label(function: sympy.Basic) -> str:
-    if function.has(Trace) and not function.has(MatMul):
-        return "definition of the trace"
-    if function.has(Trace):
+    products, traces = function.has(MatMul), function.has(Trace)
+    if traces and products:
         return "definition of the trace and the matrix product"
-    return "definition of the matrix product"
+    if traces:
+        return "definition of the trace"
+    return "definition of the matrix product" if products else "index notation"
 
 
 def _first(expr: sympy.Basic, rewrite: Callable) -> tuple[tuple[int, ...], sympy.Basic] | None:
@@ -353,7 +349,7 @@ def _sums_to_one(expr: sympy.Basic, facts: Assumptions) -> tuple[sympy.Basic, st
                 others = factors - {factor}
                 if len(others) == 1 and isinstance(_untransposed(next(iter(others))), OneMatrix):
                     replacements[scalar] = sympy.S.One
-                    names.add(rf"1ᵀ{vector.name} = 1")
+                    names.add(vector.name)
     if not replacements:
         return None
     return expr.xreplace(replacements).doit(), ", ".join(sorted(names))

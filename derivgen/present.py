@@ -27,6 +27,7 @@ from .rules.tidy import same_up_to_order
 from .trace import ChainProduct, Derivation, Step
 
 if TYPE_CHECKING:
+    from .matrix_engine import MatrixCalculus
     from .multivariate import MatrixDerivation
 
 _SYMBOL_NAMES = {"lam": "lambda"}  # `lambda` is a Python keyword, so lecturers type `lam`
@@ -219,8 +220,8 @@ class LectureLatexPrinter(LatexPrinter):
         if parent.shape == (1, 1) and expr.i == 0 and expr.j == 0:  # a 1×1 product used as a scalar
             return self._print(parent)
         index = self._print(expr.i) if parent.shape[1] == 1 else f"{self._print(expr.i)},{self._print(expr.j)}"
-        if isinstance(parent, sympy.MatrixSymbol):
-            return f"{self._print(parent)}_{{{index}}}"
+        if isinstance(parent, sympy.MatrixSymbol):  # entries in plain letters, x_k, even for a bold x
+            return f"{self._print(sympy.Symbol(parent.name))}_{{{index}}}"
         return r"\left(%s\right)_{%s}" % (self._print(parent), index)
 
     def _print_KroneckerDelta(self, expr, exp=None) -> str:
@@ -319,6 +320,9 @@ class LectureStrPrinter(StrPrinter):
         name = self._print(parent)
         return f"{name}[{index}]" if isinstance(parent, sympy.MatrixSymbol) else f"({name})[{index}]"
 
+    def _print_KroneckerDelta(self, expr):
+        return f"delta({self._print(expr.args[0])},{self._print(expr.args[1])})"
+
     def _print_ElementwiseApplyFunction(self, expr):
         variable = expr.function.variables[0]
         inner = expr.function.expr.xreplace({variable: sympy.Symbol("ELEMENTWISE")})
@@ -364,7 +368,9 @@ def to_latex(
     """LaTeX of an expression in the lecturer's order.  ``operator``: print a top-level
     derivative as ``d/dx f(x)`` even where it is already final (``f'(x)``).  ``highlight``:
     (a node of ``expr``, a LaTeX wrapper such as ``\\alert{%s}``)."""
-    printer = LectureLatexPrinter(partial=partial, operator=expr if operator else None, highlight=highlight)
+    # vectors and matrices in bold, as the seed writes them
+    settings = {"mat_symbol_style": "bold"}
+    printer = LectureLatexPrinter(settings, partial=partial, operator=expr if operator else None, highlight=highlight)
     return printer.doprint(expr)
 
 
@@ -412,8 +418,9 @@ class DisplayLine:
         return ", ".join(self.labels)
 
     @property
-    def notes(self) -> list[str]:
-        return list(dict.fromkeys(step.note for step in self.steps if step.note))
+    def notes(self) -> list[tuple[str, str]]:
+        """(label of the step, its note in LaTeX), each once."""
+        return list(dict.fromkeys((step.label, step.note) for step in self.steps if step.note))
 
 
 def display_lines(derivation: Derivation, detail: str = "normal") -> list[DisplayLine]:
@@ -584,3 +591,28 @@ def matrix_align_body(derivation: MatrixDerivation, detail: str = "normal") -> s
             f"{matrix_symbol(derivation)} &= {' = '.join(collect_forms(derivation, detail))} && \\text{{{label}}}"
         )
     return " \\\\[0.6em]\n".join(parts)
+
+
+def gradient_symbols(calculus: MatrixCalculus) -> tuple[str, str]:
+    """``(∇_x f)_i`` and ``∇_x f``: the left sides of the index and the matrix part of the lines."""
+    variable = to_latex(calculus.variable)
+    function = to_latex(calculus.expression)
+    whole = r"\nabla_{%s} %s" % (variable, function)
+    index = "i" if calculus.variable.shape[1] == 1 else "i,j"
+    return r"\left(%s\right)_{%s}" % (whole, index), whole
+
+
+def matrix_phase(calculus: MatrixCalculus) -> Derivation:
+    """The steps after the index notation as a derivation of their own (for display)."""
+    return Derivation(calculus.expression, calculus.variable, list(calculus.matrix_steps), calculus.verified, True)
+
+
+def matrix_calculus_body(calculus: MatrixCalculus, detail: str = "normal") -> str:
+    """``(∇_x f)_i &= … \\\\ ∇_x f &= …`` for an ``align*`` environment."""
+    entry_symbol, whole_symbol = gradient_symbols(calculus)
+    rows = []
+    for part, symbol in ((calculus.index_derivation, entry_symbol), (matrix_phase(calculus), whole_symbol)):
+        for i, line in enumerate(display_lines(part, detail)):
+            label = r"\text{%s}" % escape_text(line.label)
+            rows.append(f"{symbol if i == 0 else ''} &= {line_latex(line, True)} && {label}")
+    return " \\\\\n".join(rows)

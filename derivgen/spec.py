@@ -50,6 +50,11 @@ class DerivationFrame(_Model):
     intro: str | None = Field(None, description="text above the derivation")
     notes: str | None = Field(None, description="speaker notes / remarks in the notes version")
     positive: list[str] = Field(default_factory=list, description="variables assumed positive")
+    symbols: dict[str, str] | None = Field(
+        None, description="declared vectors and matrices, e.g. {x: vector(n), M: matrix(n, n)}: matrix calculus"
+    )
+    assume: list[str] = Field(default_factory=list, description="e.g. symmetric(M), for matrix calculus")
+    layout: Literal["row", "shape"] = Field("row", description="gradient by a column vector: row or its shape")
 
     @field_validator("derive", mode="before")
     @classmethod

@@ -30,8 +30,10 @@ frames:
 
 
 def pdf_text(path: Path) -> str:
-    done = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True)
-    return done.stdout
+    """The PDF's text in reading order (labels that wrap stay in one piece)."""
+    done = subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True, check=True)
+    # big brackets come out as control characters: drop them
+    return "".join(char for char in done.stdout if char.isprintable() or char in "\n\f")
 
 
 def pages(path: Path) -> int:
@@ -79,6 +81,10 @@ def test_seed_deck_builds_and_fits(tmp_path):
         "multivariatechainrule",  # seed S6: h(f1(x1, x2), f2(x1, x2))
         "collectthepartialderivatives",  # the gradient as a row vector
         "=22x+y2·2y",  # seed S5: ∂h/∂y = 2(2x + y²)·2y (pdftotext drops the big brackets)
+        "kroneckerdeltaproperty",  # seed S9 and S10, in index notation
+        "requiresmtobesymmetric",
+        "=2xtm",  # ∇_x xᵀMx = 2xᵀM (the last line of the quadratic-form slides)
+        "backtomatrixform",
     ):
         assert words.lower() in slides, words
     handout = out / "dnn_supplementary-handout.pdf"
@@ -234,3 +240,23 @@ def test_the_readme_deck_example_builds(tmp_path):
     build_deck(deck(tmp_path, example), out, formats=("notes",))
     text = " ".join(pdf_text(out / "deck-notes.pdf").split())
     assert "A paragraph of text." in text and "Product rule" in text
+
+
+@pytest.mark.slow
+def test_matrix_cookbook_example_builds(tmp_path):
+    out = tmp_path / "out"
+    build_deck(ROOT / "examples" / "matrix_cookbook.yaml", out, formats=("handout",))
+    text = "".join(pdf_text(out / "matrix_cookbook-handout.pdf").split()).lower()
+    for words in ("logdeterminant", "jacobi’sformula", "softmaxcross-entropy", "definitionofsoftmax",
+                  "requirestheentriesofytosumtoone", "logisticregression"):
+        assert words in text, words
+
+
+def test_matrix_frame_errors_name_the_frame(tmp_path):
+    text = (
+        "title: T\nframes:\n  - title: Bad shapes\n    derive: A*x\n    wrt: x\n    symbols:\n"
+        "      A: matrix(n, m)\n      x: vector(n)\n"
+    )
+    with pytest.raises(SpecError) as caught:
+        build_deck(deck(tmp_path, text), tmp_path / "out", tex_only=True)
+    assert "frame 1 ('Bad shapes')" in caught.value.one_line() and "cannot multiply" in caught.value.one_line()

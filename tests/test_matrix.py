@@ -229,3 +229,19 @@ def test_bad_input(expression, wrt, declared, assume, error, words):
         derive_matrix(expression, wrt, declared, assume)
     assert words in caught.value.one_line()
     assert isinstance(caught.value, DerivgenError)
+
+
+def test_derive_takes_symbols_assumptions_and_layout():
+    from derivgen import derive
+
+    calculus = derive("x.T*M*x", "x", symbols={"x": "vector(n)", "M": "matrix(n, n)"}, assume=["symmetric(M)"],
+                      layout="row")
+    assert calculus.result == 2 * x.T * M
+    data = calculus.to_dict()
+    assert data["wrt"] == "x" and data["layout"] == "row" and data["verified"]
+
+
+def test_results_are_sympy_matrix_expressions():
+    calculus = derive_matrix("log(det(X))", "X", {"X": "matrix(n, n)"}, ["positive_determinant(X)"])
+    assert isinstance(calculus.result, sympy.MatrixExpr)
+    assert calculus.result.subs({X: sympy.Identity(n)}).doit() == sympy.Identity(n)
