@@ -157,6 +157,8 @@ class _Evaluator:
             return mpmath.mpf(int(self.scalar(expr.args[0], env) == self.scalar(expr.args[1], env)))
         if isinstance(expr, Sum):
             return self._sum(expr, env)
+        if isinstance(expr, sympy.Derivative):
+            return self._derivative(expr, env)
         if expr.is_Symbol:
             if expr in env:
                 return env[expr]
@@ -179,6 +181,29 @@ class _Evaluator:
         if function is None:
             raise VerificationError(f"cannot evaluate {type(expr).__name__} numerically")
         return function(*(self.scalar(arg, env) for arg in expr.args))
+
+    def _derivative(self, expr: sympy.Derivative, env: dict):
+        """∂f/∂X_rc by central differences: the entry (r, c) of X nudged up and down."""
+        if len(expr.variable_count) != 1 or expr.variable_count[0][1] != 1:
+            raise VerificationError("only first derivatives by one entry are evaluated")
+        element = expr.variables[0]
+        if not isinstance(element, MatrixElement) or not isinstance(element.parent, MatrixSymbol):
+            raise VerificationError(f"cannot evaluate a derivative by {sympy.sstr(element)}")
+        matrix = element.parent
+        row, col = int(self.scalar(element.i, env)), int(self.scalar(element.j, env))
+        point = env.get(matrix, self.values.matrices[matrix])
+        up, down = point.copy(), point.copy()
+        up[row, col] += _STEP
+        down[row, col] -= _STEP
+        return (self.scalar(expr.expr, {**env, matrix: up}) - self.scalar(expr.expr, {**env, matrix: down})) / (
+            2 * _STEP
+        )
+
+    def value(self, expr: sympy.Basic, env: dict):
+        """A matrix (as mpmath.matrix) or a scalar."""
+        if isinstance(expr, sympy.MatrixExpr | sympy.MatrixBase) and not isinstance(expr, MatrixElement):
+            return self.matrix(expr, env)
+        return self.scalar(expr, env)
 
     def _sum(self, expr: Sum, env: dict):
         (index, low, high), *rest = expr.limits
@@ -224,3 +249,42 @@ def check_gradient(
                         f"({r + 1}, {c + 1}): {mpmath.nstr(derived[r, c], 8)} against {mpmath.nstr(numeric, 8)} "
                         "(a bug in derivgen; please report it with this expression)"
                     )
+
+
+def check_step(
+    before: sympy.Basic,
+    after: sympy.Basic,
+    ranges: dict[sympy.Symbol, sympy.Expr],
+    assumptions: Assumptions,
+    label: str,
+    trials: int = 2,
+) -> None:
+    """Raise :class:`VerificationError` unless one step of an index derivation keeps its value:
+    random sizes, values, and values of the free indices (the i of ∂/∂x_i, a k bound outside)."""
+    seed = zlib.crc32(sympy.srepr(before).encode() + b"|" + sympy.srepr(after).encode())
+    with mpmath.workdps(_DPS):
+        values = _Values([before, after, *(sympy.Tuple(*ranges.values()),)], assumptions, seed)
+        for size in ranges.values():
+            for dim in size.free_symbols:
+                values.sizes.setdefault(dim, _SIZES[len(values.sizes) % len(_SIZES)])
+        evaluator = _Evaluator(values)
+        # atoms, not free_symbols: sympy leaves the i of ∂/∂x_i out of a derivative's free symbols
+        indices = sorted((before.atoms(sympy.Symbol) | after.atoms(sympy.Symbol)) & set(ranges), key=str)
+        for _ in range(trials):
+            env = {index: mpmath.mpf(values.rng.randrange(values.size(ranges[index]))) for index in indices}
+            left, right = evaluator.value(before, env), evaluator.value(after, env)
+            if not _agree(left, right):
+                raise VerificationError(
+                    f"step '{label}' does not check: {sympy.sstr(before)} is not equal to {sympy.sstr(after)} "
+                    "(a bug in derivgen; please report it with this expression)"
+                )
+
+
+def _agree(left, right) -> bool:
+    if isinstance(left, mpmath.matrix) or isinstance(right, mpmath.matrix):
+        if not (isinstance(left, mpmath.matrix) and isinstance(right, mpmath.matrix)):
+            return False
+        if (left.rows, left.cols) != (right.rows, right.cols):
+            return False
+        return all(_agree(left[r, c], right[r, c]) for r in range(left.rows) for c in range(left.cols))
+    return abs(left - right) <= _TOLERANCE * max(1, abs(left), abs(right))

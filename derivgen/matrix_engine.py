@@ -22,7 +22,7 @@ from .engine import DEFAULT_LIMITS, EngineLimits, _Engine, node_at, replace_at
 from .errors import DerivgenError
 from .indices import ONE, Indices, to_index, to_matrix
 from .matrices import AsScalar, Assumptions, ShapeError, Softmax, declare, parse_matrix, read_assumptions
-from .matrix_check import check_gradient
+from .matrix_check import check_gradient, check_step
 from .rules import REGISTRY
 from .rules.base import STRUCTURAL, TRIVIAL
 from .trace import Derivation, Step
@@ -118,6 +118,23 @@ class _MatrixEngine:
         )
         self.entry = MatrixElement(variable, self.free[0], self.free[1] if cols != 1 else ONE)
 
+    def _check(self, steps: list[Step]) -> None:
+        """Every step keeps its value (random sizes, values and index values)."""
+        if not self.verify:
+            return
+        for step in steps:
+            replacement = step.replacement
+            if step.rule == "collect_entries":  # compare with the entry (i, j) of the collected matrix
+                row_layout = self.layout == "row" and self.variable.shape[1] == 1
+                replacement = (
+                    MatrixElement(replacement, ONE, self.free[0]) if row_layout else self.entry_of(replacement)
+                )
+            check_step(step.focus, replacement, self.indices.ranges, self.facts, step.label)
+
+    def entry_of(self, matrix: sympy.Basic) -> sympy.Basic:
+        """Entry (i, j) — or i of a column — of a matrix of the variable's shape."""
+        return MatrixElement(matrix, self.free[0], self.free[1] if len(self.free) > 1 else ONE)
+
     def run(self) -> MatrixCalculus:
         start = Derivative(self.function, self.entry, evaluate=False)
         index_form = to_index(self.function, self.indices)
@@ -133,13 +150,16 @@ class _MatrixEngine:
         current = self._symmetric_entries(current, steps)
         current = self._rename_dummies(current, steps)
         current = self._evaluate(current, steps)
+        self._check(steps)  # before rebuilding: a wrong index step must be named, not trip to_matrix
         matrix = to_matrix(current, self.free, self.indices)
-        entry = MatrixElement(matrix, self.free[0], self.free[1] if len(self.free) > 1 else ONE)
+        entry = self.entry_of(matrix)
         steps.append(_step("to_matrix", "back to matrix form", current, entry, level=STRUCTURAL))
         index_derivation = Derivation(self.function, self.entry, steps, verified=self.verify, partial=True)
         calculus = MatrixCalculus(self.function, self.variable, self.layout, self.facts, index_derivation)
         calculus.matrix_steps = self._matrix_phase(entry, matrix)
         if self.verify:
+            self._check([steps[-1], *calculus.matrix_steps])
+            # … and the result is the derivative (finite differences of the function itself)
             check_gradient(
                 self.function,
                 self.variable,

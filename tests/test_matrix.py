@@ -245,3 +245,22 @@ def test_results_are_sympy_matrix_expressions():
     calculus = derive_matrix("log(det(X))", "X", {"X": "matrix(n, n)"}, ["positive_determinant(X)"])
     assert isinstance(calculus.result, sympy.MatrixExpr)
     assert calculus.result.subs({X: sympy.Identity(n)}).doit() == sympy.Identity(n)
+
+
+def test_every_index_step_is_checked(monkeypatch):
+    """A contraction that forgets its delta's index (Σ_k δ_ik a_k → a_k) is caught at that step."""
+    import derivgen.matrix_engine as engine
+    from derivgen import VerificationError
+
+    def sloppy(node):
+        if isinstance(node, sympy.Sum):
+            deltas = [f for f in sympy.Mul.make_args(node.function) if isinstance(f, sympy.KroneckerDelta)]
+            if deltas:
+                rest = sympy.Mul(*(f for f in sympy.Mul.make_args(node.function) if f not in deltas))
+                limits = node.limits[1:]
+                return sympy.Sum(rest, *limits) if limits else rest
+        return None
+
+    monkeypatch.setattr(engine, "_contract", sloppy)
+    with pytest.raises(VerificationError, match="kronecker delta property"):
+        derive_matrix("x.T*M*x", "x", {"x": "vector(n)", "M": "matrix(n, n)"})
