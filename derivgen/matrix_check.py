@@ -35,7 +35,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .errors import VerificationError
 from .matrices import AsScalar, Assumptions, Softmax
-from .verify import _MP_FUNCTIONS
+from .verify import NumericEvaluator, Unevaluable
 
 _DPS = 40
 _STEP = mpmath.mpf(10) ** -12
@@ -79,8 +79,11 @@ class _Values:
         return matrix
 
 
-class _Evaluator:
+class _Evaluator(NumericEvaluator):
+    """The scalar evaluator of verify.py, extended by vectors and matrices."""
+
     def __init__(self, values: _Values):
+        super().__init__({})
         self.values = values
 
     def matrix(self, expr: sympy.Basic, env: dict) -> mpmath.matrix:
@@ -102,7 +105,7 @@ class _Evaluator:
                     value = self.matrix(factor, env)
                     product = value if product is None else product * value
                 else:
-                    scale *= self.scalar(factor, env)
+                    scale *= self.value(factor, env)
             return product * scale
         if isinstance(expr, Inverse):
             return mpmath.inverse(self.matrix(expr.arg, env))
@@ -121,7 +124,7 @@ class _Evaluator:
             t = expr.function.variables[0]
             return mpmath.matrix(
                 [
-                    [self.scalar(expr.function.expr, {**env, t: value[r, c]}) for c in range(value.cols)]
+                    [self.value(expr.function.expr, {**env, t: value[r, c]}) for c in range(value.cols)]
                     for r in range(value.rows)
                 ]
             )
@@ -137,50 +140,34 @@ class _Evaluator:
         if isinstance(expr, ZeroMatrix):
             return mpmath.zeros(v.size(expr.shape[0]), v.size(expr.shape[1]))
         if isinstance(expr, sympy.MatrixBase):
-            return mpmath.matrix([[self.scalar(e, env) for e in expr.row(r)] for r in range(expr.rows)])
+            return mpmath.matrix([[self.value(e, env) for e in expr.row(r)] for r in range(expr.rows)])
         if isinstance(expr, sympy.MatrixExpr) and expr.shape == (1, 1):
-            return mpmath.matrix([[self.scalar(expr, env)]])
+            return mpmath.matrix([[self.value(expr, env)]])
         raise VerificationError(f"cannot evaluate {sympy.sstr(expr)} numerically")
 
-    def scalar(self, expr: sympy.Basic, env: dict):
+    def value(self, expr: sympy.Basic, env: dict):
+        """A scalar: the matrix-valued pieces here, ordinary arithmetic and functions in the base."""
         if isinstance(expr, AsScalar):
             return self.matrix(expr.matrix, env)[0, 0]
         if isinstance(expr, MatrixElement):
             matrix = self.matrix(expr.parent, env)
-            return matrix[int(self.scalar(expr.i, env)), int(self.scalar(expr.j, env))]
+            return matrix[int(self.value(expr.i, env)), int(self.value(expr.j, env))]
         if isinstance(expr, Trace):
             matrix = self.matrix(expr.arg, env)
             return mpmath.fsum(matrix[k, k] for k in range(matrix.rows))
         if isinstance(expr, Determinant):
             return mpmath.det(self.matrix(expr.arg, env))
         if isinstance(expr, KroneckerDelta):
-            return mpmath.mpf(int(self.scalar(expr.args[0], env) == self.scalar(expr.args[1], env)))
+            return mpmath.mpf(int(self.value(expr.args[0], env) == self.value(expr.args[1], env)))
         if isinstance(expr, Sum):
             return self._sum(expr, env)
         if isinstance(expr, sympy.Derivative):
             return self._derivative(expr, env)
-        if expr.is_Symbol:
-            if expr in env:
-                return env[expr]
+        if expr.is_Symbol and expr not in env:
             if expr in self.values.sizes:
                 return mpmath.mpf(self.values.sizes[expr])
             return self.values.scalars[expr]
-        if expr.is_Number:
-            return mpmath.mpf(expr.p) / expr.q if expr.is_Rational else mpmath.mpf(expr)
-        if expr is sympy.pi:
-            return +mpmath.pi
-        if expr is sympy.E:
-            return +mpmath.e
-        if expr.is_Add:
-            return mpmath.fsum(self.scalar(arg, env) for arg in expr.args)
-        if expr.is_Mul:
-            return mpmath.fprod(self.scalar(arg, env) for arg in expr.args)
-        if expr.is_Pow:
-            return mpmath.power(self.scalar(expr.base, env), self.scalar(expr.exp, env))
-        function = _MP_FUNCTIONS.get(type(expr))
-        if function is None:
-            raise VerificationError(f"cannot evaluate {type(expr).__name__} numerically")
-        return function(*(self.scalar(arg, env) for arg in expr.args))
+        return super().value(expr, env)
 
     def _derivative(self, expr: sympy.Derivative, env: dict):
         """∂f/∂X_rc by central differences: the entry (r, c) of X nudged up and down."""
@@ -190,26 +177,24 @@ class _Evaluator:
         if not isinstance(element, MatrixElement) or not isinstance(element.parent, MatrixSymbol):
             raise VerificationError(f"cannot evaluate a derivative by {sympy.sstr(element)}")
         matrix = element.parent
-        row, col = int(self.scalar(element.i, env)), int(self.scalar(element.j, env))
+        row, col = int(self.value(element.i, env)), int(self.value(element.j, env))
         point = env.get(matrix, self.values.matrices[matrix])
         up, down = point.copy(), point.copy()
         up[row, col] += _STEP
         down[row, col] -= _STEP
-        return (self.scalar(expr.expr, {**env, matrix: up}) - self.scalar(expr.expr, {**env, matrix: down})) / (
-            2 * _STEP
-        )
+        return (self.value(expr.expr, {**env, matrix: up}) - self.value(expr.expr, {**env, matrix: down})) / (2 * _STEP)
 
-    def value(self, expr: sympy.Basic, env: dict):
+    def evaluate(self, expr: sympy.Basic, env: dict):
         """A matrix (as mpmath.matrix) or a scalar."""
         if isinstance(expr, sympy.MatrixExpr | sympy.MatrixBase) and not isinstance(expr, MatrixElement):
             return self.matrix(expr, env)
-        return self.scalar(expr, env)
+        return self.value(expr, env)
 
     def _sum(self, expr: Sum, env: dict):
         (index, low, high), *rest = expr.limits
         inner = Sum(expr.function, *rest) if rest else expr.function
-        start, stop = int(self.scalar(low, env)), int(self.scalar(high, env))
-        return mpmath.fsum(self.scalar(inner, {**env, index: mpmath.mpf(k)}) for k in range(start, stop + 1))
+        start, stop = int(self.value(low, env)), int(self.value(high, env))
+        return mpmath.fsum(self.value(inner, {**env, index: mpmath.mpf(k)}) for k in range(start, stop + 1))
 
 
 def check_gradient(
@@ -228,7 +213,7 @@ def check_gradient(
         point = values.matrices[variable]
         derived = evaluator.matrix(gradient, {}) if isinstance(gradient, sympy.MatrixExpr | sympy.MatrixBase) else None
         if derived is None:
-            derived = mpmath.matrix([[evaluator.scalar(gradient, {})]])
+            derived = mpmath.matrix([[evaluator.value(gradient, {})]])
         if transposed:
             derived = derived.T
         if (derived.rows, derived.cols) != (point.rows, point.cols):
@@ -240,9 +225,9 @@ def check_gradient(
                 up, down = point.copy(), point.copy()
                 up[r, c] += _STEP
                 down[r, c] -= _STEP
-                numeric = (
-                    evaluator.scalar(function, {variable: up}) - evaluator.scalar(function, {variable: down})
-                ) / (2 * _STEP)
+                numeric = (evaluator.value(function, {variable: up}) - evaluator.value(function, {variable: down})) / (
+                    2 * _STEP
+                )
                 if abs(numeric - derived[r, c]) > _TOLERANCE * max(1, abs(numeric)):
                     raise VerificationError(
                         f"the derivative by {variable.name} does not match finite differences at entry "
@@ -272,7 +257,10 @@ def check_step(
         indices = sorted((before.atoms(sympy.Symbol) | after.atoms(sympy.Symbol)) & set(ranges), key=str)
         for _ in range(trials):
             env = {index: mpmath.mpf(values.rng.randrange(values.size(ranges[index]))) for index in indices}
-            left, right = evaluator.value(before, env), evaluator.value(after, env)
+            try:
+                left, right = evaluator.evaluate(before, env), evaluator.evaluate(after, env)
+            except (Unevaluable, ZeroDivisionError, ValueError) as error:
+                raise VerificationError(f"step '{label}' could not be evaluated to check it: {error}") from None
             if not _agree(left, right):
                 raise VerificationError(
                     f"step '{label}' does not check: {sympy.sstr(before)} is not equal to {sympy.sstr(after)} "

@@ -30,7 +30,7 @@ _ATTEMPTS = 16
 _RANGES = ((0.15, 0.85), (1.2, 2.6), (-0.85, -0.15), (-2.6, -1.2))
 
 
-class _Unevaluable(Exception):
+class Unevaluable(Exception):
     """The expression (or this point) cannot be evaluated numerically."""
 
 
@@ -85,18 +85,18 @@ _MP_FUNCTIONS: dict[type, Callable] = {
 def _real(value):
     if isinstance(value, mpmath.mpc):
         if abs(value.imag) > _TOLERANCE * max(1, abs(value.real)):
-            raise _Unevaluable("comparison of a complex value")
+            raise Unevaluable("comparison of a complex value")
         return value.real
     return value
 
 
 def _dirac(value):
     if abs(value) < _TOLERANCE:
-        raise _Unevaluable("DiracDelta at 0")
+        raise Unevaluable("DiracDelta at 0")
     return mpmath.mpf(0)
 
 
-class _Evaluator:
+class NumericEvaluator:
     """Numeric value of a sympy expression, derivatives included, under ``env``."""
 
     def __init__(self, undefined: dict[str, Callable]):
@@ -108,12 +108,12 @@ class _Evaluator:
                 return mpmath.mpf(expr.p) / expr.q
             if expr.is_Float:
                 return mpmath.mpf(expr)
-            raise _Unevaluable(str(expr))
+            raise Unevaluable(str(expr))
         if expr.is_Symbol:
             try:
                 return env[expr]
             except KeyError:
-                raise _Unevaluable(f"free symbol {expr}") from None
+                raise Unevaluable(f"free symbol {expr}") from None
         if expr is sympy.pi:
             return +mpmath.pi
         if expr is sympy.E:
@@ -135,26 +135,26 @@ class _Evaluator:
             for piece, condition in expr.args:
                 if self.truth(condition, env):
                     return self.value(piece, env)
-            raise _Unevaluable("no piece applies")
+            raise Unevaluable("no piece applies")
         if isinstance(expr, AppliedUndef):
             function = self.undefined.get(type(expr).__name__)
             if function is None:
-                raise _Unevaluable(f"undefined function {type(expr).__name__}")
+                raise Unevaluable(f"undefined function {type(expr).__name__}")
             return function(*(self.value(arg, env) for arg in expr.args))
         function = _MP_FUNCTIONS.get(type(expr))
         if function is None:
-            raise _Unevaluable(type(expr).__name__)
+            raise Unevaluable(type(expr).__name__)
         return function(*(self.value(arg, env) for arg in expr.args))
 
     def _power(self, expr: sympy.Pow, env):
         base = self.value(expr.base, env)
         if expr.exp.is_Integer:
             if base == 0 and expr.exp < 0:
-                raise _Unevaluable("division by zero")
+                raise Unevaluable("division by zero")
             return base ** int(expr.exp)
         exponent = self.value(expr.exp, env)
         if base == 0:
-            raise _Unevaluable("0 to a non-integer power")
+            raise Unevaluable("0 to a non-integer power")
         return mpmath.power(base, exponent)
 
     def _derivative(self, expr: Derivative, env):
@@ -162,7 +162,7 @@ class _Evaluator:
         orders = [int(count) for _, count in expr.variable_count]
         point = [env.get(variable, None) for variable in variables]
         if any(value is None for value in point):
-            raise _Unevaluable("derivative variable without a value")
+            raise Unevaluable("derivative variable without a value")
 
         def function(*values):
             inner_env = dict(env)
@@ -188,7 +188,7 @@ class _Evaluator:
             left = _real(self.value(condition.lhs, env))
             right = _real(self.value(condition.rhs, env))
             if abs(left - right) < _TOLERANCE:
-                raise _Unevaluable("on the boundary of a condition")
+                raise Unevaluable("on the boundary of a condition")
             return {
                 "<": left < right,
                 "<=": left <= right,
@@ -197,7 +197,7 @@ class _Evaluator:
                 "==": False,
                 "!=": True,
             }[condition.rel_op]
-        raise _Unevaluable(f"condition {condition}")
+        raise Unevaluable(f"condition {condition}")
 
 
 def _random_smooth_function(rng: random.Random, arity: int) -> Callable:
@@ -250,7 +250,7 @@ def numerically_equal(left: sympy.Basic, right: sympy.Basic, symbols: Sequence[s
     """
     free = sorted(set(symbols) | left.free_symbols | right.free_symbols, key=lambda s: s.name)
     rng = random.Random(zlib.crc32(sympy.srepr(left).encode() + b"|" + sympy.srepr(right).encode()))
-    evaluator = _Evaluator(_undefined_functions((left, right), rng))
+    evaluator = NumericEvaluator(_undefined_functions((left, right), rng))
     real_points = complex_points = 0
     complex_results: list[bool] = []
     with mpmath.workdps(_DPS):
@@ -262,7 +262,7 @@ def numerically_equal(left: sympy.Basic, right: sympy.Basic, symbols: Sequence[s
             try:
                 a = evaluator.value(left, env)
                 b = evaluator.value(right, env)
-            except (_Unevaluable, ZeroDivisionError, ValueError, OverflowError, TypeError):
+            except (Unevaluable, ZeroDivisionError, ValueError, OverflowError, TypeError):
                 continue
             if not (_is_finite(a) and _is_finite(b)):
                 continue
