@@ -187,3 +187,177 @@ def _explain(error: TexError, deck_path: Path, fmt: str, tex: str, frames) -> st
                 break
         where += f", near {culprit!r}"
     return f"{message} in {where}"
+
+
+# -- exercise sheets ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SheetJob:
+    """One variant to build (picklable: it crosses into a worker process)."""
+
+    sheet_path: Path
+    out_dir: Path
+    templates: Path | None
+    seed: int
+    number: int | None
+    name: str
+    slug: str | None
+    tex_only: bool
+    force: bool
+    timeout: float
+
+
+@dataclass
+class SheetOutcome:
+    job: SheetJob
+    files: dict[Path, bytes]
+    answers: dict | None
+    compiled: bool
+    error: str | None = None
+    exception: DerivgenError | None = None
+
+
+def build_sheet(
+    sheet_path: str | Path,
+    out_dir: str | Path = "output",
+    variants: int = 0,
+    seed: int = 0,
+    roster: str | Path | None = None,
+    templates: str | Path | None = None,
+    tex_only: bool = False,
+    force: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    jobs: int | None = None,
+    report: Callable[[str], None] = lambda message: None,
+    progress: Callable[[int], None] = lambda done: None,
+) -> list[Path]:
+    """Build an exercise file: ``<sheet>.pdf`` and ``<sheet>-solutions.pdf`` (and their .tex), or one pair
+    per variant (``-v1``, … or named after a roster's students), plus ``<sheet>-answers.json``.
+
+    Variants are built in parallel processes; a variant that fails is reported without losing the
+    others (a :class:`BuildError` at the end lists the failures).  An unchanged variant (same .tex
+    as the one in ``out_dir``, PDF present) is not compiled again.
+    """
+    from .sheets import read_roster, slug_of
+    from .spec import load_sheet
+
+    sheet_path, out_dir = Path(sheet_path), Path(out_dir)
+    load_sheet(sheet_path)  # fail early, once, on a malformed file
+    environment(Path(templates) if templates is not None else None)  # and on a missing templates folder
+    names: list[tuple[int | None, str, str | None]]
+    if roster is not None:
+        taken: set[str] = set()
+        names = [(n, name, slug_of(name, taken)) for n, name in enumerate(read_roster(Path(roster)), start=1)]
+    elif variants > 0:
+        names = [(n, f"Variant {n}", f"v{n}") for n in range(1, variants + 1)]
+    else:
+        names = [(None, "", None)]
+    template_path = Path(templates) if templates is not None else None
+    batch = [
+        SheetJob(sheet_path, out_dir, template_path, seed, number, name, slug, tex_only, force, timeout)
+        for number, name, slug in names
+    ]
+    outcomes: list[SheetOutcome] = []
+    workers = max(1, min(len(batch), jobs or os.cpu_count() or 1))
+    if workers == 1:
+        for job in batch:
+            outcomes.append(build_variant(job))
+            progress(len(outcomes))
+    else:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for future in as_completed([pool.submit(build_variant, job) for job in batch]):
+                outcomes.append(future.result())
+                progress(len(outcomes))
+    outcomes.sort(key=lambda outcome: outcome.job.number or 0)
+    files: dict[Path, bytes] = {}
+    answers = {}
+    for outcome in outcomes:
+        if outcome.error is None:
+            files.update(outcome.files)
+            answers[outcome.job.name or "sheet"] = outcome.answers
+    if answers:
+        files[out_dir / f"{sheet_path.stem}-answers.json"] = json.dumps(answers, indent=2, sort_keys=True).encode()
+    _write_all(out_dir, files)
+    compiled = sum(outcome.compiled for outcome in outcomes if outcome.error is None)
+    report(
+        f"{sheet_path}: {len(outcomes)} sheet(s) with solutions, {compiled} compiled, "
+        f"{len(outcomes) - compiled} unchanged or .tex only"
+    )
+    failures = [outcome for outcome in outcomes if outcome.error is not None]
+    if len(outcomes) == 1 and failures:  # one sheet: its own error, as it is
+        raise failures[0].exception
+    if failures:
+        listed = "; ".join(f"{outcome.job.slug or 'sheet'}: {outcome.error}" for outcome in failures[:5])
+        raise BuildError(f"{len(failures)} of {len(outcomes)} variant(s) failed: {listed}")
+    return sorted(files)
+
+
+def build_variant(job: SheetJob) -> SheetOutcome:
+    """Present, render and compile one variant (runs in a worker process)."""
+    try:
+        return _build_variant(job)
+    except DerivgenError as error:
+        return SheetOutcome(job, {}, None, False, error.one_line(), error)
+
+
+def _build_variant(job: SheetJob) -> SheetOutcome:
+    from .sheets import present_variant
+    from .spec import load_sheet
+
+    sheet, source = load_sheet(job.sheet_path)
+    variant = present_variant(sheet, source, job.seed, job.number, job.name, job.slug or "")
+    env = environment(job.templates)
+    info = SheetInfo.of(sheet)
+    stem = job.sheet_path.stem + (f"-{job.slug}" if job.slug else "")
+    files: dict[Path, bytes] = {}
+    compiled = False
+    for suffix, solutions in (("", False), ("-solutions", True)):
+        tex = render_sheet(env, info, variant, solutions)
+        tex_path = job.out_dir / f"{stem}{suffix}.tex"
+        files[tex_path] = tex.encode("utf-8")
+        if job.tex_only:
+            continue
+        pdf_path = tex_path.with_suffix(".pdf")
+        unchanged = (
+            not job.force and pdf_path.exists() and tex_path.exists() and tex_path.read_bytes() == files[tex_path]
+        )
+        if unchanged:
+            files.pop(tex_path)
+            continue
+        try:
+            files[pdf_path] = compile_tex(tex, f"{stem}{suffix}", job.timeout).pdf
+        except TexError as error:
+            raise BuildError(f"{job.sheet_path}: {stem}{suffix}: {error.one_line()}") from None
+        compiled = True
+    return SheetOutcome(job, files, variant.answers(), compiled)
+
+
+@dataclass(frozen=True)
+class SheetInfo:
+    """Heading data of a sheet as the template sees it."""
+
+    title: str
+    course: str
+    heading: str
+    date: str
+    due: str
+    instructions: tuple
+
+    @classmethod
+    def of(cls, sheet) -> SheetInfo:
+        from .frames import text_blocks
+
+        heading = f"Sheet {sheet.number}" if sheet.number is not None else ""
+        return cls(
+            sheet.title, sheet.course or "", heading, sheet.date or "", sheet.due or "", text_blocks(sheet.instructions)
+        )
+
+
+def render_sheet(env, info: SheetInfo, variant, solutions: bool) -> str:
+    try:
+        return env.get_template("sheet.tex.j2").render(sheet=info, variant=variant, solutions=solutions)
+    except Exception as error:  # jinja's own errors: a broken user template
+        raise BuildError(f"template sheet.tex.j2: {error}") from None

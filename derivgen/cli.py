@@ -183,14 +183,79 @@ def rules_command() -> None:
     show_default=True,
     help="Seconds TeX may take for one document.",
 )
+@click.option(
+    "--variants",
+    type=click.IntRange(0, 10000),
+    default=0,
+    help="Exercise files: build N variants with their own numbers (-v1 … -vN).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Exercise files: seed of the drawn numbers.")
+@click.option(
+    "--roster",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Exercise files: a CSV of students or groups; one variant each, named after them.",
+)
+@click.option("--jobs", type=click.IntRange(1, 256), help="Exercise files: parallel processes (default: all cores).")
 def build_command(
-    deck: Path, out_dir: Path, fmt: str, templates: Path | None, tex_only: bool, force: bool, timeout: float
+    deck: Path,
+    out_dir: Path,
+    fmt: str,
+    templates: Path | None,
+    tex_only: bool,
+    force: bool,
+    timeout: float,
+    variants: int,
+    seed: int,
+    roster: Path | None,
+    jobs: int | None,
 ) -> None:
-    """Build a deck file (YAML) into slides, handouts and notes as PDF."""
+    """Build a deck (slides, handouts, notes) or an exercise file (sheets and solutions) into PDFs.
+
+    An exercise file (one with `exercises:`) gives DECK.pdf and DECK-solutions.pdf, or one pair per
+    variant with --variants N or --roster students.csv, and DECK-answers.json.
+    """
+    from .spec import is_exercise_file
+
+    if is_exercise_file(deck):
+        _build_sheet(deck, out_dir, templates, tex_only, force, timeout, variants, seed, roster, jobs)
+        return
     from .build import FORMAT_CHOICES as FORMATS
     from .build import build_deck
 
     build_deck(deck, out_dir, FORMATS[fmt], templates, tex_only, force, timeout, report=click.echo)
+
+
+def _build_sheet(path, out_dir, templates, tex_only, force, timeout, variants, seed, roster, jobs) -> None:
+    from .build import build_sheet
+    from .sheets import read_roster
+
+    count = len(read_roster(roster)) if roster else max(variants, 1)
+    bar = click.progressbar(length=count, label="building sheets", file=sys.stderr, show_pos=True)
+    done = [0]
+
+    def advance(finished: int) -> None:
+        if count > 1:
+            bar.update(finished - done[0])
+        done[0] = finished
+
+    try:
+        build_sheet(
+            path,
+            out_dir,
+            variants,
+            seed,
+            roster,
+            templates,
+            tex_only,
+            force,
+            timeout,
+            jobs,
+            report=click.echo,
+            progress=advance,
+        )
+    finally:
+        if count > 1:
+            bar.render_finish()
 
 
 def _as_text(derivation, detail: str) -> str:

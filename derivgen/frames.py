@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from .engine import derive, only_variable
 from .errors import DerivgenError
+from .matrices import declare, parse_matrix
 from .matrix_engine import MatrixCalculus
 from .multivariate import MatrixDerivation
 from .parser import parse
@@ -28,7 +29,7 @@ from .present import (
 from .render import Latex, escape_text
 from .rules import REGISTRY
 from .rules.base import mul
-from .spec import Deck, DefinitionFrame, DerivationFrame, RulesFrame, SourceMap, SpecError, TextFrame
+from .spec import Deck, DefinitionFrame, DerivationFrame, RulesFrame, SourceMap, SpecError, Task, TextFrame
 from .trace import Derivation
 
 
@@ -160,34 +161,50 @@ def _rules(frame: RulesFrame, number: int, source: SourceMap, index: int) -> Pre
     )
 
 
-def _derivation(frame: DerivationFrame, deck: Deck, number: int, where: str) -> PresentedFrame:
-    try:
-        if frame.symbols is not None:
-            if not isinstance(frame.derive, str) or not isinstance(frame.wrt, str):
-                raise DerivgenError("matrix calculus takes one expression (derive) and one variable (wrt)")
-            derivation = derive(
-                frame.derive, frame.wrt, symbols=frame.symbols, assume=frame.assume, layout=frame.layout
-            )
-        else:
-            texts = frame.derive if isinstance(frame.derive, list) else [frame.derive]
-            expressions = [parse(text) for text in texts]
-            wrt = frame.wrt if frame.wrt is not None else only_variable(*expressions)
-            function = expressions if isinstance(frame.derive, list) else expressions[0]
-            derivation = derive(function, wrt, order=frame.order, positive=frame.positive)
-    except DerivgenError as error:
-        raise SpecError(f"{where}: frame {number} ({frame.title!r}): {error.one_line()}") from None
-    detail = frame.detail or deck.detail
+def derive_task(task: Task, substitutions: dict | None = None):
+    """Derive what a deck frame or an exercise asks for; ``substitutions`` puts drawn numbers in
+    for parameters (after parsing: the text is never formatted)."""
+    substitutions = substitutions or {}
+    if task.symbols is not None:
+        if not isinstance(task.derive, str) or not isinstance(task.wrt, str):
+            raise DerivgenError("matrix calculus takes one expression (derive) and one variable (wrt)")
+        declared = {name: declare(name, spec) for name, spec in task.symbols.items()}
+        function = _substitute(parse_matrix(task.derive, declared), substitutions)
+        return derive(function, task.wrt, symbols=task.symbols, assume=task.assume, layout=task.layout)
+    texts = task.derive if isinstance(task.derive, list) else [task.derive]
+    expressions = [_substitute(parse(text), substitutions) for text in texts]
+    wrt = task.wrt if task.wrt is not None else only_variable(*expressions)
+    function = expressions if isinstance(task.derive, list) else expressions[0]
+    return derive(function, wrt, order=task.order, positive=task.positive)
+
+
+def _substitute(expression, substitutions: dict):
+    if not substitutions:
+        return expression
+    by_name = {symbol: substitutions[symbol.name] for symbol in expression.free_symbols if symbol.name in substitutions}
+    return expression.xreplace(by_name) if by_name else expression
+
+
+def derivation_rows(derivation, detail: str) -> tuple[tuple[Row, ...], str]:
+    """The displayed rows of any derivation (one variable, gradient/Jacobian, matrix calculus)
+    and the LaTeX of its result."""
     if isinstance(derivation, MatrixCalculus):
         entry_symbol, whole_symbol = gradient_symbols(derivation)
         rows = _rows(derivation.index_derivation, detail, lhs=entry_symbol)
         rows += _rows(matrix_phase(derivation), detail, first_overlay=len(rows) + 1, lhs=whole_symbol)
-        result = to_latex(derivation.result)
-    elif isinstance(derivation, MatrixDerivation):
-        rows = _matrix_rows(derivation, detail)
+        return rows, to_latex(derivation.result)
+    if isinstance(derivation, MatrixDerivation):
         result = matrix_latex(derivation.result, True) if derivation.collect else to_latex(derivation.result)
-    else:
-        rows = _rows(derivation, detail)
-        result = to_latex(derivation.result)
+        return _matrix_rows(derivation, detail), result
+    return _rows(derivation, detail), to_latex(derivation.result)
+
+
+def _derivation(frame: DerivationFrame, deck: Deck, number: int, where: str) -> PresentedFrame:
+    try:
+        derivation = derive_task(frame)
+    except DerivgenError as error:
+        raise SpecError(f"{where}: frame {number} ({frame.title!r}): {error.one_line()}") from None
+    rows, result = derivation_rows(derivation, frame.detail or deck.detail)
     presented = PresentedFrame(
         number,
         "derivation",

@@ -8,11 +8,12 @@ unknown keys.  Validation errors are mapped back to the line of the offending ke
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from .errors import DerivgenError
 
@@ -33,22 +34,15 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
 
-class DerivationFrame(_Model):
-    """A function derived step by step, one line revealed per overlay."""
+class Task(_Model):
+    """What to differentiate: shared by deck frames and exercises."""
 
-    kind: Literal["derivation"] = "derivation"
-    title: str
     derive: str | list[str] = Field(description="the expression, or a list of them for a Jacobian")
     wrt: str | list[str] | None = Field(
         None, description="variable, or a list of them for a gradient (default: the only variable)"
     )
     order: int = Field(1, ge=1, le=4, description="2: the second derivative, or with several variables the Hessian")
-    detail: Detail | None = Field(None, description="full, normal or brief (default: the deck's)")
-    style: Literal["inline", "substitution"] = Field(
-        "inline", description="inline lines, or the seed's g(u), f(x) substitution style for the chain rule"
-    )
-    intro: str | None = Field(None, description="text above the derivation")
-    notes: str | None = Field(None, description="speaker notes / remarks in the notes version")
+    detail: Detail | None = Field(None, description="full, normal or brief (default: the file's)")
     positive: list[str] = Field(default_factory=list, description="variables assumed positive")
     symbols: dict[str, str] | None = Field(
         None, description="declared vectors and matrices, e.g. {x: vector(n), M: matrix(n, n)}: matrix calculus"
@@ -63,6 +57,18 @@ class DerivationFrame(_Model):
             return str(item) if isinstance(item, int | float) and not isinstance(item, bool) else item
 
         return [text(item) for item in value] if isinstance(value, list) else text(value)
+
+
+class DerivationFrame(Task):
+    """A function derived step by step, one line revealed per overlay."""
+
+    kind: Literal["derivation"] = "derivation"
+    title: str
+    style: Literal["inline", "substitution"] = Field(
+        "inline", description="inline lines, or the seed's g(u), f(x) substitution style for the chain rule"
+    )
+    intro: str | None = Field(None, description="text above the derivation")
+    notes: str | None = Field(None, description="speaker notes / remarks in the notes version")
 
 
 class TextFrame(_Model):
@@ -142,6 +148,84 @@ class Deck(_Model):
     aspect: Literal["4:3", "16:9"] = "16:9"
     rows_per_frame: int = Field(5, ge=2, le=12, description="derivation lines on one frame before it is split")
     frames: list[Frame] = Field(min_length=1)
+
+
+# -- exercise sheets ----------------------------------------------------------------------------------
+
+
+class Parameter(_Model):
+    """A number drawn per variant: an integer or a rational from a range, or one of a list."""
+
+    integer: tuple[int, int] | None = Field(None, description="[low, high], both included")
+    rational: tuple[int, int, int] | None = Field(None, description="[low, high, largest denominator]")
+    choice: list[int | float | str] | None = Field(None, description="values to choose from (numbers or expressions)")
+    exclude: list[int | float | str] = Field(default_factory=list, description="values never drawn, e.g. [0]")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Parameter:
+        kinds = [self.integer, self.rational, self.choice]
+        if sum(kind is not None for kind in kinds) != 1:
+            raise ValueError("give exactly one of integer, rational, choice")
+        for bounds in (self.integer, self.rational):
+            if bounds is not None and bounds[0] > bounds[1]:
+                raise ValueError("the range's low end is above its high end")
+        if self.rational is not None and self.rational[2] < 1:
+            raise ValueError("the largest denominator must be at least 1")
+        if self.choice is not None and not self.choice:
+            raise ValueError("choice needs at least one value")
+        return self
+
+
+_LENGTH = re.compile(r"\d{1,3}(\.\d{1,2})?\s*(cm|mm|in|pt|em|ex)")
+
+
+def _length(value: str | None) -> str | None:
+    if value is not None and not _LENGTH.fullmatch(value):
+        raise ValueError("a length such as 4cm, 30mm or 2in")
+    return value
+
+
+class Part(Task):
+    """Part (a), (b), … of an exercise."""
+
+    prompt: str | None = None
+    points: int = Field(0, ge=0, le=1000)
+    space: str | None = Field(None, description="answer space on the sheet, e.g. 4cm")
+    _space_is_a_length = field_validator("space")(_length)
+
+
+class Exercise(Task):
+    """One exercise: a prompt, points and a task — or parts, each with its own task."""
+
+    derive: str | list[str] | None = None  # absent when the exercise has parts
+    title: str | None = None
+    prompt: str | None = None
+    points: int = Field(0, ge=0, le=1000)
+    space: str | None = Field(None, description="answer space on the sheet, e.g. 4cm")
+    parameters: dict[str, Parameter] = Field(default_factory=dict, description="numbers drawn per variant")
+    parts: list[Part] | None = None
+    _space_is_a_length = field_validator("space")(_length)
+
+    @model_validator(mode="after")
+    def _task_or_parts(self) -> Exercise:
+        if (self.derive is None) == (self.parts is None):
+            raise ValueError("give either derive (one task) or parts (several)")
+        return self
+
+
+class ExerciseSheet(_Model):
+    """An exercise sheet: the students' sheet and the solutions come from it."""
+
+    title: str
+    course: str | None = None
+    number: int | str | None = None
+    date: str | None = None
+    due: str | None = None
+    instructions: str | None = None
+    detail: Detail = "normal"
+    space: str = Field("5cm", description="default answer space")
+    _space_is_a_length = field_validator("space")(_length)
+    exercises: list[Exercise] = Field(min_length=1)
 
 
 # -- loading ----------------------------------------------------------------------------------------
@@ -252,6 +336,21 @@ def load_deck(path: str | Path) -> tuple[Deck, SourceMap]:
     return validate(Deck, data, source), source
 
 
+def load_sheet(path: str | Path) -> tuple[ExerciseSheet, SourceMap]:
+    """Read and validate an exercise file."""
+    path = Path(path)
+    data, source = read_yaml(path)
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}:1: an exercise file is a mapping with title and exercises, not a {_kind_of(data)}")
+    return validate(ExerciseSheet, data, source), source
+
+
+def is_exercise_file(path: str | Path) -> bool:
+    """An exercise file has ``exercises:``, a deck ``frames:`` (a cheap look, before full loading)."""
+    data, _ = read_yaml(Path(path))
+    return isinstance(data, dict) and "exercises" in data
+
+
 def validate(model: type[BaseModel], data: Any, source: SourceMap) -> Any:
     """``model`` built from ``data``; the first error becomes a :class:`SpecError` at its line."""
     try:
@@ -290,6 +389,10 @@ def _allowed_keys(model: type[BaseModel], location: tuple) -> list[str]:
     for part in reversed(location):
         if part in _FRAME_MODELS:
             return list(_FRAME_MODELS[part].model_fields)
+    nested = {"exercises": Exercise, "parts": Part, "parameters": Parameter}
+    names = [part for part in location if isinstance(part, str)]
+    if names and names[-1] in nested and isinstance(location[-1], int | str):
+        return list(nested[names[-1]].model_fields)
     return list(model.model_fields) if not location else []
 
 

@@ -1,0 +1,267 @@
+"""Exercise sheets: variants with drawn parameters, tasks for the sheet, worked solutions.
+
+A variant's numbers come from a random generator seeded by (seed, variant), so the same seed
+gives the same sheets.  A draw that makes a task degenerate — undefined, or with a derivative
+that is identically zero — is drawn again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import sympy
+
+from .errors import DerivgenError
+from .frames import Row, TextBlock, derivation_rows, derive_task, text_blocks
+from .matrix_engine import MatrixCalculus
+from .multivariate import MatrixDerivation
+from .parser import parse
+from .present import gradient_symbols, matrix_symbol, to_latex, to_text
+from .render import Latex
+from .spec import Exercise, ExerciseSheet, Parameter, SourceMap, SpecError, Task
+
+MAX_DRAWS = 100
+
+
+@dataclass(frozen=True)
+class PresentedTask:
+    """What the sheet asks (``question``) and what the solutions show."""
+
+    question: Latex
+    given: tuple[Latex, ...]  # shapes and assumptions of a matrix task
+    rows: tuple[Row, ...]
+    answer: Latex
+    answer_text: str
+    points: int
+    prompt: tuple[TextBlock, ...]
+    space: str
+
+
+@dataclass
+class PresentedExercise:
+    number: int
+    title: str
+    prompt: tuple[TextBlock, ...]
+    points: int
+    task: PresentedTask | None = None
+    parts: list[PresentedTask] = field(default_factory=list)
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Variant:
+    """One version of the sheet."""
+
+    number: int | None  # None: the sheet without variants
+    name: str  # printed on the sheet: "Variant 3" or a student's name
+    slug: str  # in file names: "v3" or "ada-lovelace"
+    exercises: list[PresentedExercise]
+
+    def answers(self) -> dict:
+        def one(task: PresentedTask) -> dict:
+            return {"answer": task.answer_text, "latex": str(task.answer), "points": task.points}
+
+        return {
+            "variant": self.name,
+            "exercises": [
+                {
+                    "number": exercise.number,
+                    "parameters": exercise.parameters,
+                    **(one(exercise.task) if exercise.task else {}),
+                    "parts": [one(part) for part in exercise.parts],
+                }
+                for exercise in self.exercises
+            ],
+        }
+
+
+def variant_random(seed: int, number: int | None, exercise: int) -> random.Random:
+    """A generator for one exercise of one variant, independent of every other draw."""
+    key = f"{seed}:{number}:{exercise}".encode()
+    return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
+
+
+def draw(parameter: Parameter, rng: random.Random) -> sympy.Expr:
+    """One value for a parameter (before exclusions are applied)."""
+    if parameter.integer is not None:
+        return sympy.Integer(rng.randint(*parameter.integer))
+    if parameter.rational is not None:
+        low, high, denominator = parameter.rational
+        q = rng.randint(1, denominator)
+        p = rng.randint(low * q, high * q)
+        return sympy.Rational(p, q)
+    value = rng.choice(parameter.choice)
+    return _number(value)
+
+
+def _number(value) -> sympy.Expr:
+    if isinstance(value, str):
+        return parse(value)
+    if isinstance(value, float):
+        fraction = Fraction(str(value))
+        return sympy.Rational(fraction.numerator, fraction.denominator)
+    return sympy.Integer(value)
+
+
+def present_variant(
+    sheet: ExerciseSheet, source: SourceMap, seed: int, number: int | None, name: str, slug: str
+) -> Variant:
+    """Draw the parameters of every exercise, derive every task, lay out sheet and solutions."""
+    exercises = []
+    for index, exercise in enumerate(sheet.exercises):
+        where = source.where(("exercises", index))
+        rng = variant_random(seed, number, index)
+        exercises.append(_exercise(sheet, exercise, index + 1, rng, where))
+    return Variant(number, name, slug, exercises)
+
+
+def _exercise(sheet: ExerciseSheet, exercise: Exercise, number: int, rng: random.Random, where: str):
+    tasks: list[Task] = list(exercise.parts) if exercise.parts else [exercise]
+    last_error: DerivgenError | None = None
+    for _ in range(MAX_DRAWS):
+        values = {}
+        try:
+            values = _draw_all(exercise, rng)
+            derivations = [derive_task(task, values) for task in tasks]
+        except DerivgenError as error:  # e.g. a division by zero for this draw
+            last_error = error
+            if not exercise.parameters:
+                raise SpecError(f"{where}: exercise {number}: {error.one_line()}") from None
+            continue
+        if exercise.parameters and any(_degenerate(d) for d in derivations):
+            continue
+        break
+    else:
+        reason = f": {last_error.one_line()}" if last_error else " (every derivative came out zero)"
+        raise SpecError(f"{where}: exercise {number}: no usable parameters in {MAX_DRAWS} draws{reason}")
+    presented = [
+        _task(task, derivation, sheet, exercise if task is exercise else task)
+        for task, derivation in zip(tasks, derivations, strict=True)
+    ]
+    return PresentedExercise(
+        number=number,
+        title=exercise.title or "",
+        prompt=text_blocks(exercise.prompt) if exercise.parts else (),
+        points=sum(task.points for task in presented) if exercise.parts else exercise.points,
+        task=None if exercise.parts else presented[0],
+        parts=presented if exercise.parts else [],
+        parameters={name: str(value) for name, value in values.items()},
+    )
+
+
+def _draw_all(exercise: Exercise, rng: random.Random) -> dict[str, sympy.Expr]:
+    values = {}
+    for name, parameter in sorted(exercise.parameters.items()):
+        excluded = {_number(value) for value in parameter.exclude}
+        for _ in range(MAX_DRAWS):
+            value = draw(parameter, rng)
+            if value not in excluded:
+                break
+        else:
+            raise DerivgenError(f"parameter {name}: every value drawn is excluded")
+        values[name] = value
+    return values
+
+
+def _degenerate(derivation) -> bool:
+    """A derivative that is identically zero, or undefined, makes a poor exercise."""
+    result = derivation.result
+    if isinstance(result, sympy.MatrixBase):
+        return all(entry == 0 for entry in result) or result.has(sympy.zoo, sympy.nan)
+    if isinstance(result, sympy.MatrixExpr):
+        return isinstance(result, sympy.ZeroMatrix)
+    return result == 0 or result.has(sympy.zoo, sympy.nan)
+
+
+def _task(task: Task, derivation, sheet: ExerciseSheet, holder) -> PresentedTask:
+    rows, answer = derivation_rows(derivation, task.detail or sheet.detail)
+    question, given = _question(derivation)
+    return PresentedTask(
+        question=Latex(question),
+        given=tuple(Latex(item) for item in given),
+        rows=rows,
+        answer=Latex(answer),
+        answer_text=to_text(derivation.result)
+        if not isinstance(derivation.result, sympy.MatrixBase)
+        else str(derivation.result.tolist()),
+        points=holder.points,
+        prompt=text_blocks(holder.prompt),
+        space=holder.space or sheet.space,
+    )
+
+
+def _question(derivation) -> tuple[str, list[str]]:
+    """The quantity to compute, in LaTeX, and the givens (shapes, assumptions)."""
+    if isinstance(derivation, MatrixCalculus):
+        _, whole = gradient_symbols(derivation)
+        given = []
+        for symbol in sorted(derivation.expression.atoms(sympy.MatrixSymbol), key=str):
+            rows, cols = symbol.shape
+            space = (
+                r"\mathbb{R}^{%s}" % to_latex(rows)
+                if cols == 1
+                else r"\mathbb{R}^{%s \times %s}" % (to_latex(rows), to_latex(cols))
+            )
+            given.append(r"%s \in %s" % (to_latex(symbol), space))
+        for kind, names in sorted(derivation.assumptions.facts.items()):
+            given.extend(r"\text{%s}(%s)" % (kind.replace("_", " "), name) for name in sorted(names))
+        return whole, given
+    if isinstance(derivation, MatrixDerivation):
+        if derivation.kind == "higher":
+            first = derivation.components[0]
+            d = "d"
+            return r"\frac{%s^{%d}}{%s %s^{%d}} %s" % (
+                d,
+                derivation.order,
+                d,
+                to_latex(first.wrt),
+                derivation.order,
+                _bracketed(first.expression),
+            ), []
+        if derivation.kind == "jacobian":
+            functions = r" \\ ".join(to_latex(f) for f in derivation.expressions)
+            return r"%s \begin{bmatrix} %s \end{bmatrix}" % (matrix_symbol(derivation), functions), []
+        return matrix_symbol(derivation), []
+    return to_latex(derivation.start, operator=True), []
+
+
+def _bracketed(expression) -> str:
+    return r"\left(%s\right)" % to_latex(expression)
+
+
+def read_roster(path: Path) -> list[str]:
+    """Names from a CSV file: the column 'name' if there is one, else the first column."""
+    import csv
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise DerivgenError(f"{path}: cannot read the roster ({error})") from None
+    rows = [row for row in csv.reader(text.splitlines()) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise DerivgenError(f"{path}: the roster is empty")
+    header = [cell.strip().lower() for cell in rows[0]]
+    column = header.index("name") if "name" in header else 0
+    body = rows[1:] if "name" in header else rows
+    names = [row[column].strip() for row in body if len(row) > column and row[column].strip()]
+    if not names:
+        raise DerivgenError(f"{path}: no names in the roster")
+    return names
+
+
+def slug_of(name: str, taken: set[str]) -> str:
+    """A file-name-safe, unique form of a name: 'Ada Lovelace' → 'ada-lovelace'."""
+    import re
+    import unicodedata
+
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40] or "student"
+    candidate, count = slug, 2
+    while candidate in taken:
+        candidate, count = f"{slug}-{count}", count + 1
+    taken.add(candidate)
+    return candidate
