@@ -247,8 +247,14 @@ def test_matrix_cookbook_example_builds(tmp_path):
     out = tmp_path / "out"
     build_deck(ROOT / "examples" / "matrix_cookbook.yaml", out, formats=("handout",))
     text = "".join(pdf_text(out / "matrix_cookbook-handout.pdf").split()).lower()
-    for words in ("logdeterminant", "jacobi’sformula", "softmaxcross-entropy", "definitionofsoftmax",
-                  "requirestheentriesofytosumtoone", "logisticregression"):
+    for words in (
+        "logdeterminant",
+        "jacobi’sformula",
+        "softmaxcross-entropy",
+        "definitionofsoftmax",
+        "requirestheentriesofytosumtoone",
+        "logisticregression",
+    ):
         assert words in text, words
 
 

@@ -123,12 +123,24 @@ def test_multivariate_errors(capsys):
 
 
 def test_matrix_derivative_from_the_command_line(capsys):
-    code, out, _ = run(capsys, "derive", "x.T*M*x", "--wrt", "x", "--symbol", "x=vector(n)",
-                       "--symbol", "M=matrix(n, n)", "--assume", "symmetric(M)")
+    code, out, _ = run(
+        capsys,
+        "derive",
+        "x.T*M*x",
+        "--wrt",
+        "x",
+        "--symbol",
+        "x=vector(n)",
+        "--symbol",
+        "M=matrix(n, n)",
+        "--assume",
+        "symmetric(M)",
+    )
     assert code == 0 and "[requires M to be symmetric]" in out and "result: 2*x.T*M" in out
     assert "checked by finite differences" in out
-    code, out, _ = run(capsys, "derive", "a.T*x", "-x", "x", "-s", "a=vector(n)", "-s", "x=vector(n)",
-                       "--layout", "shape", "--latex")
+    code, out, _ = run(
+        capsys, "derive", "a.T*x", "-x", "x", "-s", "a=vector(n)", "-s", "x=vector(n)", "--layout", "shape", "--latex"
+    )
     assert code == 0 and r"\nabla_{\mathbf{x}}" in out
     code, _, err = run(capsys, "derive", "A*x", "-x", "x", "-s", "A=matrix(n, m)", "-s", "x=vector(n)")
     assert code == 2 and "cannot multiply" in err and err.count("\n") == 1

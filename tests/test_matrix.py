@@ -234,8 +234,9 @@ def test_bad_input(expression, wrt, declared, assume, error, words):
 def test_derive_takes_symbols_assumptions_and_layout():
     from derivgen import derive
 
-    calculus = derive("x.T*M*x", "x", symbols={"x": "vector(n)", "M": "matrix(n, n)"}, assume=["symmetric(M)"],
-                      layout="row")
+    calculus = derive(
+        "x.T*M*x", "x", symbols={"x": "vector(n)", "M": "matrix(n, n)"}, assume=["symmetric(M)"], layout="row"
+    )
     assert calculus.result == 2 * x.T * M
     data = calculus.to_dict()
     assert data["wrt"] == "x" and data["layout"] == "row" and data["verified"]

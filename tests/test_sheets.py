@@ -150,8 +150,10 @@ def test_a_failing_variant_does_not_lose_the_others(tmp_path, monkeypatch):
         ("title: T\nexercises:\n  - points: 2\n", "either derive"),
         ("title: T\nexercises:\n  - derive: x\n    space: '\\\\input{x}'\n", "length"),
         ("title: T\nexercises:\n  - derive: a*x\n    parameters:\n      a: {integer: [3, 1]}\n", "low end"),
-        ("title: T\nexercises:\n  - derive: a*x\n    parameters:\n      a: {integer: [1, 3], choice: [1]}\n",
-         "exactly one"),
+        (
+            "title: T\nexercises:\n  - derive: a*x\n    parameters:\n      a: {integer: [1, 3], choice: [1]}\n",
+            "exactly one",
+        ),
         ("title: T\nexercises:\n  - derive: x\n    pionts: 3\n", "did you mean 'points'"),
         ("title: T\nexercises: []\n", "at least 1"),
     ],
@@ -164,8 +166,9 @@ def test_exercise_file_errors(tmp_path, text, words):
 
 def test_example_exercise_sheet_from_the_command_line(tmp_path, capsys):
     out = tmp_path / "out"
-    code = main(["build", str(ROOT / "examples" / "exercise_sheet.yaml"), "-o", str(out), "--variants", "2",
-                 "--tex-only"])
+    code = main(
+        ["build", str(ROOT / "examples" / "exercise_sheet.yaml"), "-o", str(out), "--variants", "2", "--tex-only"]
+    )
     assert code == 0, capsys.readouterr().err
     data = json.loads((out / "exercise_sheet-answers.json").read_text())
     assert len(data) == 2 and len(data["Variant 1"]["exercises"]) >= 6
@@ -175,7 +178,7 @@ def test_the_readme_exercise_example_builds(tmp_path):
     import re
 
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### Exercise sheets and solutions"):]
+    section = readme[readme.index("### Exercise sheets and solutions") :]
     example = re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1)
     out = tmp_path / "out"
     build_sheet(sheet(tmp_path, example), out, variants=2, tex_only=True)
