@@ -74,6 +74,13 @@ def cli(debug: bool) -> None:
     show_default=True,
     help="Gradient by a column vector: a row (the seed's convention) or the variable's shape.",
 )
+@click.option(
+    "--method",
+    type=click.Choice(["rules", "limit"]),
+    default="rules",
+    show_default=True,
+    help="rules: the rule engine; limit: from the limit of the difference quotient.",
+)
 @click.option("--no-verify", is_flag=True, help="Do not check the steps (faster; not for slides).")
 def derive_command(
     expression: str | None,
@@ -87,6 +94,7 @@ def derive_command(
     symbol_specs: tuple[str, ...],
     assume: tuple[str, ...],
     layout: str,
+    method: str,
     no_verify: bool,
 ) -> None:
     """Derive EXPRESSION step by step, e.g. derivgen derive "(x^2 + 2)^3" --wrt x.
@@ -121,6 +129,7 @@ def derive_command(
         order=order,
         verify=not no_verify,
         positive=positive,
+        method=method,
     )
     _echo(derivation, detail, as_json, as_latex)
 

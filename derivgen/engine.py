@@ -42,6 +42,7 @@ DEFAULT_LIMITS = EngineLimits()
 
 
 MAX_ORDER = 10
+METHODS = ("rules", "limit")
 
 
 def derive(
@@ -54,6 +55,7 @@ def derive(
     symbols: dict[str, str] | None = None,
     assume: Iterable[str] = (),
     layout: str = "row",
+    method: str = "rules",
     limits: EngineLimits = DEFAULT_LIMITS,
     registry: RuleRegistry = REGISTRY,
 ) -> Derivation | MatrixDerivation | MatrixCalculus:
@@ -68,7 +70,17 @@ def derive(
     With ``symbols`` (``{"x": "vector(n)", "M": "matrix(n, n)"}``) the expression is a scalar
     function of vectors and matrices, derived in index notation (``assume=["symmetric(M)"]``,
     ``layout="row"`` or ``"shape"``); see :func:`derivgen.matrix_engine.derive_matrix`.
+    ``method="limit"`` derives from the limit of the difference quotient instead of the rules.
     """
+    if method not in METHODS:
+        raise DerivgenError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    if method == "limit":
+        if symbols is not None or order != 1 or isinstance(expression, list | tuple) or isinstance(wrt, list | tuple):
+            raise DerivgenError("the limit method derives one function of one variable, once")
+        from .limits import derive_by_limit
+
+        expr = _assume_positive(_as_expression(expression), positive)
+        return derive_by_limit(expr, _as_variable(wrt, expr), verify=verify)
     if symbols is not None:
         from .matrix_engine import derive_matrix
 

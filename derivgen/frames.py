@@ -175,7 +175,7 @@ def derive_task(task: Task, substitutions: dict | None = None):
     expressions = [_substitute(parse(text), substitutions) for text in texts]
     wrt = task.wrt if task.wrt is not None else only_variable(*expressions)
     function = expressions if isinstance(task.derive, list) else expressions[0]
-    return derive(function, wrt, order=task.order, positive=task.positive)
+    return derive(function, wrt, order=task.order, positive=task.positive, method=task.method)
 
 
 def _substitute(expression, substitutions: dict):

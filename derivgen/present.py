@@ -249,11 +249,12 @@ def _negated(term: sympy.Basic) -> sympy.Basic | None:
 
 
 def _split_fraction(factors: list[sympy.Basic], as_built: _AsBuilt) -> tuple[list, list]:
-    """Numerator and denominator of a rule-built product: only a reciprocal the rule wrote
-    itself (the quotient rule's ``1/g^2``) goes below the line; ``x · 1/x`` stays a product."""
+    """Numerator and denominator of a rule-built product: a reciprocal the rule wrote itself (the
+    quotient rule's ``1/g^2``) or one dividing a sum goes below the line; ``x · 1/x`` stays a product."""
     numerator, denominator = [], []
+    over_a_sum = any(isinstance(factor, sympy.Add) for factor in factors)  # (a + b) · 1/h reads as (a + b)/h
     for factor in factors:
-        if isinstance(factor, Pow) and factor.exp == -1 and as_built(factor):
+        if isinstance(factor, Pow) and factor.exp == -1 and (as_built(factor) or over_a_sum):
             denominator.append(factor.base)
         else:
             numerator.append(factor)

@@ -50,7 +50,29 @@ def escape_text(value: Any) -> str:
     """Free text → LaTeX that typesets it literally (no command in it runs)."""
     text = " ".join(str(value).split())  # one line: a newline must not end a TeX comment or paragraph
     # < > | print as themselves in the T1 font encoding; pylatex writes ^ as an accent (ˆ)
-    return str(escape_latex(text)).replace(r"\^{}", r"\textasciicircum{}")
+    text = str(escape_latex(text)).replace(r"\^{}", r"\textasciicircum{}")
+    for char, replacement in _MATH_CHARACTERS.items():  # symbols the text fonts lack
+        text = text.replace(char, replacement)
+    return text
+
+
+_MATH_CHARACTERS = {
+    "→": r"\ensuremath{\to}",
+    "−": "-",
+    "·": r"\ensuremath{\cdot}",
+    "×": r"\ensuremath{\times}",
+    "≤": r"\ensuremath{\leq}",
+    "≥": r"\ensuremath{\geq}",
+    "≠": r"\ensuremath{\neq}",
+    "∇": r"\ensuremath{\nabla}",
+    "∂": r"\ensuremath{\partial}",
+    "Σ": r"\ensuremath{\Sigma}",
+    "δ": r"\ensuremath{\delta}",
+    "σ": r"\ensuremath{\sigma}",
+    "ᵀ": r"\ensuremath{^{T}}",
+    "²": r"\ensuremath{^{2}}",
+    "³": r"\ensuremath{^{3}}",
+}
 
 
 def _finalize(value: Any) -> str:

@@ -49,6 +49,7 @@ class Task(_Model):
     )
     assume: list[str] = Field(default_factory=list, description="e.g. symmetric(M), for matrix calculus")
     layout: Literal["row", "shape"] = Field("row", description="gradient by a column vector: row or its shape")
+    method: Literal["rules", "limit"] = Field("rules", description="limit: from the limit of the difference quotient")
 
     @field_validator("derive", mode="before")
     @classmethod

@@ -1,0 +1,294 @@
+"""Derivatives from first principles: the limit of the difference quotient, step by step.
+
+f'(x) = lim_{h→0} (f(x+h) − f(x))/h, then — by what f is — expanding and cancelling h
+(polynomials, rational functions), rationalising (square roots), the angle-addition formulas
+with the standard limits sin h / h → 1 and (cos h − 1)/h → 0 (sin, cos), or factoring out e^x
+with (e^h − 1)/h → 1 (exp); sums and constant multiples term by term.  Every step is checked
+numerically like every other step (a limit is evaluated at a tiny h with extra precision).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sympy
+from sympy import Add, Derivative, Limit, Mul, Pow, S, Symbol, cos, exp, sin, sqrt
+
+from .engine import node_at, replace_at
+from .errors import DerivgenError, UnsupportedExpression
+from .rules.tidy import same_up_to_order
+from .trace import Derivation, Step
+from .verify import check_equal
+
+COVERED = "polynomials, rational functions, square roots, sin, cos, exp, and sums and constant multiples of these"
+
+
+def derive_by_limit(expression: sympy.Expr, x: sympy.Symbol, verify: bool = True) -> Derivation:
+    """The derivative of ``expression`` by ``x`` from the limit definition, every step named."""
+    h = Symbol("h", real=True)
+    if h in expression.free_symbols:
+        h = Symbol("h_0", real=True)
+    builder = _Trace(expression, x, h, verify)
+    builder.run()
+    return builder.derivation
+
+
+def limit(expr: sympy.Expr, h: sympy.Symbol) -> Limit:
+    """lim_{h→0} expr (two-sided: printed without a direction)."""
+    return Limit(expr, h, 0, dir="+-")
+
+
+def shifted(expression: sympy.Expr, x: sympy.Symbol, h: sympy.Symbol) -> sympy.Expr:
+    """f(x + h), written x + h (not sympy's h + x)."""
+    with sympy.evaluate(False):
+        return expression.xreplace({x: Add(x, h, evaluate=False)})
+
+
+def quotient(expression: sympy.Expr, x: sympy.Symbol, h: sympy.Symbol) -> sympy.Expr:
+    """(f(x + h) − f(x)) / h, as written."""
+    numerator = Add(shifted(expression, x, h), Mul(S.NegativeOne, expression, evaluate=False), evaluate=False)
+    return Mul(numerator, Pow(h, S.NegativeOne, evaluate=False), evaluate=False)
+
+
+class _Trace:
+    def __init__(self, expression: sympy.Expr, x: sympy.Symbol, h: sympy.Symbol, verify: bool):
+        self.expression, self.x, self.h, self.verify = expression, x, h, verify
+        self.current: sympy.Basic = Derivative(expression, x, evaluate=False)
+        self.derivation = Derivation(expression, x, [], verified=verify)
+
+    def step(
+        self,
+        rule: str,
+        label: str,
+        after: sympy.Basic,
+        path: tuple[int, ...] = (),
+        note: str | None = None,
+        level: int = 1,
+    ):
+        if after == self.current:
+            return  # nothing to do here (h already cancelled, say): no empty line
+        focus = node_at(self.current, path)
+        replacement = node_at(after, path) if path else after
+        if self.verify:
+            check_equal(focus, replacement, label)
+        self.derivation.steps.append(
+            Step(
+                rule=rule,
+                label=label,
+                before=self.current,
+                after=after,
+                focus=focus,
+                replacement=replacement,
+                path=path,
+                note=note,
+                level=1,
+                is_tidy=rule in ("evaluate",),
+            )
+        )
+        self.current = after
+
+    def replace(self, rule: str, label: str, path: tuple[int, ...], new: sympy.Basic, note: str | None = None):
+        self.step(rule, label, replace_at(self.current, path, new), path, note)
+
+    def run(self) -> None:
+        x, h = self.x, self.h
+        self.step("limit_definition", "definition of the derivative", limit(quotient(self.expression, x, h), h))
+        terms = self._terms(self.expression)
+        if len(terms) > 1 or terms[0][0] != 1:
+            parts = [_times(coefficient, limit(quotient(term, x, h), h)) for coefficient, term in terms]
+            self.step(
+                "limit_sum",
+                "limit of a sum and of a constant multiple",
+                parts[0] if len(parts) == 1 else Add(*parts, evaluate=False),
+            )
+        while (path := self._next_quotient()) is not None:
+            focus = node_at(self.current, path)
+            self._work(focus, path)
+        evaluated = _evaluate(self.current)
+        if evaluated != self.current:
+            cosmetic = same_up_to_order(evaluated, self.current)
+            self.step("evaluate", "sympy's order" if cosmetic else "simplify", evaluated, level=-1 if cosmetic else 1)
+        if self.verify:
+            check_equal(self.derivation.start, self.derivation.result, "whole derivation")
+
+    def _terms(self, expression: sympy.Expr) -> list[tuple[sympy.Expr, sympy.Expr]]:
+        """(constant, term) pairs: 3x² + sin x → [(3, x²), (1, sin x)]."""
+        pairs = []
+        for term in expression.as_ordered_terms():  # in the order a slide shows them
+            if not term.has(self.x):
+                continue  # a constant: its difference quotient is 0
+            constant, rest = term.as_independent(self.x, as_Add=False)
+            pairs.append((constant, rest))
+        return pairs or [(S.One, expression)]
+
+    def _next_quotient(self) -> tuple[int, ...] | None:
+        """The leftmost limit still to be worked out."""
+        stack = [(self.current, ())]
+        while stack:
+            node, path = stack.pop()
+            if isinstance(node, Limit):
+                return path
+            if not node.is_Atom:
+                stack.extend((arg, (*path, i)) for i, arg in reversed(list(enumerate(node.args))))
+        return None
+
+    def _work(self, focus: Limit, path: tuple[int, ...]) -> None:
+        body = focus.args[0]
+        for name, handler in _STANDARD_LIMITS:
+            value = handler(body, self.h)
+            if value is not None:
+                self.replace("standard_limit", name, path, value)
+                return
+        term = self._term_of(body)
+        if term is None:
+            self.replace("take_limit", "take the limit h → 0", path, _at_zero(body, self.h))
+            return
+        family = _family(term, self.x)
+        if family is None:
+            raise UnsupportedExpression(
+                f"the limit method covers {COVERED}; {sympy.sstr(term)} is not among them: "
+                "use the rule-based method (--method rules)"
+            )
+        family(self, term, path)
+
+    def _term_of(self, body: sympy.Expr) -> sympy.Expr | None:
+        """f when ``body`` is still the untouched difference quotient (f(x+h) − f(x))/h."""
+        for term in (self.expression, *(t for _, t in self._terms(self.expression))):
+            if body == quotient(term, self.x, self.h):
+                return term
+        return None
+
+
+def _times(coefficient: sympy.Expr, factor: sympy.Expr) -> sympy.Expr:
+    return factor if coefficient == 1 else Mul(coefficient, factor, evaluate=False)
+
+
+def _evaluate(expr: sympy.Basic) -> sympy.Basic:
+    if expr.is_Atom:
+        return expr
+    return expr.func(*(_evaluate(arg) for arg in expr.args))
+
+
+def _at_zero(body: sympy.Expr, h: sympy.Symbol) -> sympy.Expr:
+    value = body.subs(h, 0)
+    if value.has(sympy.zoo, sympy.nan):
+        raise DerivgenError(f"the limit of {sympy.sstr(body)} cannot be taken by substituting h = 0")
+    return value
+
+
+# -- the families ------------------------------------------------------------------------------------------
+
+
+def _algebraic(trace: _Trace, term: sympy.Expr, path) -> None:
+    """Polynomials and rational functions: expand (or combine the fractions), cancel h, h → 0."""
+    x, h = trace.x, trace.h
+    top, bottom = sympy.fraction(sympy.together(term.xreplace({x: x + h}) - term))
+    top = sympy.expand(top)
+    label = "expand" if bottom == 1 else "combine the fractions"
+    shown = Mul(top, Pow(Mul(bottom, h), -1, evaluate=False), evaluate=False)  # h still visible
+    trace.replace("expand", label, path, limit(shown, h))
+    cancelled = _tidy_rational(sympy.cancel(top / (bottom * h)), x)
+    trace.replace("cancel_h", "cancel h", path, limit(cancelled, h))
+    trace.replace("take_limit", "take the limit h → 0", path, _tidy_rational(_at_zero(cancelled, h), x))
+
+
+def _tidy_rational(expr: sympy.Expr, x: sympy.Symbol) -> sympy.Expr:
+    """A rational function with its denominator factored, -1/(x(x+h)) rather than -1/(hx + x²)."""
+    return expr if sympy.fraction(expr)[1] == 1 else sympy.factor(expr)
+
+
+def _square_root(trace: _Trace, term: sympy.Expr, path) -> None:
+    """√p: multiply by the conjugate, (√p(x+h) − √p(x))(√p(x+h) + √p(x)) = p(x+h) − p(x)."""
+    x, h = trace.x, trace.h
+    inner = term.base
+    up, down = sqrt(shifted(inner, x, h)), sqrt(inner)
+    conjugate = Add(up, down, evaluate=False)
+    below = Pow(Mul(h, conjugate, evaluate=False), -1, evaluate=False)
+    difference = Add(shifted(inner, x, h), Mul(-1, inner, evaluate=False), evaluate=False)
+    trace.replace(
+        "rationalise",
+        "rationalise the numerator",
+        path,
+        limit(Mul(difference, below, evaluate=False), h),
+        note=r"multiply by $\frac{\sqrt{p(x+h)} + \sqrt{p(x)}}{\sqrt{p(x+h)} + \sqrt{p(x)}}$",
+    )
+    expanded = sympy.expand(inner.xreplace({x: x + h}) - inner)
+    trace.replace("expand", "expand", path, limit(Mul(expanded, below, evaluate=False), h))
+    cancelled = Mul(sympy.cancel(expanded / h), Pow(conjugate, -1, evaluate=False), evaluate=False)
+    trace.replace("cancel_h", "cancel h", path, limit(cancelled, h))
+    trace.replace("take_limit", "take the limit h → 0", path, _at_zero(_evaluate(cancelled), h))
+
+
+def _sine(trace: _Trace, term: sympy.Expr, path) -> None:
+    x, h = trace.x, trace.h
+    addition = Add(Mul(sin(x), cos(h)), Mul(cos(x), sin(h)), -sin(x), evaluate=False)
+    trace.replace(
+        "angle_addition",
+        "angle addition",
+        path,
+        limit(Mul(addition, Pow(h, -1)), h),
+        note=r"$\sin(a + b) = \sin a \cos b + \cos a \sin b$",
+    )
+    split = Add(
+        Mul(sin(x), limit((cos(h) - 1) / h, h), evaluate=False),
+        Mul(cos(x), limit(sin(h) / h, h), evaluate=False),
+        evaluate=False,
+    )
+    trace.replace("limit_sum", "regroup; limit of a sum", path, split)
+
+
+def _cosine(trace: _Trace, term: sympy.Expr, path) -> None:
+    x, h = trace.x, trace.h
+    addition = Add(Mul(cos(x), cos(h)), Mul(-1, sin(x), sin(h)), -cos(x), evaluate=False)
+    trace.replace(
+        "angle_addition",
+        "angle addition",
+        path,
+        limit(Mul(addition, Pow(h, -1)), h),
+        note=r"$\cos(a + b) = \cos a \cos b - \sin a \sin b$",
+    )
+    split = Add(
+        Mul(cos(x), limit((cos(h) - 1) / h, h), evaluate=False),
+        Mul(-1, sin(x), limit(sin(h) / h, h), evaluate=False),
+        evaluate=False,
+    )
+    trace.replace("limit_sum", "regroup; limit of a sum", path, split)
+
+
+def _exponential(trace: _Trace, term: sympy.Expr, path) -> None:
+    x, h = trace.x, trace.h
+    factored = Mul(exp(x), limit((exp(h) - 1) / h, h), evaluate=False)
+    trace.replace("factor_exp", "factor out the exponential", path, factored, note=r"$e^{x+h} = e^x e^h$")
+
+
+def _family(term: sympy.Expr, x: sympy.Symbol) -> Callable | None:
+    if term.is_rational_function(x):
+        return _algebraic
+    if term.is_Pow and term.exp == S.Half and term.base.is_polynomial(x):
+        return _square_root
+    if term == sin(x):
+        return _sine
+    if term == cos(x):
+        return _cosine
+    if term == exp(x):
+        return _exponential
+    return None
+
+
+def _sin_over_h(body, h):
+    return S.One if body == sin(h) / h else None
+
+
+def _cos_minus_one(body, h):
+    return S.Zero if body == (cos(h) - 1) / h else None
+
+
+def _exp_minus_one(body, h):
+    return S.One if body == (exp(h) - 1) / h else None
+
+
+_STANDARD_LIMITS = [
+    ("standard limit: sin h / h → 1", _sin_over_h),
+    ("standard limit: (cos h − 1) / h → 0", _cos_minus_one),
+    ("standard limit: (e^h − 1) / h → 1", _exp_minus_one),
+]

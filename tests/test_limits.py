@@ -1,0 +1,76 @@
+"""Derivatives from the limit definition: each family against sympy, named steps, clear refusals."""
+
+from __future__ import annotations
+
+import pytest
+import sympy
+
+from derivgen import DerivgenError, UnsupportedExpression, derive, parse
+from derivgen.cli import main
+from derivgen.present import to_latex
+from tests.conftest import same_function
+
+x = sympy.Symbol("x", real=True)
+
+FAMILIES = [
+    ("x**2", ["definition of the derivative", "expand", "cancel h", "take the limit h → 0"]),
+    ("3*x**3 - 2*x + 7", ["limit of a sum and of a constant multiple", "cancel h"]),
+    ("1/x", ["combine the fractions", "cancel h"]),
+    ("(x + 1)/(x - 1)", ["combine the fractions"]),
+    ("sqrt(x)", ["rationalise the numerator", "cancel h"]),
+    ("sqrt(x**2 + 1)", ["rationalise the numerator"]),
+    ("sin(x)", ["angle addition", "standard limit: sin h / h → 1", "standard limit: (cos h − 1) / h → 0"]),
+    ("cos(x)", ["angle addition", "standard limit: sin h / h → 1"]),
+    ("exp(x)", ["factor out the exponential", "standard limit: (e^h − 1) / h → 1"]),
+    ("2*sin(x) + x**2 - 3*exp(x)", ["limit of a sum and of a constant multiple", "angle addition"]),
+]
+
+
+@pytest.mark.parametrize(("text", "labels"), FAMILIES)
+def test_family_against_sympy(text, labels):
+    expression = parse(text)
+    derivation = derive(expression, "x", method="limit")
+    assert same_function(derivation.result, sympy.diff(expression, x))
+    used = [step.label for step in derivation.steps]
+    for label in labels:
+        assert label in used, (label, used)
+    assert derivation.verified
+
+
+def test_the_definition_is_a_sympy_limit():
+    derivation = derive("x**2", "x", method="limit")
+    first = derivation.steps[0]
+    assert isinstance(first.after, sympy.Limit)
+    assert first.after.args[2] == 0
+    assert r"\lim_{h \to 0}" in to_latex(first.after)
+    assert "x + h" in to_latex(first.after)  # written as the lecturer writes it, not h + x
+    for previous, step in zip(derivation.steps, derivation.steps[1:], strict=False):
+        assert previous.after == step.before
+
+
+def test_outside_the_method_suggests_the_rules():
+    with pytest.raises(UnsupportedExpression, match="rule-based method"):
+        derive("tan(x)", "x", method="limit")
+    with pytest.raises(DerivgenError, match="one function of one variable"):
+        derive("x*y", ["x", "y"], method="limit")
+    with pytest.raises(DerivgenError, match="method"):
+        derive("x", "x", method="guess")
+
+
+def test_a_wrong_step_is_caught(monkeypatch):
+    import derivgen.limits as limits
+    from derivgen import VerificationError
+
+    monkeypatch.setattr(
+        limits, "_cos_minus_one", lambda body, h: sympy.S.One if body == (sympy.cos(h) - 1) / h else None
+    )
+    with pytest.raises(VerificationError, match="standard limit"):
+        derive("sin(x)", "x", method="limit")
+
+
+def test_limit_method_from_the_command_line(capsys):
+    assert main(["derive", "x^2 + 1/x", "--method", "limit"]) == 0
+    out = capsys.readouterr().out
+    assert "[definition of the derivative]" in out and "result: 2*x - 1/x**2" in out
+    assert main(["derive", "tan(x)", "--method", "limit"]) == 2
+    assert "rule-based method" in capsys.readouterr().err
