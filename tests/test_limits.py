@@ -61,9 +61,11 @@ def test_a_wrong_step_is_caught(monkeypatch):
     import derivgen.limits as limits
     from derivgen import VerificationError
 
-    monkeypatch.setattr(
-        limits, "_cos_minus_one", lambda body, h: sympy.S.One if body == (sympy.cos(h) - 1) / h else None
-    )
+    def wrong(body, h):  # (cos h − 1)/h → 1 instead of 0
+        return sympy.S.One if body == (sympy.cos(h) - 1) / h else None
+
+    table = [(name, wrong if "cos" in name else rule) for name, rule in limits._STANDARD_LIMITS]
+    monkeypatch.setattr(limits, "_STANDARD_LIMITS", table)
     with pytest.raises(VerificationError, match="standard limit"):
         derive("sin(x)", "x", method="limit")
 
