@@ -15,6 +15,7 @@ from .matrices import declare, parse_matrix
 from .matrix_engine import MatrixCalculus
 from .multivariate import MatrixDerivation
 from .parser import parse
+from .plots import Picture, picture
 from .present import (
     changed_part,
     collect_forms,
@@ -29,7 +30,17 @@ from .present import (
 from .render import Latex, escape_text
 from .rules import REGISTRY
 from .rules.base import mul
-from .spec import Deck, DefinitionFrame, DerivationFrame, RulesFrame, SourceMap, SpecError, Task, TextFrame
+from .spec import (
+    Deck,
+    DefinitionFrame,
+    DerivationFrame,
+    PlotFrame,
+    RulesFrame,
+    SourceMap,
+    SpecError,
+    Task,
+    TextFrame,
+)
 from .trace import Derivation
 
 
@@ -90,6 +101,8 @@ class PresentedFrame:
     after: tuple[TextBlock, ...] = ()
     # rules
     rules: tuple[RuleItem, ...] = ()
+    # plot
+    picture: Picture | None = None
     sources: list[str] = field(default_factory=list)  # LaTeX of each row, to name a step in errors
 
 
@@ -118,6 +131,8 @@ def present_deck(deck: Deck, source: SourceMap) -> list[PresentedFrame]:
             presented.append(_derivation(frame, deck, number, source.where(("frames", index, "derive"))))
         elif isinstance(frame, RulesFrame):
             presented.append(_rules(frame, number, source, index))
+        elif isinstance(frame, PlotFrame):
+            presented.append(_plot(frame, number, source.where(("frames", index, "plot"))))
         elif isinstance(frame, DefinitionFrame):
             presented.append(
                 PresentedFrame(
@@ -143,6 +158,17 @@ def present_deck(deck: Deck, source: SourceMap) -> list[PresentedFrame]:
                 )
             )
     return presented
+
+
+def _plot(frame: PlotFrame, number: int, where: str) -> PresentedFrame:
+    try:
+        drawn = picture(frame.plot, frame.x, frame.y, frame.x0, frame.dx, list(frame.show))
+    except (DerivgenError, ValueError) as error:
+        message = error.one_line() if isinstance(error, DerivgenError) else str(error)
+        raise SpecError(f"{where}: frame {number} ({frame.title!r}): {message}") from None
+    return PresentedFrame(
+        number, "plot", frame.title, intro=text_blocks(frame.intro), notes=text_blocks(frame.notes), picture=drawn
+    )
 
 
 def _rules(frame: RulesFrame, number: int, source: SourceMap, index: int) -> PresentedFrame:

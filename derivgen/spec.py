@@ -104,13 +104,47 @@ class RulesFrame(_Model):
     notes: str | None = None
 
 
+class PlotFrame(_Model):
+    """A picture drawn by TeX (pgfplots): f, the secant and tangent at x0 (the seed's "slope in a
+    point"), and optionally f′."""
+
+    kind: Literal["plot"] = "plot"
+    title: str
+    plot: str = Field(description="the function of x to draw")
+    x: tuple[float, float] = Field((-3.0, 3.0), description="[low, high] of the x axis")
+    y: tuple[float, float] | None = Field(None, description="[low, high] of the y axis (default: from f)")
+    x0: float | None = Field(None, description="the point of the secant and tangent")
+    dx: float = Field(1.0, description="Δx of the secant")
+    show: list[Literal["secant", "tangent", "derivative"]] = Field(
+        default_factory=lambda: ["secant", "tangent"], description="what to draw besides f"
+    )
+    intro: str | None = None
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _ranges(self) -> PlotFrame:
+        for name, bounds in (("x", self.x), ("y", self.y)):
+            if bounds is not None and not bounds[0] < bounds[1]:
+                raise ValueError(f"the {name} range must go from low to high")
+        if self.dx == 0:
+            raise ValueError("dx must not be 0")
+        return self
+
+
 def _frame_kind(value: Any) -> str | None:
     """The kind of a frame: given explicitly, or implied by its one telling key."""
     if not isinstance(value, dict):
         return None
     if "kind" in value:
         return value["kind"]
-    for key, kind in (("derive", "derivation"), ("rules", "rules"), ("formulas", "definition"), ("term", "definition")):
+    implied = (
+        ("derive", "derivation"),
+        ("rules", "rules"),
+        ("plot", "plot"),
+        ("formulas", "definition"),
+        ("term", "definition"),
+    )
+    for key, kind in implied:
         if key in value:
             return kind
     return "text"
@@ -120,11 +154,12 @@ Frame = Annotated[
     Annotated[DerivationFrame, Tag("derivation")]
     | Annotated[TextFrame, Tag("text")]
     | Annotated[DefinitionFrame, Tag("definition")]
-    | Annotated[RulesFrame, Tag("rules")],
+    | Annotated[RulesFrame, Tag("rules")]
+    | Annotated[PlotFrame, Tag("plot")],
     Discriminator(
         _frame_kind,
         custom_error_type="frame_kind",
-        custom_error_message=("unknown frame kind; use derivation, text, definition or rules"),
+        custom_error_message=("unknown frame kind; use derivation, text, definition, rules or plot"),
     ),
 ]
 _FRAME_MODELS: dict[str, type[BaseModel]] = {
@@ -132,6 +167,7 @@ _FRAME_MODELS: dict[str, type[BaseModel]] = {
     "text": TextFrame,
     "definition": DefinitionFrame,
     "rules": RulesFrame,
+    "plot": PlotFrame,
 }
 _TAGS = set(_FRAME_MODELS)
 

@@ -85,6 +85,9 @@ def test_seed_deck_builds_and_fits(tmp_path):
         "requiresmtobesymmetric",
         "=2xtm",  # ∇_x xᵀMx = 2xᵀM (the last line of the quadratic-form slides)
         "backtomatrixform",
+        "definitionofthederivative",  # S1: x² from the limit definition
+        "cancelh",
+        "tangentatx0",
     ):
         assert words.lower() in slides, words
     handout = out / "dnn_supplementary-handout.pdf"
@@ -266,3 +269,28 @@ def test_matrix_frame_errors_name_the_frame(tmp_path):
     with pytest.raises(SpecError) as caught:
         build_deck(deck(tmp_path, text), tmp_path / "out", tex_only=True)
     assert "frame 1 ('Bad shapes')" in caught.value.one_line() and "cannot multiply" in caught.value.one_line()
+
+
+@pytest.mark.slow
+def test_plot_frames_draw_even_where_f_is_undefined(tmp_path):
+    text = (
+        "title: Plots\nframes:\n"
+        "  - {title: Slope, plot: x**2/4 + 1, x: [-1, 4], x0: 1, dx: 1.5}\n"
+        "  - {title: Log, plot: log(x), x: [-2, 5], x0: 1, dx: 2, show: [secant, tangent, derivative]}\n"
+        "  - {title: Pole, plot: 1/x, x: [-3, 3], show: [derivative]}\n"
+    )
+    out = tmp_path / "out"
+    build_deck(deck(tmp_path, text), out, formats=("handout",))
+    words = "".join(pdf_text(out / "deck-handout.pdf").split()).lower()
+    for expected in ("secant", "tangentatx0", "∆x", "∆y", "f(x)=", "f′(x)="):
+        assert expected in words, expected
+    assert pages(out / "deck-handout.pdf") == 4
+
+
+def test_plot_frame_errors_name_the_frame(tmp_path):
+    text = "title: T\nframes:\n  - {title: Bad point, plot: log(x), x: [-2, 5], x0: -1, dx: 1}\n"
+    with pytest.raises(SpecError, match=r"frame 1 \('Bad point'\): log\(x\) is not defined at x0 = -1"):
+        build_deck(deck(tmp_path, text), tmp_path / "out", tex_only=True)
+    text = "title: T\nframes:\n  - {title: Range, plot: x, x: [3, 1]}\n"
+    with pytest.raises(SpecError, match="low to high"):
+        build_deck(deck(tmp_path, text), tmp_path / "out", tex_only=True)
