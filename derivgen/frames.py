@@ -34,6 +34,7 @@ from .spec import (
     Deck,
     DefinitionFrame,
     DerivationFrame,
+    PictureSpec,
     PlotFrame,
     RulesFrame,
     SourceMap,
@@ -160,9 +161,14 @@ def present_deck(deck: Deck, source: SourceMap) -> list[PresentedFrame]:
     return presented
 
 
+def draw_picture(spec: PictureSpec, substitutions: dict | None = None) -> Picture:
+    """The picture of a plot frame or an exercise (with a variant's numbers put in)."""
+    return picture(spec.plot, spec.x, spec.y, spec.x0, spec.dx, list(spec.show), substitutions)
+
+
 def _plot(frame: PlotFrame, number: int, where: str) -> PresentedFrame:
     try:
-        drawn = picture(frame.plot, frame.x, frame.y, frame.x0, frame.dx, list(frame.show))
+        drawn = draw_picture(frame)
     except (DerivgenError, ValueError) as error:
         message = error.one_line() if isinstance(error, DerivgenError) else str(error)
         raise SpecError(f"{where}: frame {number} ({frame.title!r}): {message}") from None

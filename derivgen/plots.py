@@ -53,9 +53,15 @@ def picture(
     x0: float | None,
     dx: float,
     show: list[str],
+    substitutions: dict | None = None,
 ) -> Picture:
-    """Sample f (and f′) and lay out the secant and tangent at x0."""
+    """Sample f (and f′) and lay out the secant and tangent at x0; ``substitutions`` puts a
+    sheet variant's drawn numbers in for its parameters."""
     expression = parse(text)
+    if substitutions:
+        expression = expression.xreplace(
+            {s: substitutions[s.name] for s in expression.free_symbols if s.name in substitutions}
+        )
     variable_name = only_variable(expression)
     derivation = derive(expression, variable_name)
     variable = derivation.wrt

@@ -16,10 +16,11 @@ from pathlib import Path
 import sympy
 
 from .errors import DerivgenError
-from .frames import Row, TextBlock, derivation_rows, derive_task, text_blocks
+from .frames import Row, TextBlock, derivation_rows, derive_task, draw_picture, text_blocks
 from .matrix_engine import MatrixCalculus
 from .multivariate import MatrixDerivation
 from .parser import parse
+from .plots import Picture
 from .present import gradient_symbols, matrix_symbol, to_latex, to_text
 from .render import Latex
 from .spec import Exercise, ExerciseSheet, Parameter, SourceMap, SpecError, Task
@@ -50,6 +51,7 @@ class PresentedExercise:
     task: PresentedTask | None = None
     parts: list[PresentedTask] = field(default_factory=list)
     parameters: dict[str, str] = field(default_factory=dict)
+    picture: Picture | None = None
 
 
 @dataclass
@@ -142,6 +144,13 @@ def _exercise(sheet: ExerciseSheet, exercise: Exercise, number: int, rng: random
         _task(task, derivation, sheet, exercise if task is exercise else task)
         for task, derivation in zip(tasks, derivations, strict=True)
     ]
+    drawn = None
+    if exercise.picture is not None:
+        try:
+            drawn = draw_picture(exercise.picture, values)
+        except (DerivgenError, ValueError) as error:
+            message = error.one_line() if isinstance(error, DerivgenError) else str(error)
+            raise SpecError(f"{where}: exercise {number}: picture: {message}") from None
     return PresentedExercise(
         number=number,
         title=exercise.title or "",
@@ -150,6 +159,7 @@ def _exercise(sheet: ExerciseSheet, exercise: Exercise, number: int, rng: random
         task=None if exercise.parts else presented[0],
         parts=presented if exercise.parts else [],
         parameters={name: str(value) for name, value in values.items()},
+        picture=drawn,
     )
 
 

@@ -104,12 +104,10 @@ class RulesFrame(_Model):
     notes: str | None = None
 
 
-class PlotFrame(_Model):
+class PictureSpec(_Model):
     """A picture drawn by TeX (pgfplots): f, the secant and tangent at x0 (the seed's "slope in a
     point"), and optionally f′."""
 
-    kind: Literal["plot"] = "plot"
-    title: str
     plot: str = Field(description="the function of x to draw")
     x: tuple[float, float] = Field((-3.0, 3.0), description="[low, high] of the x axis")
     y: tuple[float, float] | None = Field(None, description="[low, high] of the y axis (default: from f)")
@@ -118,17 +116,24 @@ class PlotFrame(_Model):
     show: list[Literal["secant", "tangent", "derivative"]] = Field(
         default_factory=lambda: ["secant", "tangent"], description="what to draw besides f"
     )
-    intro: str | None = None
-    notes: str | None = None
 
     @model_validator(mode="after")
-    def _ranges(self) -> PlotFrame:
+    def _ranges(self) -> PictureSpec:
         for name, bounds in (("x", self.x), ("y", self.y)):
             if bounds is not None and not bounds[0] < bounds[1]:
                 raise ValueError(f"the {name} range must go from low to high")
         if self.dx == 0:
             raise ValueError("dx must not be 0")
         return self
+
+
+class PlotFrame(PictureSpec):
+    """A frame with a picture."""
+
+    kind: Literal["plot"] = "plot"
+    title: str
+    intro: str | None = None
+    notes: str | None = None
 
 
 def _frame_kind(value: Any) -> str | None:
@@ -241,6 +246,7 @@ class Exercise(Task):
     space: str | None = Field(None, description="answer space on the sheet, e.g. 4cm")
     parameters: dict[str, Parameter] = Field(default_factory=dict, description="numbers drawn per variant")
     parts: list[Part] | None = None
+    picture: PictureSpec | None = Field(None, description="a picture beside the prompt (plot, x, x0, dx, show)")
     _space_is_a_length = field_validator("space")(_length)
 
     @model_validator(mode="after")
@@ -426,7 +432,7 @@ def _allowed_keys(model: type[BaseModel], location: tuple) -> list[str]:
     for part in reversed(location):
         if part in _FRAME_MODELS:
             return list(_FRAME_MODELS[part].model_fields)
-    nested = {"exercises": Exercise, "parts": Part, "parameters": Parameter}
+    nested = {"exercises": Exercise, "parts": Part, "parameters": Parameter, "picture": PictureSpec}
     names = [part for part in location if isinstance(part, str)]
     if names and names[-1] in nested and isinstance(location[-1], int | str):
         return list(nested[names[-1]].model_fields)

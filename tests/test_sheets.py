@@ -183,3 +183,16 @@ def test_the_readme_exercise_example_builds(tmp_path):
     out = tmp_path / "out"
     build_sheet(sheet(tmp_path, example), out, variants=2, tex_only=True)
     assert (out / "sheet-v2-solutions.tex").exists()
+
+
+@pytest.mark.slow
+def test_exercise_with_a_picture_of_the_drawn_function(tmp_path):
+    text = (
+        "title: T\nexercises:\n  - derive: x**2/a + 1\n    points: 1\n    parameters:\n      a: {integer: [2, 5]}\n"
+        "    picture: {plot: x**2/a + 1, x: [-1, 4], x0: 1, dx: 1.5}\n"
+    )
+    out = tmp_path / "out"
+    build_sheet(sheet(tmp_path, text), out, variants=1)
+    words = squash(pdf_text(out / "sheet-v1.pdf"))
+    assert "secant" in words and "tangentatx0" in words
+    assert "pgfplots" in (out / "sheet-v1.tex").read_text()
