@@ -81,6 +81,20 @@ def cli(debug: bool) -> None:
     show_default=True,
     help="rules: the rule engine; limit: from the limit of the difference quotient.",
 )
+@click.option(
+    "--max-steps",
+    type=click.IntRange(1, 100000),
+    default=2000,
+    show_default=True,
+    help="Refuse a derivation that needs more steps.",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(0.1, 3600),
+    default=30,
+    show_default=True,
+    help="Seconds one derivation may take.",
+)
 @click.option("--no-verify", is_flag=True, help="Do not check the steps (faster; not for slides).")
 def derive_command(
     expression: str | None,
@@ -95,6 +109,8 @@ def derive_command(
     assume: tuple[str, ...],
     layout: str,
     method: str,
+    max_steps: int,
+    time_limit: float,
     no_verify: bool,
 ) -> None:
     """Derive EXPRESSION step by step, e.g. derivgen derive "(x^2 + 2)^3" --wrt x.
@@ -102,8 +118,10 @@ def derive_command(
     Several --wrt give the gradient (a row vector); a list "[f1, f2]" or several --expr give the
     Jacobian; --order 2 gives the Hessian or the second derivative.
     """
-    from .engine import derive, only_variable
+    from .engine import EngineLimits, derive, only_variable
     from .parser import parse_list
+
+    limits = EngineLimits(max_steps=max_steps, max_seconds=time_limit)
 
     texts = ([expression] if expression is not None else []) + list(more)
     if not texts:
@@ -113,7 +131,9 @@ def derive_command(
             raise click.UsageError("a matrix derivative takes one EXPRESSION and one --wrt")
         symbols = dict(_symbol_spec(spec) for spec in symbol_specs)
         _echo(
-            derive(texts[0], wrt[0], symbols=symbols, assume=assume, layout=layout, verify=not no_verify),
+            derive(
+                texts[0], wrt[0], symbols=symbols, assume=assume, layout=layout, verify=not no_verify, limits=limits
+            ),
             detail,
             as_json,
             as_latex,
@@ -130,6 +150,7 @@ def derive_command(
         verify=not no_verify,
         positive=positive,
         method=method,
+        limits=limits,
     )
     _echo(derivation, detail, as_json, as_latex)
 

@@ -72,6 +72,8 @@ def compile_tex(source: str, name: str = "document", timeout: float = DEFAULT_TI
             "max_print_line": "10000",
             "TEXMFOUTPUT": str(build),
         }
+        if "SOURCE_DATE_EPOCH" in os.environ:  # reproducible PDFs: dates and ID from the given time
+            environment["FORCE_SOURCE_DATE"] = "1"
         _run(command, build, environment, timeout)
         log_path = build / f"{name}.log"
         log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""

@@ -129,7 +129,7 @@ def present_deck(deck: Deck, source: SourceMap) -> list[PresentedFrame]:
     for index, frame in enumerate(deck.frames):
         number = index + 1
         if isinstance(frame, DerivationFrame):
-            presented.append(_derivation(frame, deck, number, source.where(("frames", index, "derive"))))
+            presented.append(_derivation(frame, deck, number, source, ("frames", index, "derive")))
         elif isinstance(frame, RulesFrame):
             presented.append(_rules(frame, number, source, index))
         elif isinstance(frame, PlotFrame):
@@ -231,10 +231,22 @@ def derivation_rows(derivation, detail: str) -> tuple[tuple[Row, ...], str]:
     return _rows(derivation, detail), to_latex(derivation.result)
 
 
-def _derivation(frame: DerivationFrame, deck: Deck, number: int, where: str) -> PresentedFrame:
+def error_location(task: Task, error: DerivgenError, source: SourceMap, location: tuple) -> str:
+    """``file:line`` of a task's expression, and ``:column`` of the culprit for a parse error."""
+    column = getattr(error, "column", None)
+    if isinstance(task.derive, list):
+        text = getattr(error, "text", None)
+        if text in task.derive:
+            location = (*location, task.derive.index(text))
+    return source.where_in(location, column)
+
+
+def _derivation(frame: DerivationFrame, deck: Deck, number: int, source: SourceMap, location: tuple) -> PresentedFrame:
+    where = source.where(location)
     try:
         derivation = derive_task(frame)
     except DerivgenError as error:
+        where = error_location(frame, error, source, location)
         raise SpecError(f"{where}: frame {number} ({frame.title!r}): {error.one_line()}") from None
     rows, result = derivation_rows(derivation, frame.detail or deck.detail)
     presented = PresentedFrame(

@@ -208,7 +208,7 @@ def check_gradient(
     when ``transposed``) is the derivative of ``function`` by ``variable``."""
     seed = zlib.crc32(sympy.srepr(function).encode())
     with mpmath.workdps(_DPS):
-        values = _Values([function, gradient], assumptions, seed)
+        values = _Values([function, gradient, variable], assumptions, seed)
         evaluator = _Evaluator(values)
         point = values.matrices[variable]
         derived = evaluator.matrix(gradient, {}) if isinstance(gradient, sympy.MatrixExpr | sympy.MatrixBase) else None

@@ -354,10 +354,9 @@ class _Builder:
                 raise self.source.error(f"{name}() needs at least one argument", node)
             function = self.undefined.setdefault(name, Function(name))
             return function(*(self.build(arg) for arg in node.args))
-        known = ", ".join(sorted(set(FUNCTIONS) - {"Abs", "Min", "Max"}))
         raise self.source.error(
-            f"unknown function {name!r}; known functions are {known}; "
-            "an undefined function is one letter with an optional index (f, g1, h_2)",
+            f"unknown function {name!r}: not one derivgen knows (the README lists them), and an undefined "
+            "function is named by one letter with an optional index (f, g1, h_2)",
             node,
         )
 

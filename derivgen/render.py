@@ -53,10 +53,22 @@ def escape_text(value: Any) -> str:
     text = str(escape_latex(text)).replace(r"\^{}", r"\textasciicircum{}")
     for char, replacement in _MATH_CHARACTERS.items():  # symbols the text fonts lack
         text = text.replace(char, replacement)
-    return text
+    # what LaTeX's utf8 input cannot typeset would stop TeX: a visible "?" instead
+    return "".join(char if ord(char) <= _LAST_TYPESET or char in _MATH_CHARACTERS else "?" for char in text)
+
+
+_LAST_TYPESET = 0x24F  # Latin-1, Latin Extended-A and -B: covered by inputenc/T1
 
 
 _MATH_CHARACTERS = {
+    "—": "---",
+    "–": "--",
+    "‘": "`",
+    "’": "'",
+    "“": "``",
+    "”": "''",
+    "…": r"\ldots{}",
+    "€": "EUR",
     "→": r"\ensuremath{\to}",
     "−": "-",
     "·": r"\ensuremath{\cdot}",

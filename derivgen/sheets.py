@@ -16,7 +16,7 @@ from pathlib import Path
 import sympy
 
 from .errors import DerivgenError
-from .frames import Row, TextBlock, derivation_rows, derive_task, draw_picture, text_blocks
+from .frames import Row, TextBlock, derivation_rows, derive_task, draw_picture, error_location, text_blocks
 from .matrix_engine import MatrixCalculus
 from .multivariate import MatrixDerivation
 from .parser import parse
@@ -115,13 +115,15 @@ def present_variant(
     """Draw the parameters of every exercise, derive every task, lay out sheet and solutions."""
     exercises = []
     for index, exercise in enumerate(sheet.exercises):
-        where = source.where(("exercises", index))
         rng = variant_random(seed, number, index)
-        exercises.append(_exercise(sheet, exercise, index + 1, rng, where))
+        exercises.append(_exercise(sheet, exercise, index + 1, rng, source, ("exercises", index)))
     return Variant(number, name, slug, exercises)
 
 
-def _exercise(sheet: ExerciseSheet, exercise: Exercise, number: int, rng: random.Random, where: str):
+def _exercise(
+    sheet: ExerciseSheet, exercise: Exercise, number: int, rng: random.Random, source: SourceMap, location: tuple
+):
+    where = source.where(location)
     tasks: list[Task] = list(exercise.parts) if exercise.parts else [exercise]
     last_error: DerivgenError | None = None
     for _ in range(MAX_DRAWS):
@@ -132,7 +134,10 @@ def _exercise(sheet: ExerciseSheet, exercise: Exercise, number: int, rng: random
         except DerivgenError as error:  # e.g. a division by zero for this draw
             last_error = error
             if not exercise.parameters:
-                raise SpecError(f"{where}: exercise {number}: {error.one_line()}") from None
+                failed = next((t for t in tasks if getattr(error, "text", None) in _texts(t)), tasks[0])
+                part = (*location, "parts", tasks.index(failed)) if exercise.parts else location
+                here = error_location(failed, error, source, (*part, "derive"))
+                raise SpecError(f"{here}: exercise {number}: {error.one_line()}") from None
             continue
         if exercise.parameters and any(_degenerate(d) for d in derivations):
             continue
@@ -161,6 +166,10 @@ def _exercise(sheet: ExerciseSheet, exercise: Exercise, number: int, rng: random
         parameters={name: str(value) for name, value in values.items()},
         picture=drawn,
     )
+
+
+def _texts(task: Task) -> list[str]:
+    return task.derive if isinstance(task.derive, list) else [task.derive]
 
 
 def _draw_all(exercise: Exercise, rng: random.Random) -> dict[str, sympy.Expr]:

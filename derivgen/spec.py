@@ -280,6 +280,7 @@ class SourceMap:
     def __init__(self, path: Path):
         self.path = path
         self.lines: dict[tuple, int] = {}
+        self.columns: dict[tuple, int] = {}  # where a one-line text value starts (1-based)
 
     def line(self, location: tuple) -> int:
         """Line of the longest prefix of ``location`` that is known (1 for the document)."""
@@ -289,6 +290,13 @@ class SourceMap:
 
     def where(self, location: tuple) -> str:
         return f"{self.path}:{self.line(location)}"
+
+    def where_in(self, location: tuple, column: int | None) -> str:
+        """``file:line:column`` of character ``column`` (1-based) of a one-line text value."""
+        start = self.columns.get(location)
+        if column is None or start is None:
+            return self.where(location)
+        return f"{self.path}:{self.line(location)}:{start + column - 1}"
 
 
 def read_yaml(path: Path) -> tuple[Any, SourceMap]:
@@ -305,7 +313,10 @@ def read_yaml(path: Path) -> tuple[Any, SourceMap]:
         raise SpecError(f"{path}: not UTF-8 text (byte {error.start})") from None
     if "\0" in text:
         raise SpecError(f"{path}: the file contains NUL bytes; it is not a text file")
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # the reader refuses control characters already here
+    except yaml.YAMLError as error:
+        raise SpecError(f"{path}: not a YAML text file ({error})".replace("\n", " ")) from None
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
@@ -314,12 +325,17 @@ def read_yaml(path: Path) -> tuple[Any, SourceMap]:
         raise SpecError(f"{path}:{line}: invalid YAML: {error.problem or error.context}") from None
     except yaml.YAMLError as error:
         raise SpecError(f"{path}: invalid YAML: {error}") from None
+    except RecursionError:
+        raise SpecError(f"{path}: the YAML is nested too deeply") from None
     finally:
         loader.dispose()
     source = SourceMap(path)
     if node is None:
         raise SpecError(f"{path}:1: the file is empty")
-    return _Converter(loader, source).convert(node, ()), source
+    try:
+        return _Converter(loader, source).convert(node, ()), source
+    except RecursionError:
+        raise SpecError(f"{path}: the YAML is nested too deeply") from None
 
 
 class _Converter:
@@ -364,6 +380,9 @@ class _Converter:
             return [self.convert(item, (*location, i)) for i, item in enumerate(node.value)]
         if node.tag not in self._SCALAR_TAGS:
             raise SpecError(f"{where}: the YAML tag {node.tag} is not allowed")
+        if node.start_mark.line == node.end_mark.line:  # one line: columns inside the text are exact
+            quoted = 1 if node.style in ("'", '"') else 0
+            self.source.columns[location] = node.start_mark.column + 1 + quoted
         value = self.loader.construct_object(node, deep=True)
         if node.tag == "tag:yaml.org,2002:timestamp":
             return str(value)

@@ -201,7 +201,8 @@ def test_derivation_error_names_the_frame(tmp_path):
     text = "title: T\nframes:\n  - title: Good\n    derive: x**2\n  - title: Evil\n    derive: eval(x)\n"
     with pytest.raises(SpecError) as caught:
         build_deck(deck(tmp_path, text), tmp_path / "out", tex_only=True)
-    assert caught.value.one_line().startswith(f"{tmp_path / 'deck.yaml'}:6: frame 2 ('Evil'): column 1")
+    # file:line:column of the culprit inside the deck, then the frame
+    assert caught.value.one_line().startswith(f"{tmp_path / 'deck.yaml'}:6:13: frame 2 ('Evil'): column 1")
 
 
 def test_unknown_rule_names_the_line(tmp_path):
