@@ -279,3 +279,13 @@ def test_fuzz_matrix_engine(text):
     except DerivgenError:
         return
     assert calculus.verified
+
+
+@pytest.mark.slow
+def test_pdfs_are_reproducible_with_source_date_epoch(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    deck = tmp_path / "deck.yaml"
+    deck.write_text("title: T\nframes:\n  - {title: A, derive: x**2*sin(x)}\n")
+    build_deck(deck, tmp_path / "one", formats=("notes",))
+    build_deck(deck, tmp_path / "two", formats=("notes",))
+    assert (tmp_path / "one" / "deck-notes.pdf").read_bytes() == (tmp_path / "two" / "deck-notes.pdf").read_bytes()
