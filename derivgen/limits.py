@@ -219,37 +219,23 @@ def _square_root(trace: _Trace, term: sympy.Expr, path) -> None:
     trace.replace("take_limit", "take the limit h → 0", path, _at_zero(_evaluate(cancelled), h))
 
 
-def _sine(trace: _Trace, term: sympy.Expr, path) -> None:
-    x, h = trace.x, trace.h
-    addition = Add(Mul(sin(x), cos(h)), Mul(cos(x), sin(h)), -sin(x), evaluate=False)
-    trace.replace(
-        "angle_addition",
-        "angle addition",
-        path,
-        limit(Mul(addition, Pow(h, -1)), h),
-        note=r"$\sin(a + b) = \sin a \cos b + \cos a \sin b$",
-    )
-    split = Add(
-        Mul(sin(x), limit((cos(h) - 1) / h, h), evaluate=False),
-        Mul(cos(x), limit(sin(h) / h, h), evaluate=False),
-        evaluate=False,
-    )
-    trace.replace("limit_sum", "regroup; limit of a sum", path, split)
+_ANGLE_ADDITION = {
+    "sin": r"$\sin(a + b) = \sin a \cos b + \cos a \sin b$",
+    "cos": r"$\cos(a + b) = \cos a \cos b - \sin a \sin b$",
+}
 
 
-def _cosine(trace: _Trace, term: sympy.Expr, path) -> None:
+def _trigonometric(trace: _Trace, term: sympy.Expr, path) -> None:
+    """sin and cos: f(x + h) − f(x) = f(x)(cos h − 1) + c(x) sin h, with c = cos for sin and −sin for cos;
+    then the two standard limits."""
     x, h = trace.x, trace.h
-    addition = Add(Mul(cos(x), cos(h)), Mul(-1, sin(x), sin(h)), -cos(x), evaluate=False)
-    trace.replace(
-        "angle_addition",
-        "angle addition",
-        path,
-        limit(Mul(addition, Pow(h, -1)), h),
-        note=r"$\cos(a + b) = \cos a \cos b - \sin a \sin b$",
-    )
+    beside_sin_h = cos(x) if term == sin(x) else Mul(-1, sin(x), evaluate=False)
+    addition = Add(Mul(term, cos(h)), Mul(beside_sin_h, sin(h), evaluate=False), -term, evaluate=False)
+    note = _ANGLE_ADDITION[type(term).__name__]
+    trace.replace("angle_addition", "angle addition", path, limit(Mul(addition, Pow(h, -1)), h), note=note)
     split = Add(
-        Mul(cos(x), limit((cos(h) - 1) / h, h), evaluate=False),
-        Mul(-1, sin(x), limit(sin(h) / h, h), evaluate=False),
+        Mul(term, limit((cos(h) - 1) / h, h), evaluate=False),
+        Mul(beside_sin_h, limit(sin(h) / h, h), evaluate=False),
         evaluate=False,
     )
     trace.replace("limit_sum", "regroup; limit of a sum", path, split)
@@ -266,10 +252,8 @@ def _family(term: sympy.Expr, x: sympy.Symbol) -> Callable | None:
         return _algebraic
     if term.is_Pow and term.exp == S.Half and term.base.is_polynomial(x):
         return _square_root
-    if term == sin(x):
-        return _sine
-    if term == cos(x):
-        return _cosine
+    if term in (sin(x), cos(x)):
+        return _trigonometric
     if term == exp(x):
         return _exponential
     return None

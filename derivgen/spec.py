@@ -391,20 +391,19 @@ class _Converter:
 
 def load_deck(path: str | Path) -> tuple[Deck, SourceMap]:
     """Read and validate a deck file."""
-    path = Path(path)
-    data, source = read_yaml(path)
-    if not isinstance(data, dict):
-        raise SpecError(f"{path}:1: a deck is a mapping with title and frames, not a {_kind_of(data)}")
-    return validate(Deck, data, source), source
+    return _load(Path(path), Deck, "a deck is a mapping with title and frames")
 
 
 def load_sheet(path: str | Path) -> tuple[ExerciseSheet, SourceMap]:
     """Read and validate an exercise file."""
-    path = Path(path)
+    return _load(Path(path), ExerciseSheet, "an exercise file is a mapping with title and exercises")
+
+
+def _load(path: Path, model: type[BaseModel], what: str) -> tuple[Any, SourceMap]:
     data, source = read_yaml(path)
     if not isinstance(data, dict):
-        raise SpecError(f"{path}:1: an exercise file is a mapping with title and exercises, not a {_kind_of(data)}")
-    return validate(ExerciseSheet, data, source), source
+        raise SpecError(f"{path}:1: {what}, not a {_kind_of(data)}")
+    return validate(model, data, source), source
 
 
 def is_exercise_file(path: str | Path) -> bool:
