@@ -164,6 +164,11 @@ class _Factor:
 def to_matrix(expr: sympy.Expr, free: tuple[sympy.Symbol, ...], indices: Indices) -> MatrixExpr | sympy.Expr:
     """The matrix expression whose entry at the ``free`` indices is ``expr``: a column vector for one
     free index, a matrix for two, a scalar (of 1×1 products such as wᵀx) for none."""
+    # Σ_k (a_k + b_k) = Σ_k a_k + Σ_k b_k: each term is read on its own
+    expr = expr.replace(
+        lambda e: isinstance(e, Sum) and isinstance(e.function, Add),
+        lambda e: Add(*(Sum(term, *e.limits) for term in e.function.args)),
+    )
     terms = Add.make_args(expr)
     built = [_term_to_matrix(term, free, indices) for term in terms]
     if not free:

@@ -150,6 +150,7 @@ class _MatrixEngine:
         current = self._symmetric_entries(current, steps)
         current = self._rename_dummies(current, steps)
         current = self._evaluate(current, steps)
+        current = self._combine_sums(current, steps)
         self._check(steps)  # before rebuilding: a wrong index step must be named, not trip to_matrix
         matrix = to_matrix(current, self.free, self.indices)
         entry = self.entry_of(matrix)
@@ -242,6 +243,23 @@ class _MatrixEngine:
             mapping[index] = self.indices.index(name, size)
         function = total.function.xreplace(mapping)
         return Sum(function, *((mapping.get(i, i), low, high) for i, low, high in total.limits))
+
+    def _combine_sums(self, expr: sympy.Basic, steps: list[Step]) -> sympy.Basic:
+        """Σ_k a_k + Σ_k b_k → Σ_k (a_k + b_k) multiplied out, where terms cancel: logistic regression's
+        (1 − y_k)σ_k X_ki − (1 − σ_k) y_k X_ki becomes σ_k X_ki − y_k X_ki."""
+        sums = [term for term in Add.make_args(expr) if isinstance(_unscaled(term), Sum)]
+        if len(sums) < 2 or len({_unscaled(term).limits for term in sums}) != 1:
+            return expr
+        limits = _unscaled(sums[0]).limits
+        summands = [term.as_coeff_Mul()[0] * _unscaled(term).function for term in sums]
+        inside = sympy.expand(Add(*summands))
+        # worth a step only where multiplying out cancels terms
+        if len(Add.make_args(inside)) >= sum(len(Add.make_args(sympy.expand(f))) for f in summands):
+            return expr
+        rest = [term for term in Add.make_args(expr) if term not in sums]
+        combined = Add(Sum(inside, *limits), *rest)
+        steps.append(_step("combine_sums", "combine the sums", expr, combined))
+        return combined
 
     def _evaluate(self, expr: sympy.Basic, steps: list[Step]) -> sympy.Basic:
         evaluated = _rebuild_evaluated(expr)
@@ -375,6 +393,11 @@ def _sums_to_one(expr: sympy.Basic, facts: Assumptions) -> tuple[sympy.Basic, st
     return expr.xreplace(replacements).doit(), ", ".join(sorted(names))
 
 
+def _unscaled(term: sympy.Basic) -> sympy.Basic:
+    """The Σ in c·Σ (or the term itself)."""
+    return term.as_coeff_Mul()[1]
+
+
 def _untransposed(matrix: sympy.Basic) -> sympy.Basic:
     return matrix.arg if isinstance(matrix, Transpose) else matrix
 
@@ -417,15 +440,16 @@ def _recognize_softmax(expr: sympy.Basic) -> sympy.Basic:
 
 
 def _factor_common(expr: sympy.Basic) -> sympy.Basic:
-    """xᵀA + xᵀB → xᵀ(A + B) (the same left factor in every term)."""
+    """xᵀA + xᵀB → xᵀ(A + B), and σᵀX − yᵀX → (σ − y)ᵀX: the same first (or last) factor in every term."""
     if not isinstance(expr, MatAdd):
         return expr
     terms = [term.args if isinstance(term, MatMul) else (term,) for term in expr.args]
-    first = terms[0][0]
-    if not isinstance(first, sympy.MatrixExpr) or any(len(t) < 2 or t[0] != first for t in terms):
-        return expr
-    rest = MatAdd(*(MatMul(*t[1:]) if len(t) > 2 else t[1] for t in terms))
-    return MatMul(first, rest)
+    first, last = terms[0][0], terms[0][-1]
+    if isinstance(first, sympy.MatrixExpr) and all(len(t) >= 2 and t[0] == first for t in terms):
+        return MatMul(first, MatAdd(*(MatMul(*t[1:]) if len(t) > 2 else t[1] for t in terms)))
+    if isinstance(last, sympy.MatrixExpr) and all(len(t) >= 2 and t[-1] == last for t in terms):
+        return MatMul(MatAdd(*(MatMul(*t[:-1]) if len(t) > 2 else t[0] for t in terms)), last)
+    return expr
 
 
 __all__ = ["LAYOUTS", "MatrixCalculus", "derive_matrix"]
