@@ -16,6 +16,7 @@ from sympy import Add, Derivative, Limit, Mul, Pow, S, Symbol, cos, exp, sin, sq
 
 from .engine import node_at, replace_at
 from .errors import DerivgenError, UnsupportedExpression
+from .present import keep_order
 from .rules.tidy import same_up_to_order
 from .trace import Derivation, Step
 from .verify import check_equal
@@ -46,7 +47,9 @@ def shifted(expression: sympy.Expr, x: sympy.Symbol, h: sympy.Symbol) -> sympy.E
 
 def quotient(expression: sympy.Expr, x: sympy.Symbol, h: sympy.Symbol) -> sympy.Expr:
     """(f(x + h) − f(x)) / h, as written."""
-    numerator = Add(shifted(expression, x, h), Mul(S.NegativeOne, expression, evaluate=False), evaluate=False)
+    numerator = keep_order(
+        Add(shifted(expression, x, h), Mul(S.NegativeOne, expression, evaluate=False), evaluate=False)
+    )
     return Mul(numerator, Pow(h, S.NegativeOne, evaluate=False), evaluate=False)
 
 

@@ -33,6 +33,17 @@ if TYPE_CHECKING:
 _SYMBOL_NAMES = {"lam": "lambda"}  # `lambda` is a Python keyword, so lecturers type `lam`
 
 
+# Sums that must print in the order they were written although sympy would accept it as its own
+# order: f(x + h) − f(x) of the limit definition.  Keyed by value (equal sums share their order).
+_KEEP_ORDER: set[sympy.Basic] = set()
+
+
+def keep_order(expr: sympy.Basic) -> sympy.Basic:
+    """Print ``expr`` (a sum) in its stored order from now on."""
+    _KEEP_ORDER.add(expr)
+    return expr
+
+
 class _AsBuilt:
     """Decides, once per printed expression, which nodes keep the order a rule gave them."""
 
@@ -48,6 +59,8 @@ class _AsBuilt:
     def _as_built(self, node: sympy.Basic) -> bool:
         if node.is_Atom:
             return False
+        if node in _KEEP_ORDER:
+            return True
         if isinstance(node, Derivative):
             return True
         children = [self(arg) for arg in node.args]

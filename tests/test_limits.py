@@ -44,6 +44,8 @@ def test_the_definition_is_a_sympy_limit():
     assert first.after.args[2] == 0
     assert r"\lim_{h \to 0}" in to_latex(first.after)
     assert "x + h" in to_latex(first.after)  # written as the lecturer writes it, not h + x
+    squashed = "".join(to_latex(first.after).split())
+    assert r"\frac{\left(x+h\right)^{2}-x^{2}}{h}" in squashed  # f(x + h) − f(x), not sympy's −x² + (x + h)²
     for previous, step in zip(derivation.steps, derivation.steps[1:], strict=False):
         assert previous.after == step.before
 
