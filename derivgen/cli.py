@@ -113,7 +113,7 @@ def derive_command(
     time_limit: float,
     no_verify: bool,
 ) -> None:
-    """Derive EXPRESSION step by step, e.g. derivgen derive "(x^2 + 2)^3" --wrt x.
+    """Derive an expression step by step: derivgen derive "(x^2 + 2)^3" --wrt x.
 
     Several --wrt give the gradient (a row vector); a list "[f1, f2]" or several --expr give the
     Jacobian; --order 2 gives the Hessian or the second derivative.
@@ -249,6 +249,8 @@ def build_command(
     if is_exercise_file(deck):
         _build_sheet(deck, out_dir, templates, tex_only, force, timeout, variants, seed, roster, jobs)
         return
+    if variants or roster is not None:
+        raise click.UsageError("--variants and --roster are for exercise files (with exercises:), not decks")
     from .build import FORMAT_CHOICES as FORMATS
     from .build import build_deck
 
