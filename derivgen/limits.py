@@ -17,7 +17,7 @@ from sympy import Add, Derivative, Limit, Mul, Pow, S, Symbol, cos, exp, sin, sq
 from .engine import node_at, replace_at
 from .errors import DerivgenError, UnsupportedExpression
 from .present import keep_order
-from .rules.tidy import same_up_to_order
+from .rules.tidy import evaluated, same_up_to_order
 from .trace import Derivation, Step
 from .verify import check_equal
 
@@ -107,10 +107,10 @@ class _Trace:
         while (path := self._next_quotient()) is not None:
             focus = node_at(self.current, path)
             self._work(focus, path)
-        evaluated = _evaluate(self.current)
-        if evaluated != self.current:
-            cosmetic = same_up_to_order(evaluated, self.current)
-            self.step("evaluate", "sympy's order" if cosmetic else "simplify", evaluated, level=-1 if cosmetic else 1)
+        result = evaluated(self.current)
+        if result != self.current:
+            cosmetic = same_up_to_order(result, self.current)
+            self.step("evaluate", "sympy's order" if cosmetic else "simplify", result, level=-1 if cosmetic else 1)
         if self.verify:
             check_equal(self.derivation.start, self.derivation.result, "whole derivation")
 
@@ -166,12 +166,6 @@ def _times(coefficient: sympy.Expr, factor: sympy.Expr) -> sympy.Expr:
     return factor if coefficient == 1 else Mul(coefficient, factor, evaluate=False)
 
 
-def _evaluate(expr: sympy.Basic) -> sympy.Basic:
-    if expr.is_Atom:
-        return expr
-    return expr.func(*(_evaluate(arg) for arg in expr.args))
-
-
 def _at_zero(body: sympy.Expr, h: sympy.Symbol) -> sympy.Expr:
     value = body.subs(h, 0)
     if value.has(sympy.zoo, sympy.nan):
@@ -219,7 +213,7 @@ def _square_root(trace: _Trace, term: sympy.Expr, path) -> None:
     trace.replace("expand", "expand", path, limit(Mul(expanded, below, evaluate=False), h))
     cancelled = Mul(sympy.cancel(expanded / h), Pow(conjugate, -1, evaluate=False), evaluate=False)
     trace.replace("cancel_h", "cancel h", path, limit(cancelled, h))
-    trace.replace("take_limit", "take the limit h → 0", path, _at_zero(_evaluate(cancelled), h))
+    trace.replace("take_limit", "take the limit h → 0", path, _at_zero(evaluated(cancelled), h))
 
 
 _ANGLE_ADDITION = {

@@ -25,6 +25,7 @@ from .matrices import AsScalar, Assumptions, ShapeError, Softmax, declare, parse
 from .matrix_check import check_gradient, check_step
 from .rules import REGISTRY
 from .rules.base import STRUCTURAL, TRIVIAL
+from .rules.tidy import evaluated
 from .trace import Derivation, Step
 
 LAYOUTS = ("row", "shape")
@@ -262,11 +263,11 @@ class _MatrixEngine:
         return combined
 
     def _evaluate(self, expr: sympy.Basic, steps: list[Step]) -> sympy.Basic:
-        evaluated = _rebuild_evaluated(expr)
-        if evaluated == expr:
+        result = evaluated(expr)
+        if result == expr:
             return expr
-        steps.append(_step("evaluate", "simplify", expr, evaluated))
-        return evaluated
+        steps.append(_step("evaluate", "simplify", expr, result))
+        return result
 
     # -- the matrix phase ----------------------------------------------------------------------------
     def _matrix_phase(self, entry: sympy.Basic, matrix: sympy.Basic) -> list[Step]:
@@ -368,12 +369,6 @@ def _contract(node: sympy.Basic) -> sympy.Basic | None:
                 limits = [limit for limit in node.limits if limit[0] != index]
                 return Sum(function, *limits) if limits else function
     return None
-
-
-def _rebuild_evaluated(expr: sympy.Basic) -> sympy.Basic:
-    if expr.is_Atom or isinstance(expr, MatrixElement):
-        return expr
-    return expr.func(*(_rebuild_evaluated(arg) for arg in expr.args))
 
 
 def _sums_to_one(expr: sympy.Basic, facts: Assumptions) -> tuple[sympy.Basic, str] | None:

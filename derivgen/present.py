@@ -229,10 +229,9 @@ class LectureLatexPrinter(LatexPrinter):
         return f"{prefix} {body}"
 
     def _print_MatrixElement(self, expr) -> str:
-        parent = expr.parent
-        if parent.shape == (1, 1) and expr.i == 0 and expr.j == 0:  # a 1×1 product used as a scalar
+        parent, index = expr.parent, _entry_index(self, expr)
+        if index is None:
             return self._print(parent)
-        index = self._print(expr.i) if parent.shape[1] == 1 else f"{self._print(expr.i)},{self._print(expr.j)}"
         if isinstance(parent, sympy.MatrixSymbol):  # entries in plain letters, x_k, even for a bold x
             return f"{self._print(sympy.Symbol(parent.name))}_{{{index}}}"
         return r"\left(%s\right)_{%s}" % (self._print(parent), index)
@@ -243,11 +242,8 @@ class LectureLatexPrinter(LatexPrinter):
 
     def _print_ElementwiseApplyFunction(self, expr) -> str:
         """f applied entry by entry, written as f of the matrix: tanh(Wx + b), 1 - tanh²(Wx + b)."""
-        variable = expr.function.variables[0]
-        placeholder = sympy.Symbol("ELEMENTWISE")
-        inner = expr.function.expr.xreplace({variable: placeholder})
-        body = self._print(inner).replace("ELEMENTWISE", self._print(expr.expr))
-        return r"\left(%s\right)" % body if isinstance(inner, sympy.Add | Mul) else body
+        body, compound = _elementwise(self, expr)
+        return r"\left(%s\right)" % body if compound else body
 
     def _prime(self, function, arguments: list[str]) -> str:
         return r"{}'\left({}\right)".format(self._print(sympy.Symbol(function.__name__)), ", ".join(arguments))
@@ -327,10 +323,9 @@ class LectureStrPrinter(StrPrinter):
         return f"{prefix} ({self._print(expr.function)})"
 
     def _print_MatrixElement(self, expr):
-        parent = expr.parent
-        if parent.shape == (1, 1) and expr.i == 0 and expr.j == 0:
+        parent, index = expr.parent, _entry_index(self, expr)
+        if index is None:
             return self._print(parent)
-        index = self._print(expr.i) if parent.shape[1] == 1 else f"{self._print(expr.i)},{self._print(expr.j)}"
         name = self._print(parent)
         return f"{name}[{index}]" if isinstance(parent, sympy.MatrixSymbol) else f"({name})[{index}]"
 
@@ -338,10 +333,8 @@ class LectureStrPrinter(StrPrinter):
         return f"delta({self._print(expr.args[0])},{self._print(expr.args[1])})"
 
     def _print_ElementwiseApplyFunction(self, expr):
-        variable = expr.function.variables[0]
-        inner = expr.function.expr.xreplace({variable: sympy.Symbol("ELEMENTWISE")})
-        body = self._print(inner).replace("ELEMENTWISE", self._print(expr.expr))
-        return f"({body})" if isinstance(inner, sympy.Add | Mul) else body
+        body, compound = _elementwise(self, expr)
+        return f"({body})" if compound else body
 
     def _print_Subs(self, subs):
         found = _partial_at_point(subs)
@@ -352,6 +345,22 @@ class LectureStrPrinter(StrPrinter):
         if len(points) == 1:
             return f"{function.__name__}'({arguments})"
         return f"D[{index}]{function.__name__}({arguments})"
+
+
+def _entry_index(printer, expr) -> str | None:
+    """ "k" or "k,l" for an entry; None for the 1×1 product xᵀy used as a scalar (printed as itself)."""
+    if expr.parent.shape == (1, 1) and expr.i == 0 and expr.j == 0:
+        return None
+    if expr.parent.shape[1] == 1:
+        return printer._print(expr.i)
+    return f"{printer._print(expr.i)},{printer._print(expr.j)}"
+
+
+def _elementwise(printer, expr) -> tuple[str, bool]:
+    """The body of f applied entrywise with the matrix in place of its variable, and whether it is a
+    sum or product (which needs brackets before a further factor)."""
+    inner = expr.function.expr.xreplace({expr.function.variables[0]: sympy.Symbol("ELEMENTWISE")})
+    return printer._print(inner).replace("ELEMENTWISE", printer._print(expr.expr)), isinstance(inner, sympy.Add | Mul)
 
 
 def _partial_at_point(subs: Subs) -> tuple[type, int, list] | None:

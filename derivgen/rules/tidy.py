@@ -10,13 +10,14 @@ from __future__ import annotations
 import sympy
 from sympy import Add, Derivative, Mul, Pow, S, Subs
 from sympy.concrete.expr_with_limits import ExprWithLimits
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .base import COSMETIC, TRIVIAL, Context, Rewrite, Rule, add, mul, power
 
 
 def _rebuild(expr: sympy.Expr, rebuild_node) -> sympy.Expr:
     """Bottom-up rebuild; derivatives and substitutions are kept as they stand (f'(x), f'(g(x)))."""
-    if expr.is_Atom or isinstance(expr, Derivative | Subs):
+    if expr.is_Atom or isinstance(expr, Derivative | Subs | MatrixElement):
         return expr
     return rebuild_node(expr, [_rebuild(arg, rebuild_node) for arg in expr.args])
 
@@ -52,12 +53,18 @@ def _evaluated(node: sympy.Expr, args: list[sympy.Expr]) -> sympy.Expr:
     return node.func(*args)
 
 
+def evaluated(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` rebuilt with sympy's ordinary arithmetic (derivatives, substitutions and matrix
+    entries kept as they stand: sympy would write (Mx)_i out as a sum)."""
+    return _rebuild(expr, _evaluated)
+
+
 def evaluate(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """Multiply out constants and collect like terms (sympy's automatic evaluation)."""
-    evaluated = _rebuild(expr, _evaluated)
-    if same_up_to_order(evaluated, expr):
-        return Rewrite(evaluated, label="sympy's order", level=COSMETIC)
-    return Rewrite(evaluated)
+    evaluated_expr = evaluated(expr)
+    if same_up_to_order(evaluated_expr, expr):
+        return Rewrite(evaluated_expr, label="sympy's order", level=COSMETIC)
+    return Rewrite(evaluated_expr)
 
 
 def same_up_to_order(first: sympy.Basic, second: sympy.Basic) -> bool:
