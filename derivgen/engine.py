@@ -64,8 +64,11 @@ def derive(
     ``expression`` is text (read with :func:`derivgen.parse`, never ``eval``) or a sympy
     expression; a list of them gives the Jacobian.  ``wrt`` is a variable, or a list of them for
     the gradient (a 1×n row vector).  ``order=2`` with a list gives the Hessian, with one variable
-    the second derivative.  Variables are real; those named in ``positive`` are positive (so
-    that ``d/dx |ln x| = sign(ln x)/x``).  Every step is checked unless ``verify=False``.
+    the second derivative.  Text is read with real symbols; those named in ``positive`` are
+    positive (so that ``d/dx |ln x| = sign(ln x)/x``).  Variables are matched to the expression's
+    symbols by name, so ``derive("sin(x)", Symbol("x"))`` derives by the real ``x`` of the text and
+    the result is written in the expression's symbols; an expression holding two different symbols
+    of one name is refused.  Every step is checked unless ``verify=False``.
 
     With ``symbols`` (``{"x": "vector(n)", "M": "matrix(n, n)"}``) the expression is a scalar
     function of vectors and matrices, derived in index notation (``assume=["symmetric(M)"]``,
@@ -149,15 +152,35 @@ def _assume_positive(expr: sympy.Expr, names: Iterable[str]) -> sympy.Expr:
     return expr.xreplace(swap) if swap else expr
 
 
-def _as_variable(wrt: str | sympy.Symbol, expr: sympy.Expr) -> sympy.Symbol:
+def _as_variable(wrt: str | sympy.Symbol, expr: sympy.Basic) -> sympy.Symbol:
+    """The symbol of ``expr`` that ``wrt`` names.
+
+    Variables are matched by *name*: text is read with real symbols (positive ones for
+    ``positive``), so a plain ``Symbol("x")`` given by the caller is another object than the
+    ``x`` of ``"sin(x)"`` — matching by identity would silently give 0.  A name that stands for
+    two different symbols in ``expr`` (say a real and a plain ``x``) cannot be resolved: error.
+    """
     if isinstance(wrt, Symbol):
-        return wrt
-    if not isinstance(wrt, str) or not _IDENTIFIER.fullmatch(wrt):
+        name = wrt.name
+    elif isinstance(wrt, str) and _IDENTIFIER.fullmatch(wrt):
+        name = wrt
+    else:
         raise DerivgenError(f"the variable to differentiate by must be a name such as x, not {wrt!r}")
-    for symbol in expr.free_symbols:
-        if symbol.name == wrt:
-            return symbol
-    return Symbol(wrt, real=True)
+    namesakes = sorted((s for s in expr.free_symbols if s.name == name), key=sympy.default_sort_key)
+    if len(namesakes) > 1:
+        kinds = ", ".join(_assumption_summary(s) for s in namesakes)
+        raise DerivgenError(
+            f"the expression holds {len(namesakes)} different symbols named {name} ({kinds}); "
+            "build it with one symbol per name"
+        )
+    if namesakes:
+        return namesakes[0]
+    return wrt if isinstance(wrt, Symbol) else Symbol(name, real=True)
+
+
+def _assumption_summary(symbol: sympy.Symbol) -> str:
+    facts = [fact for fact in ("positive", "real", "integer") if symbol.assumptions0.get(fact)]
+    return ", ".join(facts[:1]) if facts else "no assumptions"
 
 
 def is_pending(node: sympy.Basic) -> bool:

@@ -95,10 +95,28 @@ def derive_matrix(
     declared = {name: declare(name, spec) for name, spec in symbols.items()}
     facts = read_assumptions(list(assume), declared)
     function = parse_matrix(expression, declared) if isinstance(expression, str) else expression
-    variable = declared.get(wrt) if isinstance(wrt, str) else wrt
-    if not isinstance(variable, MatrixSymbol):
-        raise ShapeError(f"{wrt!r} must be a declared vector or matrix to differentiate by")
+    variable = _declared_variable(wrt, declared, function)
     return _MatrixEngine(function, variable, facts, layout, verify, limits).run()
+
+
+def _declared_variable(wrt, declared: dict[str, sympy.Basic], function) -> MatrixSymbol:
+    """The vector or matrix ``wrt`` names, matched by name like scalar variables: a caller's own
+    ``Symbol("x")`` or ``MatrixSymbol("x", 3, 1)`` is not the declared ``x`` object, and taking it
+    as given would silently derive 0."""
+    name = wrt if isinstance(wrt, str) else getattr(wrt, "name", None)
+    if not isinstance(name, str):
+        raise ShapeError(f"the variable to differentiate by must be a name such as x, not {wrt!r}")
+    in_function = {m for m in function.atoms(MatrixSymbol) if m.name == name}
+    if len(in_function) > 1:
+        raise ShapeError(f"the expression holds {len(in_function)} different matrices named {name}")
+    variable = next(iter(in_function), declared.get(name))
+    if not isinstance(variable, MatrixSymbol):
+        raise ShapeError(f"{name!r} must be a declared vector or matrix to differentiate by")
+    # dimensions by name too: the declared n is a positive integer symbol, the caller's may be plain
+    given, known = ("×".join(map(str, shape)) for shape in (getattr(wrt, "shape", variable.shape), variable.shape))
+    if given != known:
+        raise ShapeError(f"{name} is declared {known}, but the variable given is {given}")
+    return variable
 
 
 class _MatrixEngine:
