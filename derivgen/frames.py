@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
+import sympy
+
 from .engine import derive, only_variable
 from .errors import DerivgenError
 from .matrices import declare, parse_matrix
@@ -30,6 +32,7 @@ from .present import (
 from .render import Latex, escape_text
 from .rules import REGISTRY
 from .rules.base import mul
+from .rules.chain import outer_derivative_at
 from .spec import (
     Deck,
     DefinitionFrame,
@@ -42,7 +45,7 @@ from .spec import (
     Task,
     TextFrame,
 )
-from .trace import Derivation
+from .trace import ChainInfo, Derivation
 
 
 @dataclass(frozen=True)
@@ -357,22 +360,36 @@ def _renumber(row: Row, overlay: int) -> Latex:
 def _substitution(derivation: Derivation, where: str, number: int, title: str) -> tuple[Latex, ...]:
     """The seed's chain-rule layout: h = g(f(x)), g(u) and g'(u), f(x) and f'(x), h'(x)."""
     first = derivation.steps[0] if derivation.steps else None
-    if first is None or first.chain is None or first.path != ():
+    if first is None or not isinstance(first.chain, ChainInfo) or first.path != ():
+        # h(f(x), g(x)) has several inner functions (the multivariate chain rule): no single g(f(x))
         raise SpecError(
             f"{where}: frame {number} ({title!r}): the substitution style needs an expression whose "
-            "outermost rule is the chain rule; use style: inline"
+            "outermost rule is the chain rule through one inner function; use style: inline"
         )
     chain = first.chain
     x, u = derivation.wrt, chain.variable
     inner_derivation = derive(chain.inner, x)
     inner_derivative = inner_derivation.lecturer_result
-    chained = mul(chain.outer_derivative.xreplace({u: chain.inner}), inner_derivative)
+    chained = mul(outer_derivative_at(chain.outer_derivative, u, chain.inner), inner_derivative)
     X, U = to_latex(x), to_latex(u)
+    h, g, f = _composition_names(derivation.expression)
     items = [
-        rf"h({X}) = {to_latex(derivation.expression)} = g\bigl(f({X})\bigr)",
-        rf"g({U}) = {to_latex(chain.outer)} \qquad g'({U}) = {to_latex(chain.outer_derivative)}",
-        rf"f({X}) = {to_latex(chain.inner)} \qquad f'({X}) = {to_latex(inner_derivative)}",
-        rf"h'({X}) = g'\bigl(f({X})\bigr)\, f'({X}) = {to_latex(chained)}"
+        rf"{h}({X}) = {to_latex(derivation.expression)} = {g}\bigl({f}({X})\bigr)",
+        rf"{g}({U}) = {to_latex(chain.outer)} \qquad {g}'({U}) = {to_latex(chain.outer_derivative)}",
+        rf"{f}({X}) = {to_latex(chain.inner)} \qquad {f}'({X}) = {to_latex(inner_derivative)}",
+        rf"{h}'({X}) = {g}'\bigl({f}({X})\bigr)\, {f}'({X}) = {to_latex(chained)}"
         + ("" if chained == derivation.result else rf" = {to_latex(derivation.result)}"),
     ]
     return tuple(Latex(item) for item in items)
+
+
+def _composition_names(expression: sympy.Expr) -> tuple[str, str, str]:
+    """Names for h = g ∘ f that the expression does not use itself: in h(x) = f(x² + 1) the
+    lecturer's generic f would stand for two different functions on one slide."""
+    used = {symbol.name for symbol in expression.free_symbols}
+    used |= {str(function.func) for function in expression.atoms(sympy.Function)}
+    for names in (("h", "g", "f"), ("H", "G", "F"), ("r", "q", "p")):
+        if not used & set(names):
+            return names
+    return ("h", "g", "f")  # every letter taken: the definitions on the slide still say which is which
+

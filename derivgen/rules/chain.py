@@ -35,7 +35,9 @@ def partial_at(outer: sympy.Expr, variable: sympy.Symbol, values: dict) -> sympy
     return Subs(Derivative(outer.xreplace(others), variable), variable, values[variable])
 
 
-def _substitute(derivative: sympy.Expr, variable: sympy.Symbol, inner: sympy.Expr) -> sympy.Expr:
+def outer_derivative_at(derivative: sympy.Expr, variable: sympy.Symbol, inner: sympy.Expr) -> sympy.Expr:
+    """g'(u) at u = f(x), as written: g'(f(x)) stays a Subs when g is undefined (sympy cannot
+    differentiate by an expression), and the lecturer's order is kept otherwise."""
     if isinstance(derivative, Derivative):  # f'(u) of an undefined f
         return partial_at(derivative.expr, variable, {variable: inner})
     with sympy.evaluate(False):  # keep the outer derivative as written: σ(u)(1 - σ(u))
@@ -59,7 +61,7 @@ def chain_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     outer_derivation = ctx.derive_outer(outer, u)
     outer_derivative = outer_derivation.lecturer_result
     info = ChainInfo(u, outer, outer_derivative, inner, outer_derivation)
-    replacement = mul(_substitute(outer_derivative, u, inner), d(inner, x))
+    replacement = mul(outer_derivative_at(outer_derivative, u, inner), d(inner, x))
     return Rewrite(replacement, chain=info)
 
 
