@@ -17,6 +17,7 @@ from sympy import Add, Derivative, Limit, Mul, Pow, S, Symbol, cos, exp, sin, sq
 from .engine import node_at, replace_at
 from .errors import DerivgenError, UnsupportedExpression
 from .present import keep_order
+from .rules.base import COSMETIC, ELEMENTARY
 from .rules.tidy import evaluated, same_up_to_order
 from .trace import Derivation, Step
 from .verify import check_equal
@@ -26,9 +27,12 @@ COVERED = "polynomials, rational functions, square roots, sin, cos, exp, and sum
 
 def derive_by_limit(expression: sympy.Expr, x: sympy.Symbol, verify: bool = True) -> Derivation:
     """The derivative of ``expression`` by ``x`` from the limit definition, every step named."""
-    h = Symbol("h", real=True)
-    if h in expression.free_symbols:
-        h = Symbol("h_0", real=True)
+    # a name the expression does not use: its own h (positive, say) is another symbol that would
+    # print as the same letter on the slide
+    taken = {symbol.name for symbol in expression.free_symbols} | {x.name}
+    candidates = ("h", "k", "t", *(f"h_{i}" for i in range(len(taken) + 1)))
+    name = next(candidate for candidate in candidates if candidate not in taken)
+    h = Symbol(name, real=True)
     builder = _Trace(expression, x, h, verify)
     builder.run()
     return builder.derivation
@@ -70,6 +74,7 @@ class _Trace:
     ):
         if after == self.current:
             return  # nothing to do here (h already cancelled, say): no empty line
+        label = label.replace("{h}", self.h.name)  # the step variable may not be called h
         focus = node_at(self.current, path)
         replacement = node_at(after, path) if path else after
         if self.verify:
@@ -84,7 +89,7 @@ class _Trace:
                 replacement=replacement,
                 path=path,
                 note=note,
-                level=1,
+                level=level,
                 is_tidy=rule in ("evaluate",),
             )
         )
@@ -110,7 +115,8 @@ class _Trace:
         result = evaluated(self.current)
         if result != self.current:
             cosmetic = same_up_to_order(result, self.current)
-            self.step("evaluate", "sympy's order" if cosmetic else "simplify", result, level=-1 if cosmetic else 1)
+            label, level = ("sympy's order", COSMETIC) if cosmetic else ("simplify", ELEMENTARY)
+            self.step("evaluate", label, result, level=level)
         if self.verify:
             check_equal(self.derivation.start, self.derivation.result, "whole derivation")
 
@@ -144,7 +150,7 @@ class _Trace:
                 return
         term = self._term_of(body)
         if term is None:
-            self.replace("take_limit", "take the limit h → 0", path, _at_zero(body, self.h))
+            self.replace("take_limit", "take the limit {h} → 0", path, _at_zero(body, self.h))
             return
         family = _family(term, self.x)
         if family is None:
@@ -185,8 +191,8 @@ def _algebraic(trace: _Trace, term: sympy.Expr, path) -> None:
     shown = Mul(top, Pow(Mul(bottom, h), -1, evaluate=False), evaluate=False)  # h still visible
     trace.replace("expand", label, path, limit(shown, h))
     cancelled = _tidy_rational(sympy.cancel(top / (bottom * h)), x)
-    trace.replace("cancel_h", "cancel h", path, limit(cancelled, h))
-    trace.replace("take_limit", "take the limit h → 0", path, _tidy_rational(_at_zero(cancelled, h), x))
+    trace.replace("cancel_h", "cancel {h}", path, limit(cancelled, h))
+    trace.replace("take_limit", "take the limit {h} → 0", path, _tidy_rational(_at_zero(cancelled, h), x))
 
 
 def _tidy_rational(expr: sympy.Expr, x: sympy.Symbol) -> sympy.Expr:
@@ -212,8 +218,8 @@ def _square_root(trace: _Trace, term: sympy.Expr, path) -> None:
     expanded = sympy.expand(inner.xreplace({x: x + h}) - inner)
     trace.replace("expand", "expand", path, limit(Mul(expanded, below, evaluate=False), h))
     cancelled = Mul(sympy.cancel(expanded / h), Pow(conjugate, -1, evaluate=False), evaluate=False)
-    trace.replace("cancel_h", "cancel h", path, limit(cancelled, h))
-    trace.replace("take_limit", "take the limit h → 0", path, _at_zero(evaluated(cancelled), h))
+    trace.replace("cancel_h", "cancel {h}", path, limit(cancelled, h))
+    trace.replace("take_limit", "take the limit {h} → 0", path, _at_zero(evaluated(cancelled), h))
 
 
 _ANGLE_ADDITION = {

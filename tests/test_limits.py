@@ -7,7 +7,7 @@ import sympy
 
 from derivgen import DerivgenError, UnsupportedExpression, derive, parse
 from derivgen.cli import main
-from derivgen.present import to_latex
+from derivgen.present import display_lines, to_latex
 from tests.conftest import same_function
 
 x = sympy.Symbol("x", real=True)
@@ -78,3 +78,30 @@ def test_limit_method_from_the_command_line(capsys):
     assert "[definition of the derivative]" in out and "result: 2*x - 1/x**2" in out
     assert main(["derive", "tan(x)", "--method", "limit"]) == 2
     assert "rule-based method" in capsys.readouterr().err
+
+
+# -- regressions: the step variable, and sympy's reordering hidden like in the rule engine ---------------------
+
+
+@pytest.mark.parametrize("expression", ["x**3 + x", "x**2 - 3*x + 2", "x**4 + x**2"])
+def test_limit_method_hides_a_pure_reordering(expression: str) -> None:
+    # the last "evaluate" step only reorders the terms; it was shown as an extra "sympy's order" line
+    derivation = derive(expression, "x", method="limit")
+    for detail in ("full", "normal", "brief"):
+        labels = [line.label for line in display_lines(derivation, detail)]
+        assert "sympy's order" not in labels, (detail, labels)
+    x = sympy.Symbol("x", real=True)
+    assert sympy.expand(derivation.result - sympy.diff(sympy.sympify(expression, {"x": x}), x)) == 0
+
+
+def test_limit_step_variable_is_not_the_users_h() -> None:
+    # with positive: [h] the user's h is another symbol than a real h: one slide showed both as "h"
+    derivation = derive("x**2 + h*x", "x", method="limit", positive=["h"])
+    for step in derivation.steps:
+        names = [symbol.name for symbol in step.after.free_symbols | step.before.free_symbols]
+        assert len(names) == len(set(names)), step
+    limit_variable = derivation.steps[0].after.args[1]
+    assert limit_variable.name != "h"
+    assert any(limit_variable.name in step.label for step in derivation.steps)  # "cancel k", "k → 0"
+    h, x = sympy.Symbol("h", positive=True), sympy.Symbol("x", real=True)
+    assert sympy.expand(derivation.result - (2 * x + h)) == 0
