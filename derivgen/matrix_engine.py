@@ -127,15 +127,18 @@ class _MatrixEngine:
         self.layout = layout
         self.verify = verify
         self.limits = limits
-        taken = {s.name for s in function.free_symbols} | {m.name for m in function.atoms(MatrixSymbol)}
-        self.indices = Indices(taken=taken)
+        # the user's own names: no index may take one (a scalar k beside Σ_k would read as the index)
+        names = {s.name for s in function.free_symbols} | {m.name for m in function.atoms(MatrixSymbol)}
+        self.user_names = frozenset(names)
+        self.indices = Indices(taken=set(self.user_names))
         rows, cols = variable.shape
-        self.free = (
-            (self.indices.index("i", rows),)
-            if cols == 1
-            else (self.indices.index("i", rows), self.indices.index("j", cols))
-        )
+        self.free = tuple(self._free_index(size) for size in ((rows,) if cols == 1 else (rows, cols)))
         self.entry = MatrixElement(variable, self.free[0], self.free[1] if cols != 1 else ONE)
+
+    def _free_index(self, size) -> sympy.Symbol:
+        """i (then j) for the entry of the gradient, unless the user has a symbol of that name."""
+        name = next(n for n in ("i", "j", "i_1", "j_1", "i_2", "j_2") if n not in self.indices.taken)
+        return self.indices.index(name, size)
 
     def _check(self, steps: list[Step]) -> None:
         """Every step keeps its value (random sizes, values and index values)."""
@@ -249,6 +252,7 @@ class _MatrixEngine:
     def _canonical_sum(self, total: Sum) -> Sum:
         own = {limit[0] for limit in total.limits}
         used = {str(s) for s in total.function.atoms(sympy.Symbol) if s not in own} | {str(f) for f in self.free}
+        used |= self.user_names
         mapping = {}
         for index, *_ in total.limits:
             size = self.indices.ranges[index]
