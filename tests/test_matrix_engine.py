@@ -41,7 +41,8 @@ def test_scalar_factor_kept_apart_from_the_indices() -> None:
     rng = numpy.random.default_rng(3)
     size, k_value = 4, 1.7
     x_value, m_value = rng.normal(size=(size, 1)), rng.normal(size=(size, size))
-    result = calculus.result.xreplace({s: {"n": size, "k": k_value}[s.name] for s in calculus.result.free_symbols})
+    scalars = {"n": size, "k": k_value}
+    result = calculus.result.xreplace({s: scalars[s.name] for s in calculus.result.free_symbols if s.name in scalars})
     matrices = sorted(result.atoms(sympy.MatrixSymbol), key=lambda m: m.name)
     values = [{"x": x_value, "M": m_value}[m.name] for m in matrices]
     got = numpy.array(sympy.lambdify(matrices, result, "numpy")(*values), dtype=float).reshape(-1)
