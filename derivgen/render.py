@@ -40,10 +40,11 @@ class TemplateError(DerivgenError):
     """A template could not be found or rendered."""
 
 
-def builtin_templates() -> Path:
-    """The templates shipped with derivgen (the top-level ``templates/`` folder)."""
-    installed = Path(__file__).parent / "templates"  # inside a wheel
-    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "templates"
+def builtin_templates() -> jinja2.BaseLoader:
+    """The templates shipped with derivgen: the top-level ``templates/`` folder, which installs as the
+    package ``derivgen.templates`` (pyproject.toml maps it), found through the import system so an
+    editable install, a wheel and a zipped install all work."""
+    return jinja2.PackageLoader("derivgen.templates", ".")
 
 
 def escape_text(value: Any) -> str:
@@ -97,13 +98,13 @@ def _finalize(value: Any) -> str:
 
 def environment(user_templates: Path | None = None) -> jinja2.Environment:
     """The Jinja environment; ``user_templates`` overrides built-in templates of the same name."""
-    folders = [builtin_templates()]
+    loaders = [builtin_templates()]
     if user_templates is not None:
         if not user_templates.is_dir():
             raise TemplateError(f"{user_templates}: the templates folder does not exist")
-        folders.insert(0, user_templates)
+        loaders.insert(0, jinja2.FileSystemLoader(str(user_templates)))
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(folder) for folder in folders]),
+        loader=jinja2.ChoiceLoader(loaders),
         block_start_string=r"\BLOCK{",
         block_end_string="}",
         variable_start_string=r"\VAR{",
@@ -150,7 +151,8 @@ def render(fmt: str, deck: DeckInfo, frames: list[PresentedFrame], env: jinja2.E
 def templates_fingerprint(env: jinja2.Environment) -> str:
     """A hash over every template the environment can load (what a rebuild depends on)."""
     digest = hashlib.sha256()
-    for name in sorted(env.list_templates()):
+    # only templates: the package folder also holds __init__.py and its bytecode
+    for name in sorted(env.list_templates(extensions=["j2"])):
         source, _, _ = env.loader.get_source(env, name)
         digest.update(name.encode() + b"\0" + source.encode() + b"\0")
     return digest.hexdigest()

@@ -62,7 +62,7 @@ for line in wanted:
             sys.exit(1)
     except metadata.PackageNotFoundError:
         sys.exit(1)
-import derivgen
+import derivgen, derivgen.templates  # an install older than the templates' package mapping: redo it
 sys.exit(0 if pathlib.Path(derivgen.__file__).resolve().parent.parent == root.resolve() else 1)
 PY
   ) >/dev/null 2>&1
