@@ -1,20 +1,26 @@
 """Property tests: random expression trees over the supported functions.
 
 Every derivation must check step by step (derive raises otherwise) and its result must equal
-``sympy.diff`` of the same expression.
+``sympy.diff`` of the same expression.  Trees come both as sympy objects and as text in
+derivgen's input syntax (tests/strategies.py), the way a lecturer types them.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+
+import pytest
 import sympy
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
+from sympy.core.function import AppliedUndef
 
 from derivgen import derive
 from derivgen.engine import find_pending
 from derivgen.functions import sigmoid
 from derivgen.present import to_latex, to_text
 from tests.conftest import same_function
+from tests.strategies import X, functions_of_x
 
 x = sympy.Symbol("x", real=True)
 a = sympy.Symbol("a", real=True)
@@ -81,3 +87,43 @@ def test_random_compositions_with_undefined_functions(expression, name):
     expression = sympy.Function(name)(expression) * expression
     derivation = derive(expression, x)
     assert same_function(derivation.result, sympy.diff(expression, x))
+
+
+def _nested_undefined(expr: sympy.Expr) -> bool:
+    return any(arg.has(AppliedUndef) for applied in expr.atoms(AppliedUndef) for arg in applied.args)
+
+
+# A derivation "reaches the rules" when a rule other than the trivial ones did the work: the
+# old character-level fuzzer only ever got single atoms through.
+TRIVIAL_RULES = {"constant", "identity"}
+
+
+@pytest.mark.slow
+def test_written_expressions_reach_the_rules_and_match_sympy():
+    """Whole trees typed as text: the result equals sympy.diff of the tree built directly in
+    sympy, every displayed line is that derivative too, and most inputs exercise real rules."""
+    counts: Counter[str] = Counter()
+
+    @settings(
+        max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+    )
+    @given(functions_of_x(undefined=True))
+    def derive_written(written):
+        assume(not written.undefined)  # 1/(x - x): the parser refuses it (tested in test_parser.py)
+        assume(not _nested_undefined(written.expr))  # conftest's _concrete cannot evaluate f(f(x)) yet
+        counts["inputs"] += 1
+        derivation = derive(written.text, "x")
+        truth = sympy.diff(written.expr, X)
+        assert same_function(derivation.result, truth), written.text
+        # every line of the trace, worked out by sympy, is the same derivative (not only the last)
+        for step in derivation.steps[:: max(1, len(derivation.steps) // 3)]:
+            assert same_function(step.after.doit(), truth), (written.text, step.rule)
+        rules = {step.rule for step in derivation.steps if not step.is_tidy} - TRIVIAL_RULES
+        if rules:
+            counts["reached the rules"] += 1
+        event(f"distinct rules used: {min(len(rules), 5)}{'+' if len(rules) >= 5 else ''}")
+
+    derive_written()
+    print(f"reached the rules: {counts['reached the rules']} of {counts['inputs']}")  # shown with pytest -s
+    share = counts["reached the rules"] / counts["inputs"]
+    assert share >= 0.8, f"only {share:.0%} of the generated expressions reached a real rule: {counts}"
