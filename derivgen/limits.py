@@ -16,7 +16,6 @@ from sympy import Add, Derivative, Limit, Mul, Pow, S, Symbol, cos, exp, sin, sq
 
 from .engine import node_at, replace_at
 from .errors import DerivgenError, UnsupportedExpression
-from .present import keep_order
 from .rules.base import COSMETIC, ELEMENTARY
 from .rules.tidy import evaluated, same_up_to_order
 from .trace import Derivation, Step
@@ -51,9 +50,7 @@ def shifted(expression: sympy.Expr, x: sympy.Symbol, h: sympy.Symbol) -> sympy.E
 
 def quotient(expression: sympy.Expr, x: sympy.Symbol, h: sympy.Symbol) -> sympy.Expr:
     """(f(x + h) − f(x)) / h, as written."""
-    numerator = keep_order(
-        Add(shifted(expression, x, h), Mul(S.NegativeOne, expression, evaluate=False), evaluate=False)
-    )
+    numerator = Add(shifted(expression, x, h), Mul(S.NegativeOne, expression, evaluate=False), evaluate=False)
     return Mul(numerator, Pow(h, S.NegativeOne, evaluate=False), evaluate=False)
 
 

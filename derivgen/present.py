@@ -33,17 +33,6 @@ if TYPE_CHECKING:
 _SYMBOL_NAMES = {"lam": "lambda"}  # `lambda` is a Python keyword, so lecturers type `lam`
 
 
-# Sums that must print in the order they were written although sympy would accept it as its own
-# order: f(x + h) − f(x) of the limit definition.  Keyed by value (equal sums share their order).
-_KEEP_ORDER: set[sympy.Basic] = set()
-
-
-def keep_order(expr: sympy.Basic) -> sympy.Basic:
-    """Print ``expr`` (a sum) in its stored order from now on."""
-    _KEEP_ORDER.add(expr)
-    return expr
-
-
 class _AsBuilt:
     """Decides, once per printed expression, which nodes keep the order a rule gave them."""
 
@@ -59,8 +48,6 @@ class _AsBuilt:
     def _as_built(self, node: sympy.Basic) -> bool:
         if node.is_Atom:
             return False
-        if node in _KEEP_ORDER:
-            return True
         if isinstance(node, Derivative):
             return True
         children = [self(arg) for arg in node.args]
@@ -72,6 +59,15 @@ class _AsBuilt:
             except (TypeError, ValueError):
                 return True
         return False
+
+
+    def keep_written_difference(self, limit: sympy.Limit) -> None:
+        """In lim (f(x + h) − f(x))/h the difference reads as written, f(x + h) first, even where
+        sympy's order would print −f(x) first.  Decided from the tree being printed, so printing
+        one expression never changes how another prints."""
+        for factor in Mul.make_args(limit.args[0]):
+            if isinstance(factor, sympy.Add) and len(factor.args) == 2 and _negated(factor.args[1]) is not None:
+                self._memo[id(factor)] = True
 
 
 def _is_derivative_like(node: sympy.Basic) -> bool:
@@ -116,6 +112,10 @@ class LectureLatexPrinter(LatexPrinter):
             self._highlight = None  # only the first occurrence
             return wrapper % text
         return text
+
+    def _print_Limit(self, expr: sympy.Limit) -> str:
+        self._as_built.keep_written_difference(expr)
+        return super()._print_Limit(expr)
 
     def _print_Symbol(self, expr: sympy.Symbol, style: str = "plain") -> str:
         if expr.name in _SYMBOL_NAMES:
@@ -321,6 +321,13 @@ class LectureStrPrinter(StrPrinter):
     def _print_Sum(self, expr):
         prefix = " ".join(f"sum_{self._print(limit[0])}" for limit in expr.limits)
         return f"{prefix} ({self._print(expr.function)})"
+
+    def _print_Limit(self, expr):
+        # as written on the board, lim_{h→0} (…), not sympy's Limit(…, h, 0, dir='+-')
+        self._as_built.keep_written_difference(expr)
+        body, variable, point, direction = expr.args
+        side = "" if str(direction) == "+-" or point.is_infinite else str(direction)
+        return f"lim_{{{self._print(variable)}→{self._print(point)}{side}}} ({self._print(body)})"
 
     def _print_MatrixElement(self, expr):
         parent, index = expr.parent, _entry_index(self, expr)

@@ -99,3 +99,22 @@ def test_align_body_has_a_label_column():
 
 def test_align_body_of_a_final_derivative():
     assert align_body(derive("f(x)", "x")).startswith(r"\frac{d}{d x} f")
+
+
+def test_printing_keeps_no_state_between_derivations():
+    # the printer kept a process-wide set of sums to print "as written" that grew with every limit
+    # derivation and changed how later, unrelated output printed
+    x, h = sympy.Symbol("x", real=True), sympy.Symbol("h", real=True)
+    probe = sympy.Add(sympy.Pow(sympy.Add(x, h, evaluate=False), 2), -(x**2))
+    before = (to_latex(probe), to_text(probe))
+    derive("x**2", "x", method="limit")
+    assert (to_latex(probe), to_text(probe)) == before
+
+
+@pytest.mark.parametrize("expression", ["x**2", "sqrt(x)", "1/x", "3*x**2 + 1", "sin(x)"])
+def test_limit_definition_writes_f_of_x_plus_h_first(expression):
+    # f(x + h) − f(x): the shifted function first, in the LaTeX and in the terminal text
+    definition = derive(expression, "x", method="limit").steps[0].after
+    for printed in (to_latex(definition), to_text(definition)):
+        shifted, unshifted = printed.find("x + h"), printed.find("- ")
+        assert 0 <= shifted < unshifted, printed
