@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 import sympy
+from hypothesis import HealthCheck, event, given, settings
 from sympy import Abs, E, Function, Max, Min, Piecewise, Rational, Symbol, exp, log, pi, sin, sqrt
 
 from derivgen import LimitExceeded, ParseError, parse
 from derivgen.functions import sigmoid
 from derivgen.parser import FUNCTIONS, ParseLimits
+from tests.conftest import same_function
+from tests.strategies import written_expressions
 
 x, y, lam, mu, x1, x2, b = (Symbol(n, real=True) for n in ("x", "y", "lam", "mu", "x1", "x2", "b"))
 f, g, h, f1, f2 = (Function(n) for n in ("f", "g", "h", "f1", "f2"))
@@ -166,3 +169,19 @@ def test_parse_never_calls_eval(monkeypatch):
     monkeypatch.setattr(builtins, "eval", forbidden)
     monkeypatch.setattr(sympy, "sympify", forbidden)
     assert parse("sin(x)^2 + Piecewise((x, x < 0), (0, True))").has(sin(x))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(written_expressions(undefined=True))
+def test_written_expressions_parse_to_the_tree_built_in_sympy(written):
+    """Text with ^ and ** powers, implicit products, unary minus, decimals, aliases (ln, arcsin,
+    abs), Unicode signs: parse gives the tree built directly with sympy, and refuses exactly the
+    trees sympy evaluates to zoo/nan (division by zero, log 0) with a ParseError."""
+    if written.undefined:
+        with pytest.raises(ParseError, match="undefined"):
+            parse(written.text)
+        return
+    parsed = parse(written.text)
+    event("identical tree" if parsed == written.expr else "equal values only")
+    assert {s.name for s in parsed.free_symbols} == {s.name for s in written.expr.free_symbols}
+    assert same_function(parsed, written.expr), (written.text, parsed, written.expr)
