@@ -2,13 +2,17 @@
 
 Outputs are written only when every requested format compiled: each file goes to a temporary
 name in the output folder first and is renamed into place, so a failed or interrupted build
-leaves the previous files as they were.  A build whose deck, templates and derivgen version are
-unchanged (a content hash) does not run TeX — nor even import sympy.
+leaves the previous files as they were.  A build whose deck, templates, derivgen code and version,
+and the versions of the libraries that shape its output (sympy, …) are unchanged (a content hash)
+does not run TeX — nor even import sympy.  The cache file also records, for every sheet PDF, a hash
+of the .tex it was compiled from: a PDF is reused only for exactly that source (a ``--tex-only``
+build writes a new .tex without a PDF, and must not make the old PDF look current).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import re
@@ -30,6 +34,8 @@ FORMAT_CHOICES = {
     "all": ("slides", "handout", "handout-2up", "notes"),
 }
 CACHE_FILE = ".derivgen-cache.json"
+# distributions whose version changes what a deck derives, prints or renders
+OUTPUT_LIBRARIES = ("sympy", "jinja2", "pyyaml")
 _FRAME_MARKER = re.compile(r"^%% derivgen-frame (\d+)$")
 
 
@@ -60,7 +66,7 @@ def build_deck(
     stem = deck_path.stem
     outputs = [out_dir / f"{stem}{FORMATS[fmt][1]}{suffix}" for fmt in formats for suffix in _suffixes(tex_only)]
     fingerprint = _fingerprint(deck_path, env, formats, tex_only)
-    if not force and _cached(out_dir, stem) == fingerprint and all(path.exists() for path in outputs):
+    if not force and _cache(out_dir)["decks"].get(stem) == fingerprint and all(path.exists() for path in outputs):
         report(f"{deck_path}: unchanged, nothing to rebuild")
         return BuildResult(outputs, skipped=True)
 
@@ -93,8 +99,8 @@ def build_deck(
                     files[out_dir / f"{stem}{FORMATS[fmt][1]}.pdf"] = future.result().pdf
                 except TexError as error:
                     raise BuildError(_explain(error, deck_path, fmt, sources[fmt], frames)) from None
+    files[out_dir / CACHE_FILE] = _updated_cache(out_dir, decks={stem: fingerprint})
     _write_all(out_dir, files)
-    _remember(out_dir, stem, fingerprint)
     for path in outputs:
         report(f"wrote {path}")
     return BuildResult(outputs, skipped=False)
@@ -110,7 +116,8 @@ def _fingerprint(deck_path: Path, env, formats: tuple[str, ...], tex_only: bool)
     except OSError as error:
         raise BuildError(f"{deck_path}: cannot read the deck ({error.strerror or error})") from None
     digest = hashlib.sha256()
-    for part in (__version__, _code_fingerprint(), ",".join(formats), str(tex_only), templates_fingerprint(env)):
+    parts = (__version__, _code_fingerprint(), *_library_versions(), ",".join(formats), str(tex_only))
+    for part in (*parts, templates_fingerprint(env)):
         digest.update(part.encode() + b"\0")
     digest.update(deck_bytes)
     return digest.hexdigest()
@@ -124,22 +131,38 @@ def _code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _cached(out_dir: Path, stem: str) -> str | None:
-    try:
-        return json.loads((out_dir / CACHE_FILE).read_text()).get(stem)
-    except (OSError, ValueError, AttributeError):
-        return None
+def _library_versions() -> list[str]:
+    """Versions of the libraries in OUTPUT_LIBRARIES, read from their metadata (without importing sympy)."""
+    versions = []
+    for name in OUTPUT_LIBRARIES:
+        try:
+            versions.append(f"{name}={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            versions.append(f"{name}=?")
+    return versions
 
 
-def _remember(out_dir: Path, stem: str, fingerprint: str) -> None:
+def _cache(out_dir: Path) -> dict[str, dict[str, str]]:
+    """The cache file: ``decks`` (deck stem → fingerprint), ``pdfs`` (PDF name → hash of its .tex)."""
     try:
-        cache = json.loads((out_dir / CACHE_FILE).read_text())
-        if not isinstance(cache, dict):
-            cache = {}
+        loaded = json.loads((out_dir / CACHE_FILE).read_text())
     except (OSError, ValueError):
-        cache = {}
-    cache[stem] = fingerprint
-    _write_all(out_dir, {out_dir / CACHE_FILE: json.dumps(cache, indent=1, sort_keys=True).encode()})
+        loaded = None
+    if not isinstance(loaded, dict):
+        loaded = {}
+    return {key: loaded[key] if isinstance(loaded.get(key), dict) else {} for key in ("decks", "pdfs")}
+
+
+def _updated_cache(out_dir: Path, **sections: dict[str, str]) -> bytes:
+    """The cache file's new content, to be written with the outputs it describes."""
+    cache = _cache(out_dir)
+    for key, entries in sections.items():
+        cache[key].update(entries)
+    return json.dumps(cache, indent=1, sort_keys=True).encode()
+
+
+def _tex_hash(tex: bytes) -> str:
+    return hashlib.sha256(tex).hexdigest()
 
 
 def _write_all(out_dir: Path, files: dict[Path, bytes]) -> None:
@@ -201,8 +224,10 @@ class SheetJob:
     templates: Path | None
     seed: int
     number: int | None
-    name: str
-    slug: str | None
+    name: str  # printed on the sheet, and the variant's key in the answers file
+    identity: int | str | None  # what seeds the draws: the variant number or the student's name
+    stems: tuple[str, str]  # file stems of the sheet and of its solutions
+    where: str  # for messages: "Variant 3" or "Ann Solutions (roster.csv:4)"
     tex_only: bool
     force: bool
     timeout: float
@@ -213,9 +238,9 @@ class SheetOutcome:
     job: SheetJob
     files: dict[Path, bytes]
     answers: dict | None
-    compiled: bool
+    compiled_from: dict[str, str]  # PDF name → hash of the .tex it was compiled from
     error: str | None = None
-    exception: DerivgenError | None = None
+    exception: Exception | None = None
 
 
 def build_sheet(
@@ -233,30 +258,47 @@ def build_sheet(
     progress: Callable[[int], None] = lambda done: None,
 ) -> list[Path]:
     """Build an exercise file: ``<sheet>.pdf`` and ``<sheet>-solutions.pdf`` (and their .tex), or one pair
-    per variant (``-v1``, … or named after a roster's students), plus ``<sheet>-answers.json``.
+    per variant (``<sheet>-v1``, ``<sheet>-v1-solutions``, …) or per roster student
+    (``<sheet>--ada-lovelace``, ``<sheet>--ada-lovelace--solutions``), plus ``<sheet>-answers.json``.
 
-    Variants are built in parallel processes; a variant that fails is reported without losing the
-    others (a :class:`BuildError` at the end lists the failures).  An unchanged variant (same .tex
-    as the one in ``out_dir``, PDF present) is not compiled again.
+    Variants are built in parallel processes; a variant that fails — with any exception — is
+    reported without losing the others, which are written; a :class:`BuildError` at the end names
+    the failures, and nothing of a failed variant is written.  A PDF is not compiled again when it
+    was compiled from exactly the .tex of this build (recorded in the cache file).
     """
-    from .sheets import read_roster, slug_of
+    from .sheets import read_roster, student_stems
     from .spec import load_sheet
 
     sheet_path, out_dir = Path(sheet_path), Path(out_dir)
     load_sheet(sheet_path)  # fail early, once, on a malformed file
     environment(Path(templates) if templates is not None else None)  # and on a missing templates folder
-    names: list[tuple[int | None, str, str | None]]
+    stem = sheet_path.stem
+    # (number, name, identity, stems, where) of every variant
+    names: list[tuple[int | None, str, int | str | None, tuple[str, str], str]]
     if roster is not None:
-        taken: set[str] = set()
-        names = [(n, name, slug_of(name, taken)) for n, name in enumerate(read_roster(Path(roster)), start=1)]
+        names = [
+            (
+                n,
+                student.name,
+                student.identity,
+                student_stems(stem, student.slug),
+                f"{student.name} ({roster}:{student.line})",
+            )
+            for n, student in enumerate(read_roster(Path(roster)), start=1)
+        ]
     elif variants > 0:
-        names = [(n, f"Variant {n}", f"v{n}") for n in range(1, variants + 1)]
+        names = [
+            (n, f"Variant {n}", n, (f"{stem}-v{n}", f"{stem}-v{n}-solutions"), f"Variant {n}")
+            for n in range(1, variants + 1)
+        ]
     else:
-        names = [(None, "", None)]
+        names = [(None, "", None, (stem, f"{stem}-solutions"), str(sheet_path))]
     template_path = Path(templates) if templates is not None else None
     batch = [
-        SheetJob(sheet_path, out_dir, template_path, seed, number, name, slug, tex_only, force, timeout)
-        for number, name, slug in names
+        SheetJob(
+            sheet_path, out_dir, template_path, seed, number, name, identity, stems, where, tex_only, force, timeout
+        )
+        for number, name, identity, stems, where in names
     ]
     outcomes: list[SheetOutcome] = []
     workers = max(1, min(len(batch), jobs or os.cpu_count() or 1))
@@ -268,20 +310,28 @@ def build_sheet(
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for future in as_completed([pool.submit(build_variant, job) for job in batch]):
-                outcomes.append(future.result())
+            futures = {pool.submit(build_variant, job): job for job in batch}
+            for future in as_completed(futures):
+                try:
+                    outcomes.append(future.result())
+                except Exception as error:  # the worker died, or its result could not be sent back
+                    outcomes.append(_failed(futures[future], error))
                 progress(len(outcomes))
     outcomes.sort(key=lambda outcome: outcome.job.number or 0)
     files: dict[Path, bytes] = {}
     answers = {}
+    compiled_from: dict[str, str] = {}
     for outcome in outcomes:
         if outcome.error is None:
             files.update(outcome.files)
             answers[outcome.job.name or "sheet"] = outcome.answers
+            compiled_from.update(outcome.compiled_from)
     if answers:
-        files[out_dir / f"{sheet_path.stem}-answers.json"] = json.dumps(answers, indent=2, sort_keys=True).encode()
+        files[out_dir / f"{stem}-answers.json"] = json.dumps(answers, indent=2, sort_keys=True).encode()
+    if compiled_from:
+        files[out_dir / CACHE_FILE] = _updated_cache(out_dir, pdfs=compiled_from)
     _write_all(out_dir, files)
-    compiled = sum(outcome.compiled for outcome in outcomes if outcome.error is None)
+    compiled = sum(bool(outcome.compiled_from) for outcome in outcomes if outcome.error is None)
     report(
         f"{sheet_path}: {len(outcomes)} sheet(s) with solutions, {compiled} compiled, "
         f"{len(outcomes) - compiled} unchanged or .tex only"
@@ -290,17 +340,29 @@ def build_sheet(
     if len(outcomes) == 1 and failures:  # one sheet: its own error, as it is
         raise failures[0].exception
     if failures:
-        listed = "; ".join(f"{outcome.job.slug or 'sheet'}: {outcome.error}" for outcome in failures[:5])
-        raise BuildError(f"{len(failures)} of {len(outcomes)} variant(s) failed: {listed}")
+        listed = "; ".join(f"{outcome.job.where}: {outcome.error}" for outcome in failures[:5])
+        more = f"; and {len(failures) - 5} more" if len(failures) > 5 else ""
+        raise BuildError(f"{len(failures)} of {len(outcomes)} variant(s) failed: {listed}{more}")
     return sorted(files)
 
 
 def build_variant(job: SheetJob) -> SheetOutcome:
-    """Present, render and compile one variant (runs in a worker process)."""
+    """Present, render and compile one variant (runs in a worker process).
+
+    Every exception becomes a failed outcome: one variant's bug must not abort the batch.
+    """
     try:
         return _build_variant(job)
-    except DerivgenError as error:
-        return SheetOutcome(job, {}, None, False, error.one_line(), error)
+    except Exception as error:
+        return _failed(job, error)
+
+
+def _failed(job: SheetJob, error: Exception) -> SheetOutcome:
+    if isinstance(error, DerivgenError):
+        message = error.one_line()
+    else:
+        message = f"internal error ({type(error).__name__}: {error}); please report it"
+    return SheetOutcome(job, {}, None, {}, " ".join(message.split()), error)
 
 
 def _build_variant(job: SheetJob) -> SheetOutcome:
@@ -308,31 +370,30 @@ def _build_variant(job: SheetJob) -> SheetOutcome:
     from .spec import load_sheet
 
     sheet, source = load_sheet(job.sheet_path)
-    variant = present_variant(sheet, source, job.seed, job.number, job.name, job.slug or "")
+    variant = present_variant(sheet, source, job.seed, job.number, job.name, job.stems[0], job.identity)
     env = environment(job.templates)
     info = SheetInfo.of(sheet)
-    stem = job.sheet_path.stem + (f"-{job.slug}" if job.slug else "")
+    compiled_before = {} if job.force else _cache(job.out_dir)["pdfs"]
     files: dict[Path, bytes] = {}
-    compiled = False
-    for suffix, solutions in (("", False), ("-solutions", True)):
+    compiled_from: dict[str, str] = {}
+    for stem, solutions in zip(job.stems, (False, True), strict=True):
         tex = render_sheet(env, info, variant, solutions)
-        tex_path = job.out_dir / f"{stem}{suffix}.tex"
+        tex_path = job.out_dir / f"{stem}.tex"
         files[tex_path] = tex.encode("utf-8")
+        if tex_path.exists() and tex_path.read_bytes() == files[tex_path]:
+            files.pop(tex_path)  # already there: do not touch it
         if job.tex_only:
             continue
         pdf_path = tex_path.with_suffix(".pdf")
-        unchanged = (
-            not job.force and pdf_path.exists() and tex_path.exists() and tex_path.read_bytes() == files[tex_path]
-        )
-        if unchanged:
-            files.pop(tex_path)
-            continue
+        source_hash = _tex_hash(tex.encode("utf-8"))
+        if pdf_path.exists() and compiled_before.get(pdf_path.name) == source_hash:
+            continue  # this very .tex made that PDF
         try:
-            files[pdf_path] = compile_tex(tex, f"{stem}{suffix}", job.timeout).pdf
+            files[pdf_path] = compile_tex(tex, stem, job.timeout).pdf
         except TexError as error:
-            raise BuildError(f"{job.sheet_path}: {stem}{suffix}: {error.one_line()}") from None
-        compiled = True
-    return SheetOutcome(job, files, variant.answers(), compiled)
+            raise BuildError(f"{job.sheet_path}: {stem}: {error.one_line()}") from None
+        compiled_from[pdf_path.name] = source_hash
+    return SheetOutcome(job, files, variant.answers(), compiled_from)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Exercise sheets: variants with drawn parameters, tasks for the sheet, worked solutions.
 
-A variant's numbers come from a random generator seeded by (seed, variant), so the same seed
-gives the same sheets.  A draw that makes a task degenerate — undefined, or with a derivative
-that is identically zero — is drawn again.
+A variant's numbers come from a random generator seeded by (seed, variant) — for a roster by
+(seed, the student's name), so adding, removing or reordering other students redraws nobody
+else's sheet — and the same seed gives the same sheets.  A draw that makes a task degenerate —
+undefined, or with a derivative that is identically zero — is drawn again.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class Variant:
 
     number: int | None  # None: the sheet without variants
     name: str  # printed on the sheet: "Variant 3" or a student's name
-    slug: str  # in file names: "v3" or "ada-lovelace"
+    slug: str  # its file stem: "sheet-v3" or "sheet--ada-lovelace"
     exercises: list[PresentedExercise]
 
     def answers(self) -> dict:
@@ -81,9 +82,15 @@ class Variant:
         }
 
 
-def variant_random(seed: int, number: int | None, exercise: int) -> random.Random:
-    """A generator for one exercise of one variant, independent of every other draw."""
-    key = f"{seed}:{number}:{exercise}".encode()
+def variant_random(seed: int, identity: int | str | None, exercise: int) -> random.Random:
+    """A generator for one exercise of one variant, independent of every other draw.
+
+    ``identity`` is the variant's number, or a student's name (a :class:`Student`'s ``identity``):
+    never a roster position, which shifts when a student is added.
+    """
+    key = f"{seed}:{identity}:{exercise}".encode()  # numbers keep the keys of earlier versions
+    if isinstance(identity, str):  # no name can produce a number's key: ints never start with "student:"
+        key = f"{seed}:student:{identity}:{exercise}".encode()
     return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
 
 
@@ -110,12 +117,21 @@ def _number(value) -> sympy.Expr:
 
 
 def present_variant(
-    sheet: ExerciseSheet, source: SourceMap, seed: int, number: int | None, name: str, slug: str
+    sheet: ExerciseSheet,
+    source: SourceMap,
+    seed: int,
+    number: int | None,
+    name: str,
+    slug: str,
+    identity: int | str | None = None,
 ) -> Variant:
-    """Draw the parameters of every exercise, derive every task, lay out sheet and solutions."""
+    """Draw the parameters of every exercise, derive every task, lay out sheet and solutions.
+
+    ``identity`` seeds the draws (a student's name); by default the variant ``number``.
+    """
     exercises = []
     for index, exercise in enumerate(sheet.exercises):
-        rng = variant_random(seed, number, index)
+        rng = variant_random(seed, number if identity is None else identity, index)
         exercises.append(_exercise(sheet, exercise, index + 1, rng, source, ("exercises", index)))
     return Variant(number, name, slug, exercises)
 
@@ -252,35 +268,96 @@ def _bracketed(expression) -> str:
     return r"\left(%s\right)" % to_latex(expression)
 
 
-def read_roster(path: Path) -> list[str]:
-    """Names from a CSV file: the column 'name' if there is one, else the first column."""
+@dataclass(frozen=True)
+class Student:
+    """One roster entry: the name printed on the sheet, its line in the file, its file-name slug."""
+
+    name: str
+    line: int
+    slug: str
+
+    @property
+    def identity(self) -> str:
+        """What seeds the student's draws: the name, blanks collapsed (not the roster position)."""
+        return " ".join(self.name.split())
+
+
+# Student files are "<sheet>--<slug>" and "<sheet>--<slug>--solutions": a slug never contains "--",
+# so no student's file can be another student's, a variant's ("<sheet>-v3") or a class-wide one
+# ("<sheet>-solutions", "<sheet>-answers.json").
+STUDENT_SEPARATOR = "--"
+
+
+def student_stems(sheet_stem: str, slug: str) -> tuple[str, str]:
+    """File stems of a student's sheet and solutions."""
+    stem = f"{sheet_stem}{STUDENT_SEPARATOR}{slug}"
+    return stem, f"{stem}{STUDENT_SEPARATOR}solutions"
+
+
+def read_roster(path: Path) -> list[Student]:
+    """Students from a CSV file: the column 'name' if there is one, else the first column.
+
+    Two students with the same name, or names that would share a file name ('Ann Marie' and
+    'Ann-Marie'), are refused with both lines named: they would share a file and an answer-key entry.
+    """
     import csv
+    import io
 
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise DerivgenError(f"{path}: cannot read the roster ({error})") from None
-    rows = [row for row in csv.reader(text.splitlines()) if any(cell.strip() for cell in row)]
+    reader = csv.reader(io.StringIO(text))
+    rows = []
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                rows.append((reader.line_num, row))
+    except csv.Error as error:
+        raise DerivgenError(f"{path}:{reader.line_num}: cannot read the roster ({error})") from None
     if not rows:
         raise DerivgenError(f"{path}: the roster is empty")
-    header = [cell.strip().lower() for cell in rows[0]]
+    header = [cell.strip().lower() for cell in rows[0][1]]
     column = header.index("name") if "name" in header else 0
     body = rows[1:] if "name" in header else rows
-    names = [row[column].strip() for row in body if len(row) > column and row[column].strip()]
-    if not names:
+    students: list[Student] = []
+    by_name: dict[str, Student] = {}
+    by_slug: dict[str, Student] = {}
+    for line, row in body:
+        name = row[column].strip() if len(row) > column else ""
+        if not name:
+            continue
+        student = Student(name, line, slug_of(name))
+        if not student.slug:
+            raise DerivgenError(f"{path}:{line}: the name {name!r} has no letter or digit to name its files after")
+        same = by_name.get(student.identity)
+        if same is not None:
+            raise DerivgenError(
+                f"{path}:{line}: {name!r} is already on line {same.line}; "
+                "give the two students distinct names (an initial, a student number)"
+            )
+        same = by_slug.get(student.slug)
+        if same is not None:
+            raise DerivgenError(
+                f"{path}:{line}: {name!r} and {same.name!r} (line {same.line}) would share the file name "
+                f"'{student.slug}'; make the names differ in more than accents, case or punctuation"
+            )
+        by_name[student.identity] = by_slug[student.slug] = student
+        students.append(student)
+    if not students:
         raise DerivgenError(f"{path}: no names in the roster")
-    return names
+    return students
 
 
-def slug_of(name: str, taken: set[str]) -> str:
-    """A file-name-safe, unique form of a name: 'Ada Lovelace' → 'ada-lovelace'."""
-    import re
+def slug_of(name: str) -> str:
+    """The file-name form of a name: 'Émile  Borel' → 'emile-borel', '李明' → '李明'.
+
+    Letters and digits (accents dropped, lower case) joined by single hyphens: never '--', never a
+    hyphen at either end, '' for a name without letters or digits.
+    """
     import unicodedata
 
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40] or "student"
-    candidate, count = slug, 2
-    while candidate in taken:
-        candidate, count = f"{slug}-{count}", count + 1
-    taken.add(candidate)
-    return candidate
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold()
+    words = "".join(c if c.isalnum() else " " for c in plain).split()
+    slug = "-".join(words)[:60]
+    return slug.strip("-")

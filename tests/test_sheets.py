@@ -11,10 +11,11 @@ import sympy
 import derivgen.build as build_module
 from derivgen.build import BuildError, build_sheet
 from derivgen.cli import main
+from derivgen.errors import DerivgenError
 from derivgen.parser import parse
 from derivgen.spec import SpecError, load_sheet
 from tests.conftest import same_function
-from tests.test_build import pdf_text
+from tests.test_build import pages, pdf_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,15 +95,75 @@ def test_parallel_variants_compile_and_unchanged_ones_are_skipped(tmp_path):
     assert "0 compiled" in messages[-1]
 
 
+def roster(tmp_path: Path, *names: str, file: str = "roster.csv") -> Path:
+    path = tmp_path / file
+    path.write_text("id,name\n" + "".join(f"{n},{name}\n" for n, name in enumerate(names, start=1)), encoding="utf-8")
+    return path
+
+
+def header_name(tex: Path) -> str:
+    """The variant or student name a generated sheet prints in its first-page header."""
+    line = next(line for line in tex.read_text(encoding="utf-8").splitlines() if line.startswith("\\firstpageheader"))
+    return line.rsplit("{", 1)[1].rstrip("}")
+
+
 def test_roster_names_the_variants(tmp_path):
-    roster = tmp_path / "roster.csv"
-    roster.write_text("id,name\n1,Ada Lovelace\n2,Émile Borel\n3,Ada Lovelace\n", encoding="utf-8")
     out = tmp_path / "out"
-    build_sheet(sheet(tmp_path), out, roster=roster, tex_only=True)
+    build_sheet(sheet(tmp_path), out, roster=roster(tmp_path, "Ada Lovelace", "Émile Borel"), tex_only=True)
     names = sorted(path.name for path in out.glob("*.tex"))
-    assert "sheet-ada-lovelace.tex" in names and "sheet-emile-borel.tex" in names
-    assert "sheet-ada-lovelace-2.tex" in names  # two students of the same name get two files
-    assert "Émile Borel" in (out / "sheet-emile-borel.tex").read_text()
+    assert "sheet--ada-lovelace.tex" in names and "sheet--emile-borel--solutions.tex" in names
+    assert header_name(out / "sheet--emile-borel.tex") == "Émile Borel"
+
+
+def test_roster_files_never_overwrite_each_other_nor_the_class_files(tmp_path):
+    # "Ann Solutions" once wrote Ann's solutions file; "Solutions", "Answers" and "V1" aim at the
+    # class-wide files and at a variant's; every file must keep its own sheet
+    out = tmp_path / "out"
+    students = ["Ann", "Ann Solutions", "Solutions", "Answers", "V1", "V1 Solutions"]
+    build_sheet(sheet(tmp_path), out, tex_only=True)
+    build_sheet(sheet(tmp_path), out, variants=1, tex_only=True)
+    build_sheet(sheet(tmp_path), out, roster=roster(tmp_path, *students), tex_only=True)
+    written = {path.name: header_name(path) for path in out.glob("*.tex")}
+    assert len(written) == 2 * (1 + 1 + len(students))  # no file was written twice
+    owners = sorted(written.values())
+    assert owners == sorted(["", "", "Variant 1", "Variant 1", *students, *students])
+    for owner in set(owners):  # each one's pair: a sheet and a solution sheet
+        tex = [path.read_text() for path in out.glob("*.tex") if header_name(path) == owner]
+        assert sorted("answers]{exam}" in text for text in tex) == [False, True], owner
+    answers = json.loads((out / "sheet-answers.json").read_text())
+    assert sorted(answers) == sorted(students)
+
+
+@pytest.mark.parametrize(
+    ("names", "words"),
+    [
+        (["Ada Lovelace", "Bob", "Ada Lovelace"], ["roster.csv:4", "'Ada Lovelace'", "line 2"]),
+        (["Ann Marie", "Bob", "Ann-Marie"], ["roster.csv:4", "'Ann-Marie'", "'Ann Marie'", "line 2"]),
+        (["Émile", "Emile"], ["roster.csv:3", "'Emile'", "line 2"]),
+        (["Bob", "???"], ["roster.csv:3", "'???'"]),
+    ],
+)
+def test_roster_names_that_would_collide_are_refused(tmp_path, names, words):
+    out = tmp_path / "out"
+    with pytest.raises(DerivgenError) as caught:
+        build_sheet(sheet(tmp_path), out, roster=roster(tmp_path, *names), tex_only=True)
+    message = caught.value.one_line()
+    assert "\n" not in message and all(word in message for word in words), message
+    assert not out.exists()
+
+
+def test_a_student_keeps_their_sheet_when_others_join_or_move(tmp_path):
+    before, after = tmp_path / "before", tmp_path / "after"
+    build_sheet(sheet(tmp_path), before, seed=3, roster=roster(tmp_path, "Ada", "Bob", "Cy"), tex_only=True)
+    others = roster(tmp_path, "Cy", "Ada", "Newcomer", "Bob", file="new.csv")
+    build_sheet(sheet(tmp_path), after, seed=3, roster=others, tex_only=True)
+    old, new = (json.loads((folder / "sheet-answers.json").read_text()) for folder in (before, after))
+    for name in ("Ada", "Bob", "Cy"):
+        assert new[name] == old[name], name
+    for path in before.glob("sheet--*.tex"):
+        assert (after / path.name).read_bytes() == path.read_bytes(), path.name
+    drawn = {new[name]["exercises"][0]["parameters"]["a"] for name in new}
+    assert len(drawn) > 1  # the students do get different numbers
 
 
 def test_degenerate_draws_are_redrawn(tmp_path):
@@ -137,10 +198,79 @@ def test_a_failing_variant_does_not_lose_the_others(tmp_path, monkeypatch):
 
     monkeypatch.setattr(build_module, "_build_variant", flaky)
     out = tmp_path / "out"
-    with pytest.raises(BuildError, match=r"1 of 3 variant\(s\) failed: v2: simulated TeX failure"):
+    with pytest.raises(BuildError, match=r"1 of 3 variant\(s\) failed: Variant 2: simulated TeX failure"):
         build_sheet(sheet(tmp_path), out, variants=3, tex_only=True, jobs=1)
     assert (out / "sheet-v1.tex").exists() and (out / "sheet-v3.tex").exists()
     assert not (out / "sheet-v2.tex").exists()
+
+
+@pytest.mark.slow
+def test_an_unexpected_exception_in_a_parallel_batch_loses_only_its_variant(tmp_path, monkeypatch):
+    # Bob's sheet compiles, then his solutions crash with a bug (not a DerivgenError): the worker
+    # processes (forked, so they see the patch) must still deliver Ada's and Cy's sheets
+    real = build_module.compile_tex
+
+    def crashing(tex, name, timeout):
+        if "bob" in name and name.endswith("solutions"):  # whatever the naming scheme
+            raise ZeroDivisionError("simulated bug")
+        return real(tex, name, timeout)
+
+    monkeypatch.setattr(build_module, "compile_tex", crashing)
+    out = tmp_path / "out"
+    text = "title: T\nexercises:\n  - derive: x**a\n    parameters:\n      a: {integer: [2, 9]}\n"
+    with pytest.raises(BuildError) as caught:
+        build_sheet(sheet(tmp_path, text), out, roster=roster(tmp_path, "Ada", "Bob", "Cy"), jobs=2)
+    message = caught.value.one_line()
+    assert message.startswith("1 of 3 variant(s) failed: Bob (") and "ZeroDivisionError: simulated bug" in message
+    for name in ("ada", "cy"):
+        for suffix in ("", "--solutions"):
+            assert pages(out / f"sheet--{name}{suffix}.pdf") == 1
+    assert not [path.name for path in out.iterdir() if "bob" in path.name]  # not even his finished sheet
+    assert sorted(json.loads((out / "sheet-answers.json").read_text())) == ["Ada", "Cy"]
+
+
+def test_cli_reports_a_crashed_variant_and_exits_non_zero(tmp_path, monkeypatch, capsys):
+    import derivgen.sheets as sheets_module
+
+    real = sheets_module.present_variant
+
+    def crashing(sheet, source, seed, number, name, *rest):
+        if name == "Bob":
+            raise KeyError("simulated bug")
+        return real(sheet, source, seed, number, name, *rest)
+
+    monkeypatch.setattr(sheets_module, "present_variant", crashing)
+    out = tmp_path / "out"
+    path, students = sheet(tmp_path), roster(tmp_path, "Ada", "Bob", "Cy")
+    code = main(["build", str(path), "-o", str(out), "--roster", str(students), "--jobs", "2", "--tex-only"])
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err
+    failure = [line for line in err.splitlines() if "failed" in line]
+    assert len(failure) == 1 and f"Bob ({students}:3)" in failure[0] and "KeyError" in failure[0]
+    assert sorted(path.name for path in out.glob("*.tex")) == [
+        "sheet--ada--solutions.tex",
+        "sheet--ada.tex",
+        "sheet--cy--solutions.tex",
+        "sheet--cy.tex",
+    ]
+
+
+@pytest.mark.slow
+def test_a_full_build_after_tex_only_compiles_the_new_source(tmp_path):
+    out = tmp_path / "out"
+    path = sheet(tmp_path, "title: Alpha sheet\nexercises:\n  - derive: x**2\n")
+    build_sheet(path, out / "fresh", tex_only=True)
+    build_sheet(path, out / "fresh")  # .tex already there, no PDF yet
+    assert "Alpha sheet" in pdf_text(out / "fresh" / "sheet.pdf")
+    build_sheet(path, out)
+    path.write_text("title: Omega sheet\nexercises:\n  - derive: x**2\n")
+    build_sheet(path, out, tex_only=True)  # the .tex is new, the PDFs are stale now
+    messages = []
+    build_sheet(path, out, report=messages.append)
+    assert "1 compiled" in messages[-1]
+    for name in ("sheet.pdf", "sheet-solutions.pdf"):
+        text = pdf_text(out / name)
+        assert "Omega sheet" in text and "Alpha sheet" not in text, name
 
 
 @pytest.mark.parametrize(
