@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+import derivgen.build as build_module
 from derivgen.build import BuildError, build_deck
 from derivgen.cli import main
 from derivgen.compile import compile_tex
@@ -178,6 +180,48 @@ def test_unchanged_deck_is_not_rebuilt(tmp_path):
     assert "Changed deck" in pdf_text(out / "deck.pdf")
     (out / "deck.pdf").unlink()
     assert not build_deck(path, out, formats=("slides",)).skipped  # a missing output is rebuilt
+
+
+def _upgrade_sympy(monkeypatch, tmp_path):
+    import importlib.metadata
+
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "999.0" if name == "sympy" else real(name))
+
+
+def _bump_derivgen_version(monkeypatch, tmp_path):
+    monkeypatch.setattr(build_module, "__version__", "999.0")
+
+
+def _edit_derivgen_code(monkeypatch, tmp_path):
+    rules = tmp_path / "package" / "rules" / "scalar.py"
+    rules.write_text(rules.read_text() + "\n# changed\n")
+
+
+def _edit_a_template(monkeypatch, tmp_path):
+    template = tmp_path / "templates" / "beamer" / "rules.tex.j2"
+    template.write_text(template.read_text().replace("rules", "rules, changed", 1))
+
+
+@pytest.mark.parametrize("change", [_upgrade_sympy, _bump_derivgen_version, _edit_derivgen_code, _edit_a_template])
+def test_cached_deck_is_rebuilt_when_what_shapes_it_changes(tmp_path, monkeypatch, change):
+    templates = tmp_path / "templates" / "beamer"
+    templates.mkdir(parents=True)
+    (templates / "rules.tex.j2").write_text("\\begin{frame}{\\VAR{frame.title}} rules \\end{frame}\n")
+    # a copy of the package that the build takes for derivgen's own code, to edit it safely
+    package = tmp_path / "package"
+    shutil.copytree(Path(build_module.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(build_module, "__file__", str(package / "build.py"))
+    path, out = deck(tmp_path, SMALL), tmp_path / "out"
+
+    def build():
+        return build_deck(path, out, formats=("slides",), templates=tmp_path / "templates", tex_only=True)
+
+    assert not build().skipped
+    assert build().skipped  # nothing changed: the cache is used
+    change(monkeypatch, tmp_path)
+    assert not build().skipped
+    assert build().skipped
 
 
 def test_user_templates_override_builtin_ones(tmp_path):
