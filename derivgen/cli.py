@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from click.core import ParameterSource
 
 from . import __version__
 from .errors import DerivgenError
@@ -126,10 +127,20 @@ def derive_command(
     texts = ([expression] if expression is not None else []) + list(more)
     if not texts:
         raise click.UsageError("give an EXPRESSION (or --expr for each function of a Jacobian)")
+    ctx = click.get_current_context()
+    _refuse_together(ctx, "as_json", "as_latex", "choose one output")
+    _refuse_together(ctx, "as_json", "detail", "the JSON holds every step, whatever the detail")
+    if method == "limit":
+        # the limit method takes one function of one variable and no engine limits (derive() refuses
+        # several functions or variables itself)
+        _refuse_with(ctx, ("symbol_specs", "assume", "layout", "order", "max_steps", "time_limit"), "--method limit")
     if symbol_specs:
+        _refuse_with(ctx, ("positive", "order"), "--symbol (a matrix derivative)")
         if len(texts) != 1 or len(wrt) != 1:
             raise click.UsageError("a matrix derivative takes one EXPRESSION and one --wrt")
         symbols = dict(_symbol_spec(spec) for spec in symbol_specs)
+        if len(symbols) != len(symbol_specs):
+            raise click.UsageError("--symbol declares each name once")
         _echo(
             derive(
                 texts[0], wrt[0], symbols=symbols, assume=assume, layout=layout, verify=not no_verify, limits=limits
@@ -139,7 +150,14 @@ def derive_command(
             as_latex,
         )
         return
+    for name in ("assume", "layout"):
+        if _given(ctx, name):
+            raise click.UsageError(f"{_flag(ctx, name)} is for matrix derivatives: declare the shapes with --symbol")
     functions = [function for text in texts for function in parse_list(text)]
+    names = {symbol.name for function in functions for symbol in function.free_symbols}
+    for name in positive:
+        if name not in names:
+            raise click.UsageError(f"--positive {name}: the expression has no variable {name}")
     if not wrt:
         wrt = (only_variable(*functions),)
     several = len(functions) > 1
@@ -162,6 +180,29 @@ def _echo(derivation, detail: str, as_json: bool, as_latex: bool) -> None:
         click.echo(derivation.latex(detail))
     else:
         click.echo(_as_text(derivation, detail))
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    """Whether the user set the option ``name`` (rather than leaving its default)."""
+    return ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+
+
+def _flag(ctx: click.Context, name: str) -> str:
+    """The option as the user types it: ``max_steps`` → ``--max-steps``."""
+    option = next(param for param in ctx.command.params if param.name == name)
+    return max(option.opts, key=len)
+
+
+def _refuse_with(ctx: click.Context, names: Sequence[str], reason: str) -> None:
+    """A usage error naming the first of the options ``names`` the user gave; they do not apply under ``reason``."""
+    for name in names:
+        if _given(ctx, name):
+            raise click.UsageError(f"{_flag(ctx, name)} does not apply with {reason}")
+
+
+def _refuse_together(ctx: click.Context, first: str, second: str, why: str) -> None:
+    if _given(ctx, first) and _given(ctx, second):
+        raise click.UsageError(f"{_flag(ctx, first)} and {_flag(ctx, second)} do not go together: {why}")
 
 
 def _symbol_spec(spec: str) -> tuple[str, str]:
@@ -246,11 +287,17 @@ def build_command(
     """
     from .spec import is_exercise_file
 
+    ctx = click.get_current_context()
+    if tex_only:
+        _refuse_with(ctx, ("timeout",), "--tex-only (TeX does not run)")
     if is_exercise_file(deck):
+        _refuse_with(ctx, ("fmt",), "an exercise file (it gives a sheet and its solutions)")
+        _refuse_together(ctx, "variants", "roster", "the roster gives one variant per line")
+        if not (variants > 1 or roster is not None):
+            _refuse_with(ctx, ("jobs",), "a single sheet (it is for --variants N or --roster)")
         _build_sheet(deck, out_dir, templates, tex_only, force, timeout, variants, seed, roster, jobs)
         return
-    if variants or roster is not None:
-        raise click.UsageError("--variants and --roster are for exercise files (with exercises:), not decks")
+    _refuse_with(ctx, ("variants", "roster", "seed", "jobs"), "a deck (it is for exercise files, with exercises:)")
     from .build import FORMAT_CHOICES as FORMATS
     from .build import build_deck
 
