@@ -151,8 +151,10 @@ def render(fmt: str, deck: DeckInfo, frames: list[PresentedFrame], env: jinja2.E
 def templates_fingerprint(env: jinja2.Environment) -> str:
     """A hash over every template the environment can load (what a rebuild depends on)."""
     digest = hashlib.sha256()
+    loader = env.loader
+    assert loader is not None, "environment() always sets a loader"
     # only templates: the package folder also holds __init__.py and its bytecode
     for name in sorted(env.list_templates(extensions=["j2"])):
-        source, _, _ = env.loader.get_source(env, name)
+        source, _, _ = loader.get_source(env, name)
         digest.update(name.encode() + b"\0" + source.encode() + b"\0")
     return digest.hexdigest()
