@@ -253,3 +253,43 @@ def malformed_texts(draw: st.DrawFn) -> str:
         else:
             text = text[:at]
     return text
+
+
+# -- reading derivgen's text output back (the tests' own reader, not derivgen's parser) ------------
+
+
+def read_text(text: str, doit: bool = True) -> sympy.Expr:
+    """A line of ``derivgen derive`` text output as sympy: ``d/dx(u)`` → ``Derivative(u, x)``.
+
+    Read with sympy's parser: the text is derivgen's output, so the test trusts it as code.
+    ``doit=False`` keeps the derivatives unevaluated."""
+    from sympy.parsing.sympy_parser import parse_expr
+
+    while (start := text.find("d/dx(")) >= 0:
+        end = _closing(text, start + 4)
+        text = f"{text[:start]}Derivative({text[start + 5 : end]}, x){text[end + 1 :]}"
+    names = {"x": X, "y": Y, "a": A, "sigmoid": sigmoid, "Derivative": sympy.Derivative}
+    expr = parse_expr(text, local_dict=names)
+    return expr.doit() if doit else expr
+
+
+def top_level_factors(text: str) -> list[str]:
+    """``3*(x**2 + 2)**2*d/dx(x)`` → ``["3", "(x**2 + 2)**2", "d/dx(x)"]``: the written order."""
+    factors, depth, start, at = [], 0, 0, 0
+    while at < len(text):
+        char = text[at]
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and char == "*" and text[at : at + 2] != "**" and text[at - 1] != "*":
+            factors.append(text[start:at].strip())
+            start = at + 1
+        at += 1
+    return [*factors, text[start:].strip()]
+
+
+def _closing(text: str, opening: int) -> int:
+    depth = 0
+    for at in range(opening, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[at], 0)
+        if depth == 0:
+            return at
+    raise ValueError(f"unbalanced brackets in {text!r}")
