@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 
@@ -49,8 +50,11 @@ def test_trace_semantics(text):
             assert node_at(step.before, step.path) == step.focus
             assert node_at(step.after, step.path) == step.replacement
     assert find_pending(steps[-1].after) is None
-    assert same_function(derivation.result, sympy.diff(expression, x))
-    assert derivation.verified
+    truth = sympy.diff(expression, x)
+    assert same_function(derivation.result, truth)
+    # every line of the trace is the derivative, worked out by sympy (what the checker claims)
+    for step in steps:
+        assert same_function(step.after.doit(), truth), step.rule
 
 
 def test_seed_chain_rule_example():
@@ -120,7 +124,29 @@ def test_verify_off_gives_the_same_trace():
     checked = derive("x**2*exp(x)", "x")
     unchecked = derive("x**2*exp(x)", "x", verify=False)
     assert [s.after for s in checked.steps] == [s.after for s in unchecked.steps]
-    assert not unchecked.verified
+    assert same_function(unchecked.result, sympy.diff(parse("x**2*exp(x)"), Symbol("x", real=True)))
+    # the record says what happened: an unchecked trace does not claim to be checked
+    assert checked.verified and not unchecked.verified
+
+
+def _with_rule(rule_id: str, apply) -> RuleRegistry:
+    """The default registry with one rule's function replaced in place (its order kept)."""
+    return RuleRegistry(dataclasses.replace(rule, apply=apply) if rule.id == rule_id else rule for rule in REGISTRY)
+
+
+def test_a_tampered_product_rule_is_caught_by_the_checker_and_by_the_oracle():
+    """(fg)' → f'g: the product rule forgetting its second term."""
+    product = REGISTRY["product"].apply
+
+    def forgetful(expr, ctx):
+        rewrite = product(expr, ctx)
+        return None if rewrite is None else dataclasses.replace(rewrite, replacement=rewrite.replacement.args[0])
+
+    registry = _with_rule("product", forgetful)
+    with pytest.raises(VerificationError, match="product rule"):
+        derive("x**2*sin(x)", "x", registry=registry)
+    unchecked = derive("x**2*sin(x)", "x", registry=registry, verify=False)
+    assert not same_function(unchecked.result, sympy.diff(parse("x**2*sin(x)"), Symbol("x", real=True)))
 
 
 def test_step_limit():
