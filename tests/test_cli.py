@@ -45,25 +45,12 @@ def test_latex_output(capsys):
     assert code == 0 and r"\text{derivative of sin}" in out
 
 
-def _read_text_line(line: str) -> sympy.Expr:
-    """A printed line read back by sympy (the test's own reader): d/dx(u) → Derivative(u, x)."""
-    from sympy.parsing.sympy_parser import parse_expr
-
-    while (start := line.find("d/dx(")) >= 0:
-        depth, end = 0, start + 4
-        for end in range(start + 4, len(line)):
-            depth += {"(": 1, ")": -1}.get(line[end], 0)
-            if depth == 0:
-                break
-        line = f"{line[:start]}Derivative({line[start + 5 : end]}, x){line[end + 1 :]}"
-    return parse_expr(line, local_dict={"x": sympy.Symbol("x", real=True)}).doit()
-
-
 @pytest.mark.parametrize("detail", ["full", "normal", "brief"])
 def test_detail_levels(capsys, detail):
     """Every displayed line means the derivative (read back, compared with sympy), each is
     labelled, and a briefer level shows fewer lines of the same derivation."""
     from tests.conftest import same_function
+    from tests.strategies import read_text as _read_text_line
 
     x = sympy.Symbol("x", real=True)
     truth = sympy.diff(x**2 * sympy.exp(x), x)
