@@ -174,10 +174,10 @@ def _write_all(out_dir: Path, files: dict[Path, bytes]) -> None:
     staged: list[tuple[Path, Path]] = []
     try:
         for path, content in files.items():
-            handle, temporary = tempfile.mkstemp(dir=out_dir, prefix=f".{path.name}.", suffix=".part")
+            handle, part_name = tempfile.mkstemp(dir=out_dir, prefix=f".{path.name}.", suffix=".part")
             with os.fdopen(handle, "wb") as stream:
                 stream.write(content)
-            staged.append((Path(temporary), path))
+            staged.append((Path(part_name), path))
         for temporary, path in staged:
             os.replace(temporary, path)
     except OSError as error:
@@ -337,8 +337,9 @@ def build_sheet(
         f"{len(outcomes) - compiled} unchanged or .tex only"
     )
     failures = [outcome for outcome in outcomes if outcome.error is not None]
-    if len(outcomes) == 1 and failures:  # one sheet: its own error, as it is
-        raise failures[0].exception
+    only = failures[0].exception if len(outcomes) == 1 and failures else None
+    if only is not None:  # one sheet: its own error, as it is
+        raise only
     if failures:
         listed = "; ".join(f"{outcome.job.where}: {outcome.error}" for outcome in failures[:5])
         more = f"; and {len(failures) - 5} more" if len(failures) > 5 else ""

@@ -103,8 +103,9 @@ def draw(parameter: Parameter, rng: random.Random) -> sympy.Expr:
         q = rng.randint(1, denominator)
         p = rng.randint(low * q, high * q)
         return sympy.Rational(p, q)
-    value = rng.choice(parameter.choice)
-    return _number(value)
+    if not parameter.choice:  # the spec's validation makes one of the three kinds present
+        raise DerivgenError("a parameter needs integer, rational or choice")
+    return _number(rng.choice(parameter.choice))
 
 
 def _number(value) -> sympy.Expr:
