@@ -58,7 +58,8 @@ def test_scalar_derivative_matches_variable_by_name(text: str, expression_kind: 
 @pytest.mark.parametrize(("expression_kind", "variable_kind"), itertools.product(KINDS, KINDS))
 def test_gradient_matches_variables_by_name(expression_kind: str, variable_kind: str) -> None:
     text = "x**2*y + sin(y)"
-    gradient = derive(_expression(text, "xy", expression_kind), [_symbol("x", variable_kind), _symbol("y", variable_kind)])
+    variables = [_symbol("x", variable_kind), _symbol("y", variable_kind)]
+    gradient = derive(_expression(text, "xy", expression_kind), variables)
     x, y = sympy.symbols("x y")
     expected = [sympy.diff(sympy.parse_expr(text), v) for v in (x, y)]
     components = list(gradient.result)
