@@ -189,7 +189,8 @@ def _term_to_matrix(term: sympy.Expr, free: tuple[sympy.Symbol, ...], indices: I
             pending.extend(Mul.make_args(function))
         else:
             plain.append(factor)
-    coefficient, factors = [], []
+    coefficient: list[sympy.Expr] = []
+    factors: list[_Factor] = []
     for factor in plain:
         found = _as_factor(factor, indices)
         if found is None:
@@ -340,7 +341,9 @@ def _assemble(factors: list[_Factor], free: tuple[sympy.Symbol, ...], indices: I
 
 
 def _chain_end(holder: _Factor, start: sympy.Expr, unused: list[_Factor]) -> sympy.Expr:
-    seen, slot, current = set(), start, holder
+    seen: set[int] = set()
+    slot: sympy.Expr = start
+    current: _Factor | None = holder
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         _, slot = current.oriented(slot)

@@ -196,9 +196,9 @@ class _Source:
         try:
             return ast.parse(self.text, mode="eval")
         except SyntaxError as error:
-            offset = (error.offset - 1) if error.offset else None
+            at = (error.offset - 1) if error.offset else None
             message = (error.msg or "invalid syntax").removeprefix("invalid syntax. ")
-            raise ParseError(f"syntax error: {message}", self.original, self.column(offset)) from None
+            raise ParseError(f"syntax error: {message}", self.original, self.column(at)) from None
         except (ValueError, MemoryError, RecursionError) as error:
             raise ParseError(f"cannot read the expression: {error}", self.original) from None
 
@@ -291,10 +291,11 @@ class _Builder:
         """Operands of a left-associated chain ``a + b - c`` read iteratively, so a long sum is
         not a deep recursion."""
         operands: list[tuple[bool, ast.AST]] = []
-        while isinstance(node, ast.BinOp) and isinstance(node.op, same | inverse):
-            operands.append((isinstance(node.op, inverse), node.right))
-            node = node.left
-        operands.append((False, node))
+        current: ast.expr = node
+        while isinstance(current, ast.BinOp) and isinstance(current.op, same | inverse):
+            operands.append((isinstance(current.op, inverse), current.right))
+            current = current.left
+        operands.append((False, current))
         built = []
         for inverted, operand in reversed(operands):
             value = self.build(operand)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from .errors import DerivgenError
 
@@ -104,6 +105,10 @@ class RulesFrame(_Model):
     notes: str | None = None
 
 
+Shown = Literal["secant", "tangent", "derivative"]
+_SHOWN_BY_DEFAULT: list[Shown] = ["secant", "tangent"]
+
+
 class PictureSpec(_Model):
     """A picture drawn by TeX (pgfplots): f, the secant and tangent at x0 (the seed's "slope in a
     point"), and optionally f′."""
@@ -113,9 +118,7 @@ class PictureSpec(_Model):
     y: tuple[float, float] | None = Field(None, description="[low, high] of the y axis (default: from f)")
     x0: float | None = Field(None, description="the point of the secant and tangent")
     dx: float = Field(1.0, description="Δx of the secant")
-    show: list[Literal["secant", "tangent", "derivative"]] = Field(
-        default_factory=lambda: ["secant", "tangent"], description="what to draw besides f"
-    )
+    show: list[Shown] = Field(default_factory=_SHOWN_BY_DEFAULT.copy, description="what to draw besides f")
 
     @model_validator(mode="after")
     def _ranges(self) -> PictureSpec:
@@ -239,7 +242,9 @@ class Part(Task):
 class Exercise(Task):
     """One exercise: a prompt, points and a task — or parts, each with its own task."""
 
-    derive: str | list[str] | None = None  # absent when the exercise has parts
+    # absent when the exercise has parts; an exercise is used as a Task only without parts, when
+    # _task_or_parts has made sure it is set (a narrower field type would need a second model)
+    derive: str | list[str] | None = None  # type: ignore[assignment]
     title: str | None = None
     prompt: str | None = None
     points: int = Field(0, ge=0, le=1000)
@@ -381,7 +386,7 @@ class _Converter:
         if node.tag not in self._SCALAR_TAGS:
             raise SpecError(f"{where}: the YAML tag {node.tag} is not allowed")
         if node.start_mark.line == node.end_mark.line:  # one line: columns inside the text are exact
-            quoted = 1 if node.style in ("'", '"') else 0
+            quoted = 1 if isinstance(node, yaml.ScalarNode) and node.style in ("'", '"') else 0
             self.source.columns[location] = node.start_mark.column + 1 + quoted
         value = self.loader.construct_object(node, deep=True)
         if node.tag == "tag:yaml.org,2002:timestamp":
@@ -428,7 +433,7 @@ def _without_tags(location: tuple) -> tuple:
     )
 
 
-def _describe_error(error: dict, model: type[BaseModel], source: SourceMap) -> str:
+def _describe_error(error: ErrorDetails, model: type[BaseModel], source: SourceMap) -> str:
     kind_location = tuple(error["loc"])
     location = _without_tags(kind_location)
     shown = _dotted(location)
@@ -450,7 +455,12 @@ def _allowed_keys(model: type[BaseModel], location: tuple) -> list[str]:
     for part in reversed(location):
         if part in _FRAME_MODELS:
             return list(_FRAME_MODELS[part].model_fields)
-    nested = {"exercises": Exercise, "parts": Part, "parameters": Parameter, "picture": PictureSpec}
+    nested: dict[str, type[BaseModel]] = {
+        "exercises": Exercise,
+        "parts": Part,
+        "parameters": Parameter,
+        "picture": PictureSpec,
+    }
     names = [part for part in location if isinstance(part, str)]
     if names and names[-1] in nested and isinstance(location[-1], int | str):
         return list(nested[names[-1]].model_fields)
