@@ -8,7 +8,7 @@ and records a :class:`~derivgen.trace.Step`.  It knows no rule by name.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -46,8 +46,8 @@ METHODS = ("rules", "limit")
 
 
 def derive(
-    expression: str | sympy.Expr | Sequence[str | sympy.Expr],
-    wrt: str | sympy.Symbol | Sequence[str | sympy.Symbol],
+    expression: str | sympy.Expr | list[str | sympy.Expr] | tuple[str | sympy.Expr, ...],
+    wrt: str | sympy.Symbol | list[str | sympy.Symbol] | tuple[str | sympy.Symbol, ...],
     *,
     order: int = 1,
     verify: bool = True,
@@ -85,10 +85,13 @@ def derive(
         expr = _assume_positive(_as_expression(expression), positive)
         return derive_by_limit(expr, _as_variable(wrt, expr), verify=verify)
     if symbols is not None:
+        from .matrices import ShapeError
         from .matrix_engine import derive_matrix
 
         if order != 1:
             raise DerivgenError("matrix derivatives are of order 1")
+        if isinstance(expression, list | tuple) or isinstance(wrt, list | tuple):
+            raise ShapeError("matrix calculus derives one scalar function by one vector or matrix, not lists")
         return derive_matrix(expression, wrt, symbols, assume, layout, verify, limits)
     several_functions = isinstance(expression, list | tuple)
     several_variables = isinstance(wrt, list | tuple)
@@ -252,13 +255,13 @@ class _Engine:
             steps.append(self._step(rule, rewrite, current, after, focus, path))
             current = after
         for rule in self.registry.family("tidy"):
-            rewrite = rule.apply(current, context)
-            if rewrite is None or rewrite.replacement == current:
+            tidied = rule.apply(current, context) if rule.apply is not None else None
+            if tidied is None or tidied.replacement == current:
                 continue
             if self.verify:
-                check_equal(current, rewrite.replacement, rule.label)
-            steps.append(self._step(rule, rewrite, current, rewrite.replacement, current, (), tidy=True))
-            current = rewrite.replacement
+                check_equal(current, tidied.replacement, rule.label)
+            steps.append(self._step(rule, tidied, current, tidied.replacement, current, (), tidy=True))
+            current = tidied.replacement
         derivation = Derivation(expression, variable, steps, verified=self.verify)
         if self.verify:
             # end to end as well: catches a slip in how steps were put together

@@ -129,7 +129,7 @@ class _Trace:
 
     def _next_quotient(self) -> tuple[int, ...] | None:
         """The leftmost limit still to be worked out."""
-        stack = [(self.current, ())]
+        stack: list[tuple[sympy.Basic, tuple[int, ...]]] = [(self.current, ())]
         while stack:
             node, path = stack.pop()
             if isinstance(node, Limit):

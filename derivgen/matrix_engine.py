@@ -74,8 +74,8 @@ class MatrixCalculus:
 
 
 def derive_matrix(
-    expression: str,
-    wrt: str,
+    expression: str | sympy.Basic,
+    wrt: str | sympy.Basic,
     symbols: dict[str, str],
     assume: Iterable[str] = (),
     layout: str = "row",
@@ -347,7 +347,7 @@ def _definition_label(function: sympy.Basic) -> str:
 
 def _first(expr: sympy.Basic, rewrite: Callable) -> tuple[tuple[int, ...], sympy.Basic] | None:
     """Path and replacement of the first node (outermost first) that ``rewrite`` changes."""
-    stack = [(expr, ())]
+    stack: list[tuple[sympy.Basic, tuple[int, ...]]] = [(expr, ())]
     while stack:
         node, path = stack.pop()
         replacement = rewrite(node)
@@ -446,7 +446,7 @@ def _recognize_softmax(expr: sympy.Basic) -> sympy.Basic:
                     parts = inside.args if isinstance(inside, MatMul) else ()
                     if any((_exp_argument(p) or (None,))[0] == found[0] for p in parts):
                         normaliser = factor
-        if normaliser is None:
+        if found is None or normaliser is None:
             rebuilt.append(term)
             continue
         z, transposed = found
@@ -460,7 +460,7 @@ def _factor_common(expr: sympy.Basic) -> sympy.Basic:
     """xᵀA + xᵀB → xᵀ(A + B), and σᵀX − yᵀX → (σ − y)ᵀX: the same first (or last) factor in every term."""
     if not isinstance(expr, MatAdd):
         return expr
-    terms = [term.args if isinstance(term, MatMul) else (term,) for term in expr.args]
+    terms: list[tuple[sympy.Basic, ...]] = [term.args if isinstance(term, MatMul) else (term,) for term in expr.args]
     first, last = terms[0][0], terms[0][-1]
     if isinstance(first, sympy.MatrixExpr) and all(len(t) >= 2 and t[0] == first for t in terms):
         return MatMul(first, MatAdd(*(MatMul(*t[1:]) if len(t) > 2 else t[1] for t in terms)))

@@ -159,6 +159,13 @@ def test_wrt_must_be_a_name():
         derive("x**2", "x + 1")
 
 
+@pytest.mark.parametrize(("expression", "wrt"), [(["x.T*x", "x.T*x"], "x"), (("x.T*x",), "x"), ("x.T*x", ["x"])])
+def test_matrix_calculus_refuses_lists(expression, wrt):
+    # a list of functions reached the index engine as is and crashed (AttributeError: no .atoms)
+    with pytest.raises(DerivgenError, match="not lists"):
+        derive(expression, wrt, symbols={"x": "vector(n)"})
+
+
 def test_derivative_by_an_absent_variable_is_zero():
     assert derive("sin(y)", "x").result == 0
 

@@ -110,6 +110,7 @@ class RuleRegistry:
 
     def rewrite(self, expression: sympy.Expr, context: Context) -> tuple[Rule, Rewrite] | None:
         for rule in self.candidates(expression):
+            assert rule.apply is not None  # candidates() leaves out the rules without a function
             rewrite = rule.apply(expression, context)
             if rewrite is not None:
                 return rule, rewrite
