@@ -369,6 +369,7 @@ def _substitution(derivation: Derivation, where: str, number: int, title: str) -
     chain = first.chain
     x, u = derivation.wrt, chain.variable
     inner_derivation = derive(chain.inner, x)
+    assert isinstance(inner_derivation, Derivation)  # one function, one variable, first order
     inner_derivative = inner_derivation.lecturer_result
     chained = mul(outer_derivative_at(chain.outer_derivative, u, chain.inner), inner_derivative)
     X, U = to_latex(x), to_latex(u)

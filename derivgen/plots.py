@@ -16,6 +16,7 @@ from .engine import derive, only_variable
 from .parser import parse
 from .present import to_latex
 from .render import Latex
+from .trace import Derivation
 from .verify import NumericEvaluator, Unevaluable
 
 SAMPLES = 160
@@ -64,6 +65,7 @@ def picture(
         )
     variable_name = only_variable(expression)
     derivation = derive(expression, variable_name)
+    assert isinstance(derivation, Derivation)  # one function, one variable, first order
     variable = derivation.wrt
     evaluator = NumericEvaluator({})
 

@@ -300,7 +300,7 @@ class LectureStrPrinter(StrPrinter):
         return text if single else f"({text})"
 
     def _product(self, factors: list[sympy.Basic]) -> str:
-        parts = []
+        parts: list[str] = []
         for factor in factors:
             text = self._print(factor)
             if isinstance(factor, sympy.Add) or (parts and text.startswith("-")):
@@ -567,6 +567,8 @@ def collect_forms(derivation: MatrixDerivation, detail: str = "normal") -> list[
     """The collecting line's right side: the matrix of derivatives, of the derived entries as the
     lines showed them, and of the results (each form only where it differs from the one before)."""
     collect = derivation.collect
+    if collect is None:
+        raise ValueError(f"a {derivation.kind} derivative has no collecting step")
     shown = sympy.ImmutableMatrix(
         collect.after.rows,
         collect.after.cols,
