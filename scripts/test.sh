@@ -7,4 +7,5 @@ python="${PYTHON:-python3}"
 cd "$root"
 bash scripts/setup.sh --test --tex
 "$python" -m ruff check .
+"$python" -m mypy  # the package, as configured in pyproject.toml [tool.mypy]
 "$python" -m pytest "$@"
