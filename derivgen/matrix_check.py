@@ -16,6 +16,7 @@ import mpmath
 import sympy
 from sympy import (
     Determinant,
+    HadamardPower,
     HadamardProduct,
     Identity,
     Inverse,
@@ -119,6 +120,9 @@ class _Evaluator(NumericEvaluator):
                     for c in range(result.cols):
                         result[r, c] *= value[r, c]
             return result
+        if isinstance(expr, HadamardPower):  # sympy writes x ∘ x as x^{∘2}
+            base, exponent = self.matrix(expr.base, env), self.value(expr.exp, env)
+            return mpmath.matrix([[base[r, c] ** exponent for c in range(base.cols)] for r in range(base.rows)])
         if isinstance(expr, ElementwiseApplyFunction):
             value = self.matrix(expr.expr, env)
             t = expr.function.variables[0]

@@ -16,14 +16,29 @@ def _concrete(expr: sympy.Expr) -> sympy.Expr:
 
     Outermost functions go first: sympy writes dh(f(x), g(x))/dx with derivatives *by* f(x),
     which must be worked out before f itself is replaced."""
+    expr = expr.replace(_by_a_function, _at_dummies)
     while applied_all := expr.atoms(AppliedUndef):
-        inner = {a.func for outer in applied_all for arg in outer.args for a in arg.atoms(AppliedUndef)}
-        function = next(a.func for a in sorted(applied_all, key=str) if a.func not in inner)
+        # an application no other application holds (f(f(x)) holds f(x), and f is still outermost)
+        nested = {a for outer in applied_all for arg in outer.args for a in arg.atoms(AppliedUndef)}
+        function = next(a.func for a in sorted(applied_all, key=str) if a not in nested)
         arity = len(next(a for a in applied_all if a.func == function).args)
         symbols = sympy.symbols(f"t0:{arity}")
         body = sum(sympy.sin((i + 2) * s) + s**2 / (i + 3) for i, s in enumerate(symbols)) + sympy.prod(symbols)
         expr = expr.replace(function, sympy.Lambda(symbols, body)).doit()
     return expr
+
+
+def _by_a_function(node: sympy.Basic) -> bool:
+    return isinstance(node, sympy.Derivative) and any(isinstance(v, AppliedUndef) for v in node.variables)
+
+
+def _at_dummies(derivative: sympy.Derivative) -> sympy.Expr:
+    """d f(f(x)) / d f(x) as f'(t) at t = f(x): once f is made concrete, sympy cannot differentiate
+    by the expression f(x) has become."""
+    stand_ins = {v: sympy.Dummy("t") for v in derivative.variables if isinstance(v, AppliedUndef)}
+    variables = [stand_ins.get(v, v) for v in derivative.variables]
+    body = sympy.Derivative(derivative.expr.xreplace(stand_ins), *variables)
+    return sympy.Subs(body, list(stand_ins.values()), list(stand_ins))
 
 
 MIN_COMPARED = 6  # fewer comparable points than this is a failure, not a pass

@@ -62,3 +62,11 @@ def test_too_few_comparable_points_fail():
     assert not same_function(
         sympy.Piecewise((x, x > 100), (sympy.nan, True)), sympy.Piecewise((2 * x, x > 100), (sympy.nan, True))
     )
+
+
+def test_nested_undefined_functions_are_made_concrete():
+    # f(f(x)) holds f inside f: choosing "a function no other holds" found none (StopIteration)
+    f = Function("f")
+    outer_at_inner = sympy.Subs(sympy.Derivative(f(x), x), x, f(x))  # f'(f(x))
+    assert same_function(sympy.diff(f(f(x)), x), outer_at_inner * sympy.Derivative(f(x), x))
+    assert not same_function(sympy.diff(f(f(x)), x), sympy.Derivative(f(x), x))

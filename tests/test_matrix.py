@@ -16,14 +16,16 @@ from typing import Any
 import numpy as np
 import pytest
 import sympy
-from sympy import Inverse, MatrixSymbol, Symbol, Transpose
+from sympy import MatrixSymbol, Symbol, Transpose
 
 from derivgen import DerivgenError, ParseError
-from derivgen.matrices import AsScalar, ShapeError, declare, read_assumptions
+from derivgen.matrices import ShapeError, declare, read_assumptions
 from derivgen.matrix_check import check_gradient
 from derivgen.matrix_engine import derive_matrix
 from derivgen.present import to_latex
 from derivgen.rules import REGISTRY
+
+from .matrix_numeric import Values, finite_differences, numeric, scalar
 
 n, m, p = (Symbol(name, integer=True, positive=True) for name in "nmp")
 
@@ -99,7 +101,6 @@ def test_layouts():
 # that honour the declared assumptions.  Equation numbers: The Matrix Cookbook (Petersen & Pedersen,
 # Nov 2012); "§2.5" where the trace identities are cited by section.
 
-Values = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -348,70 +349,6 @@ def draw(case: ClosedForm, rng: np.random.Generator) -> tuple[dict[str, int], Va
     return sizes, values
 
 
-def numeric(expr: sympy.Basic, values: Values, sizes: dict[str, int]) -> Any:
-    """A sympy matrix expression evaluated with numpy (independent of derivgen's checker)."""
-
-    def size(dim: sympy.Expr) -> int:
-        return int(dim.subs({Symbol(k, integer=True, positive=True): v for k, v in sizes.items()}))
-
-    def ev(e: sympy.Basic) -> Any:
-        if isinstance(e, MatrixSymbol):
-            return values[e.name]
-        if isinstance(e, AsScalar):
-            return ev(e.matrix).item()
-        if isinstance(e, Transpose):
-            return ev(e.arg).T
-        if isinstance(e, Inverse):
-            return np.linalg.inv(ev(e.arg))
-        if isinstance(e, sympy.Determinant):
-            return np.linalg.det(ev(e.arg))
-        if isinstance(e, sympy.Trace):
-            return np.trace(ev(e.arg))
-        if isinstance(e, sympy.Identity):
-            return np.eye(size(e.shape[0]))
-        if isinstance(e, sympy.ZeroMatrix):
-            return np.zeros((size(e.shape[0]), size(e.shape[1])))
-        if isinstance(e, sympy.MatAdd | sympy.Add):
-            return sum(ev(term) for term in e.args)
-        if isinstance(e, sympy.MatMul | sympy.Mul):
-            product = ev(e.args[0])
-            for factor in e.args[1:]:
-                value = ev(factor)
-                both = isinstance(product, np.ndarray) and isinstance(value, np.ndarray)
-                product = product @ value if both else product * value
-            return product
-        if isinstance(e, sympy.MatPow):
-            return np.linalg.matrix_power(ev(e.base), int(e.exp))
-        if isinstance(e, sympy.Pow):
-            return ev(e.base) ** ev(e.exp)
-        if isinstance(e, sympy.log):
-            return np.log(ev(e.args[0]))
-        if isinstance(e, Symbol):
-            return values[e.name]
-        if e.is_Number:
-            return float(e)
-        raise NotImplementedError(f"the test's evaluator cannot evaluate {type(e).__name__}")
-
-    return ev(expr)
-
-
-def _scalar(value: Any) -> float:
-    """A number from a number or a 1×1 array (xᵀx in numpy)."""
-    return float(np.asarray(value).item())
-
-
-def finite_differences(function: Callable[[Values], Any], values: Values, wrt: str, h: float = 1e-6) -> np.ndarray:
-    """Central differences of the numpy function by every entry of ``wrt``."""
-    point = values[wrt]
-    gradient = np.zeros_like(point)
-    for index in np.ndindex(point.shape):
-        up, down = point.copy(), point.copy()
-        up[index] += h
-        down[index] -= h
-        gradient[index] = (_scalar(function({**values, wrt: up})) - _scalar(function({**values, wrt: down}))) / (2 * h)
-    return gradient
-
-
 def assert_closed_form(calculus, case: ClosedForm, layout: str = "row", trials: int = 3) -> None:
     """derivgen's result equals the closed form at random sizes and values (and the closed form is right)."""
     rng = np.random.default_rng(zlib.crc32(f"{case.expression} {case.wrt}".encode()))
@@ -423,7 +360,7 @@ def assert_closed_form(calculus, case: ClosedForm, layout: str = "row", trials: 
         fd = finite_differences(case.function, values, case.wrt)
         np.testing.assert_allclose(closed, fd, rtol=1e-5, atol=1e-6, err_msg=f"closed form {case.source}")
         # derivgen read the function we mean …
-        assert _scalar(numeric(calculus.expression, values, sizes)) == pytest.approx(_scalar(case.function(values)))
+        assert scalar(numeric(calculus.expression, values, sizes)) == pytest.approx(scalar(case.function(values)))
         # … and its gradient is the literature's, in the chosen layout
         derived = np.atleast_2d(np.asarray(numeric(calculus.result, values, sizes), dtype=float))
         if layout == "row" and closed.shape[1] == 1:
