@@ -21,11 +21,18 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .compile import DEFAULT_TIMEOUT, TexError, compile_tex
 from .errors import DerivgenError
 from .render import FORMATS, DeckInfo, environment, render, templates_fingerprint
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from .sheets import Variant
+    from .spec import ExerciseSheet
 
 FORMAT_CHOICES = {
     "slides": ("slides",),
@@ -409,7 +416,7 @@ class SheetInfo:
     instructions: tuple
 
     @classmethod
-    def of(cls, sheet) -> SheetInfo:
+    def of(cls, sheet: ExerciseSheet) -> SheetInfo:
         from .frames import text_blocks
 
         heading = f"Sheet {sheet.number}" if sheet.number is not None else ""
@@ -418,7 +425,7 @@ class SheetInfo:
         )
 
 
-def render_sheet(env, info: SheetInfo, variant, solutions: bool) -> str:
+def render_sheet(env: jinja2.Environment, info: SheetInfo, variant: Variant, solutions: bool) -> str:
     try:
         return env.get_template("sheet.tex.j2").render(sheet=info, variant=variant, solutions=solutions)
     except Exception as error:  # jinja's own errors: a broken user template

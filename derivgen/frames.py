@@ -196,7 +196,7 @@ def _rules(frame: RulesFrame, number: int, source: SourceMap, index: int) -> Pre
     )
 
 
-def derive_task(task: Task, substitutions: dict | None = None):
+def derive_task(task: Task, substitutions: dict | None = None) -> Derivation | MatrixDerivation | MatrixCalculus:
     """Derive what a deck frame or an exercise asks for; ``substitutions`` puts drawn numbers in
     for parameters (after parsing: the text is never formatted)."""
     substitutions = substitutions or {}
@@ -220,7 +220,9 @@ def _substitute(expression, substitutions: dict):
     return expression.xreplace(by_name) if by_name else expression
 
 
-def derivation_rows(derivation, detail: str) -> tuple[tuple[Row, ...], str]:
+def derivation_rows(
+    derivation: Derivation | MatrixDerivation | MatrixCalculus, detail: str
+) -> tuple[tuple[Row, ...], str]:
     """The displayed rows of any derivation (one variable, gradient/Jacobian, matrix calculus)
     and the LaTeX of its result."""
     if isinstance(derivation, MatrixCalculus):
@@ -393,4 +395,3 @@ def _composition_names(expression: sympy.Expr) -> tuple[str, str, str]:
         if not used & set(names):
             return names
     return ("h", "g", "f")  # every letter taken: the definitions on the slide still say which is which
-

@@ -12,12 +12,12 @@ class sigmoid(Function):
     nargs = 1
 
     @classmethod
-    def eval(cls, arg):
+    def eval(cls, arg: sympy.Expr) -> sympy.Expr | None:
         if arg is S.Zero:
             return S.Half
         return None
 
-    def fdiff(self, argindex: int = 1):
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
         if argindex != 1:
             raise sympy.ArgumentIndexError(self, argindex)
         return self * (1 - self)

@@ -68,7 +68,7 @@ class _Trace:
         path: tuple[int, ...] = (),
         note: str | None = None,
         level: int = 1,
-    ):
+    ) -> None:
         if after == self.current:
             return  # nothing to do here (h already cancelled, say): no empty line
         label = label.replace("{h}", self.h.name)  # the step variable may not be called h
@@ -92,7 +92,7 @@ class _Trace:
         )
         self.current = after
 
-    def replace(self, rule: str, label: str, path: tuple[int, ...], new: sympy.Basic, note: str | None = None):
+    def replace(self, rule: str, label: str, path: tuple[int, ...], new: sympy.Basic, note: str | None = None) -> None:
         self.step(rule, label, replace_at(self.current, path, new), path, note)
 
     def run(self) -> None:

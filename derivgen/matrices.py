@@ -62,7 +62,7 @@ class Softmax(MatrixExpr):
         return self.args[0]
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[sympy.Expr, sympy.Expr]:
         return self.arg.shape
 
     def _latex(self, printer) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import zlib
+from typing import Any
 
 import mpmath
 import sympy
@@ -149,7 +150,7 @@ class _Evaluator(NumericEvaluator):
             return mpmath.matrix([[self.value(expr, env)]])
         raise VerificationError(f"cannot evaluate {sympy.sstr(expr)} numerically")
 
-    def value(self, expr: sympy.Basic, env: dict):
+    def value(self, expr: sympy.Basic, env: dict) -> Any:
         """A scalar: the matrix-valued pieces here, ordinary arithmetic and functions in the base."""
         if isinstance(expr, AsScalar):
             return self.matrix(expr.matrix, env)[0, 0]
@@ -188,7 +189,7 @@ class _Evaluator(NumericEvaluator):
         down[row, col] -= _STEP
         return (self.value(expr.expr, {**env, matrix: up}) - self.value(expr.expr, {**env, matrix: down})) / (2 * _STEP)
 
-    def evaluate(self, expr: sympy.Basic, env: dict):
+    def evaluate(self, expr: sympy.Basic, env: dict) -> Any:
         """A matrix (as mpmath.matrix) or a scalar."""
         if isinstance(expr, sympy.MatrixExpr | sympy.MatrixBase) and not isinstance(expr, MatrixElement):
             return self.matrix(expr, env)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import zlib
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import mpmath
 import sympy
@@ -103,7 +104,8 @@ class NumericEvaluator:
     def __init__(self, undefined: dict[str, Callable]):
         self.undefined = undefined
 
-    def value(self, expr: sympy.Basic, env: dict[sympy.Symbol, object]):
+    def value(self, expr: sympy.Basic, env: dict[sympy.Symbol, object]) -> Any:
+        """An mpmath number (mpf or mpc; mpmath has no type information to name them)."""
         if expr.is_Number:
             if expr.is_Rational:
                 return mpmath.mpf(expr.p) / expr.q
@@ -186,7 +188,7 @@ class NumericEvaluator:
             value = self.value(body, {**env, variable: tiny})
         return +value
 
-    def truth(self, condition: Boolean, env) -> bool:
+    def truth(self, condition: Boolean, env: dict[sympy.Symbol, object]) -> bool:
         if condition is sympy.true:
             return True
         if condition is sympy.false:
