@@ -236,7 +236,8 @@ def test_fuzz_deck_loader(tmp_path, data):
 def assert_names_file_and_line(error: SpecError, path: Path) -> None:
     located = re.match(re.escape(str(path)) + r":(\d+)?:? ", error.one_line())
     assert located, error.one_line()
-    lines = max(1, len(path.read_bytes().splitlines()))
+    # YAML counts NEL (\x85) and the Unicode line separators as line breaks, like str.splitlines
+    lines = max(1, len(path.read_bytes().decode("utf-8", errors="replace").splitlines()))
     assert located.group(1) is None or 1 <= int(located.group(1)) <= lines + 1, error.one_line()
 
 
