@@ -140,6 +140,8 @@ def _as_expression(expression: str | sympy.Expr) -> sympy.Expr:
     if isinstance(expression, int):
         return sympy.Integer(expression)
     if isinstance(expression, sympy.Expr) and not isinstance(expression, sympy.MatrixBase):
+        if expression.has(sympy.zoo, sympy.nan):  # as the parser refuses 1/0 in text
+            raise DerivgenError(f"the expression {sympy.sstr(expression)} is undefined (it holds zoo or nan)")
         return expression
     if isinstance(expression, list | tuple):
         raise DerivgenError("a list of functions must be flat: [f1, f2, …]")

@@ -192,3 +192,11 @@ def test_no_pending_derivative_is_final():
     derivation = derive("f(x)", "x")
     assert derivation.steps == []
     assert derivation.result == Derivative(Function("f")(Symbol("x", real=True)), Symbol("x", real=True))
+
+
+@pytest.mark.parametrize("undefined", [sympy.zoo, sympy.nan])
+def test_an_undefined_sympy_expression_is_refused(undefined):
+    # text with 1/0 is refused by the parser; a sympy expression holding zoo was derived (x + zoo → 1)
+    x = sympy.Symbol("x", real=True)
+    with pytest.raises(DerivgenError, match="undefined"):
+        derive(x + undefined, x)
