@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import random
 
 import pytest
 import sympy
+from hypothesis import settings
 from sympy.core.function import AppliedUndef
+
+# HYPOTHESIS_PROFILE=mutation (set by scripts/mutation.sh): the same examples for every mutant, so a
+# mutant is judged by the tests and not by which random examples a run happened to draw
+settings.register_profile("mutation", derandomize=True, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 RANGES = ((0.15, 0.85), (1.2, 2.6), (-0.85, -0.15), (-2.6, -1.2))
 
