@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from derivgen.build import build_deck
+from derivgen.documents.build import build_deck
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,7 +17,7 @@ import sympy
 from sympy.core.cache import clear_cache
 
 from derivgen import derive, parse
-from derivgen.present import align_body
+from derivgen.presentation.lines import align_body
 
 EXPRESSIONS = [
     # the seed deck and its neighbours

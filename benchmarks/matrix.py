@@ -17,10 +17,10 @@ from pathlib import Path
 import sympy
 from sympy.core.cache import clear_cache
 
-from derivgen.matrices import AsScalar, declare, parse_matrix, read_assumptions
-from derivgen.matrix_check import check_gradient
-from derivgen.matrix_engine import derive_matrix
-from derivgen.spec import load_deck
+from derivgen.calculus.matrix_check import check_gradient
+from derivgen.calculus.matrix_engine import derive_matrix
+from derivgen.input.matrices import AsScalar, declare, parse_matrix, read_assumptions
+from derivgen.input.spec import load_deck
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from derivgen.build import build_sheet
+from derivgen.documents.build import build_sheet
 
 ROOT = Path(__file__).resolve().parent.parent
 

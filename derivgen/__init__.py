@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 from .errors import DerivgenError, LimitExceeded, ParseError, UnsupportedExpression, VerificationError
 
 if TYPE_CHECKING:
-    from .engine import derive
-    from .parser import parse
-    from .trace import Derivation, Step
+    from .calculus.engine import derive
+    from .calculus.model import Derivation, Step
+    from .input.parser import parse
 
 __version__ = "0.1.0"
 __all__ = [
@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 # sympy takes a while to import; the command line must answer an unchanged build without it
-_LAZY = {"derive": "engine", "parse": "parser", "Derivation": "trace", "Step": "trace"}
+_LAZY = {"derive": "calculus.engine", "parse": "input.parser", "Derivation": "calculus.model", "Step": "calculus.model"}
 
 
 def __getattr__(name: str) -> Any:

@@ -20,7 +20,7 @@ from .errors import DerivgenError
 from .options import DETAILS
 
 if TYPE_CHECKING:
-    from .trace import Derivation
+    from .calculus.model import Derivation
 
 FORMAT_CHOICES = ("slides", "handout", "notes", "all")
 
@@ -119,8 +119,8 @@ def derive_command(
     Several --wrt give the gradient (a row vector); a list "[f1, f2]" or several --expr give the
     Jacobian; --order 2 gives the Hessian or the second derivative.
     """
-    from .engine import EngineLimits, derive, only_variable
-    from .parser import parse_list
+    from .calculus.engine import EngineLimits, derive, only_variable
+    from .input.parser import parse_list
 
     limits = EngineLimits(max_steps=max_steps, max_seconds=time_limit)
 
@@ -215,7 +215,7 @@ def _symbol_spec(spec: str) -> tuple[str, str]:
 @cli.command("rules")
 def rules_command() -> None:
     """List the rules derivgen knows, with their ids and general statements."""
-    from .rules import REGISTRY
+    from .calculus.rules import REGISTRY
 
     for rule in REGISTRY:
         click.echo(f"{rule.id:28} {rule.label:32} {rule.statement_latex}")
@@ -285,7 +285,7 @@ def build_command(
     An exercise file (one with `exercises:`) gives DECK.pdf and DECK-solutions.pdf, or one pair per
     variant with --variants N or --roster students.csv, and DECK-answers.json.
     """
-    from .spec import is_exercise_file
+    from .input.spec import is_exercise_file
 
     ctx = click.get_current_context()
     if tex_only:
@@ -298,15 +298,15 @@ def build_command(
         _build_sheet(deck, out_dir, templates, tex_only, force, timeout, variants, seed, roster, jobs)
         return
     _refuse_with(ctx, ("variants", "roster", "seed", "jobs"), "a deck (it is for exercise files, with exercises:)")
-    from .build import FORMAT_CHOICES as FORMATS
-    from .build import build_deck
+    from .documents.build import FORMAT_CHOICES as FORMATS
+    from .documents.build import build_deck
 
     build_deck(deck, out_dir, FORMATS[fmt], templates, tex_only, force, timeout, report=click.echo)
 
 
 def _build_sheet(path, out_dir, templates, tex_only, force, timeout, variants, seed, roster, jobs) -> None:
-    from .build import build_sheet
-    from .sheets import read_roster
+    from .documents.build import build_sheet
+    from .documents.sheets import read_roster
 
     count = len(read_roster(roster)) if roster else max(variants, 1)
     bar = click.progressbar(length=count, label="building sheets", file=sys.stderr, show_pos=True)
@@ -338,9 +338,10 @@ def _build_sheet(path, out_dir, templates, tex_only, force, timeout, variants, s
 
 
 def _as_text(derivation, detail: str) -> str:
-    from .matrix_engine import MatrixCalculus
-    from .multivariate import MatrixDerivation
-    from .present import matrix_phase, to_text
+    from .calculus.matrix_engine import MatrixCalculus
+    from .calculus.multivariate import MatrixDerivation
+    from .presentation.matrices import matrix_phase
+    from .presentation.printer import to_text
 
     if isinstance(derivation, MatrixCalculus):
         lines = _derivation_lines(derivation.index_derivation, detail)
@@ -368,8 +369,9 @@ def _as_text(derivation, detail: str) -> str:
 
 
 def _derivation_lines(derivation: Derivation, detail: str) -> list[str]:
-    from .present import display_lines, to_text
-    from .trace import ChainInfo
+    from .calculus.model import ChainInfo
+    from .presentation.lines import display_lines
+    from .presentation.printer import to_text
 
     lines = [to_text(derivation.start, operator=True)]
     for line in display_lines(derivation, detail):
@@ -386,7 +388,7 @@ def _derivation_lines(derivation: Derivation, detail: str) -> list[str]:
 
 
 def _result_line(derivation: Derivation) -> str:
-    from .present import to_text
+    from .presentation.printer import to_text
 
     verified = "every step checked" if derivation.verified else "steps not checked"
     return f"result: {to_text(derivation.result)}    ({verified})"

@@ -11,7 +11,7 @@ import sympy
 from sympy import Inverse, MatrixSymbol, Symbol, Transpose
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from derivgen.matrices import AsScalar
+from derivgen.input.matrices import AsScalar
 
 Values = dict[str, Any]
 

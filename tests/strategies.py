@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import sympy
 from hypothesis import strategies as st
 
-from derivgen.functions import sigmoid
+from derivgen.input.functions import sigmoid
 
 # Precedence of the *text* (Python's grammar): a child printed below the level its slot needs
 # is bracketed.

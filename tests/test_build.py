@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-import derivgen.build as build_module
-from derivgen.build import BuildError, build_deck
+import derivgen.documents.build as build_module
 from derivgen.cli import main
-from derivgen.compile import compile_tex
-from derivgen.spec import SpecError
+from derivgen.documents.build import BuildError, build_deck
+from derivgen.documents.compile import compile_tex
+from derivgen.input.spec import SpecError
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "examples" / "dnn_supplementary.yaml"
@@ -194,7 +194,7 @@ def _bump_derivgen_version(monkeypatch, tmp_path):
 
 
 def _edit_derivgen_code(monkeypatch, tmp_path):
-    rules = tmp_path / "package" / "rules" / "scalar.py"
+    rules = tmp_path / "package" / "calculus" / "rules" / "scalar.py"
     rules.write_text(rules.read_text() + "\n# changed\n")
 
 
@@ -210,8 +210,8 @@ def test_cached_deck_is_rebuilt_when_what_shapes_it_changes(tmp_path, monkeypatc
     (templates / "rules.tex.j2").write_text("\\begin{frame}{\\VAR{frame.title}} rules \\end{frame}\n")
     # a copy of the package that the build takes for derivgen's own code, to edit it safely
     package = tmp_path / "package"
-    shutil.copytree(Path(build_module.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(build_module, "__file__", str(package / "build.py"))
+    shutil.copytree(Path(build_module.__file__).parent.parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(build_module, "__file__", str(package / "documents" / "build.py"))
     path, out = deck(tmp_path, SMALL), tmp_path / "out"
 
     def build():

@@ -17,10 +17,10 @@ import pytest
 import sympy
 from sympy.parsing.sympy_parser import parse_expr
 
-from derivgen import engine
+from derivgen.calculus import engine
 from derivgen.cli import cli, main
 from derivgen.errors import VerificationError
-from derivgen.present import to_text
+from derivgen.presentation.printer import to_text
 from tests.conftest import same_function
 from tests.strategies import X, Y, read_text
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-import derivgen.compile as compile_module
-from derivgen.compile import TexError, compile_tex
+import derivgen.documents.compile as compile_module
+from derivgen.documents.compile import TexError, compile_tex
 
 DOCUMENT = "\\documentclass{article}\n\\begin{document}\n%s\nafter\n\\end{document}\n"
 SECRET = "s3cr3t-d3rivg3n-t0k3n"

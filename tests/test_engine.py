@@ -18,9 +18,9 @@ from derivgen import (
     derive,
     parse,
 )
-from derivgen.engine import EngineLimits, find_pending, node_at
-from derivgen.rules import REGISTRY
-from derivgen.rules.base import Rewrite, Rule, RuleRegistry
+from derivgen.calculus.engine import EngineLimits, find_pending, node_at
+from derivgen.calculus.rules import REGISTRY
+from derivgen.calculus.rules.base import Rewrite, Rule, RuleRegistry
 from tests.conftest import same_function
 
 SAMPLES = [

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from derivgen.frames import present_deck
-from derivgen.spec import SpecError, load_deck
+from derivgen.input.spec import SpecError, load_deck
+from derivgen.presentation.frames import present_deck
 
 
 def _present(tmp_path: Path, expression: str) -> list:

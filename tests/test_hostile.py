@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 from sympy import Symbol
 
 from derivgen import DerivgenError, LimitExceeded, ParseError, UnsupportedExpression, VerificationError, derive, parse
-from derivgen.build import BuildError, build_deck
+from derivgen.calculus.matrix_engine import derive_matrix
 from derivgen.cli import main
-from derivgen.matrix_engine import derive_matrix
-from derivgen.spec import SpecError, load_deck, load_sheet
+from derivgen.documents.build import BuildError, build_deck
+from derivgen.input.spec import SpecError, load_deck, load_sheet
 from tests.conftest import same_function
 from tests.matrix_numeric import finite_differences, numeric
 from tests.strategies import malformed_texts

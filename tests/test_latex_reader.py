@@ -22,15 +22,17 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derivgen import derive
+from derivgen.calculus.matrix_engine import MatrixCalculus
+from derivgen.calculus.multivariate import MatrixDerivation
+from derivgen.documents.sheets import present_variant
 from derivgen.errors import DerivgenError
-from derivgen.frames import derivation_rows, derive_task
-from derivgen.functions import sigmoid
-from derivgen.matrix_engine import MatrixCalculus
-from derivgen.multivariate import MatrixDerivation
-from derivgen.parser import parse
-from derivgen.present import LectureLatexPrinter, display_lines, line_forms, matrix_phase
-from derivgen.sheets import present_variant
-from derivgen.spec import DerivationFrame, load_deck, load_sheet
+from derivgen.input.functions import sigmoid
+from derivgen.input.parser import parse
+from derivgen.input.spec import DerivationFrame, load_deck, load_sheet
+from derivgen.presentation.frames import derivation_rows, derive_task
+from derivgen.presentation.lines import display_lines, line_forms
+from derivgen.presentation.matrices import matrix_phase
+from derivgen.presentation.printer import LectureLatexPrinter
 from tests.latex_reader import Context, ReadError, numerically_equal, read_latex, strip_alert
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -279,7 +281,7 @@ def test_every_line_of_the_cookbook_means_its_expression():
 def test_the_substitution_frame_means_its_expressions():
     r"""h(x) = … = g(f(x)); g(u) = … \qquad g'(u) = …; f(x) … f'(x) …; h'(x) = … = … : each part read
     back against the derivative of what it names."""
-    from derivgen.frames import present_deck
+    from derivgen.presentation.frames import present_deck
 
     deck, source = load_deck(EXAMPLES / "dnn_supplementary.yaml")
     (frame,) = [f for f in present_deck(deck, source) if f.substitution]

@@ -7,7 +7,8 @@ import sympy
 
 from derivgen import DerivgenError, UnsupportedExpression, derive, parse
 from derivgen.cli import main
-from derivgen.present import display_lines, to_latex
+from derivgen.presentation.lines import display_lines
+from derivgen.presentation.printer import to_latex
 from tests.conftest import same_function
 
 x = sympy.Symbol("x", real=True)
@@ -63,7 +64,7 @@ def test_outside_the_method_suggests_the_rules():
 
 
 def test_a_wrong_step_is_caught(monkeypatch):
-    import derivgen.limits as limits
+    import derivgen.calculus.limits as limits
     from derivgen import VerificationError
 
     def wrong(body, h):  # (cos h − 1)/h → 1 instead of 0

@@ -19,11 +19,11 @@ import sympy
 from sympy import MatrixSymbol, Symbol, Transpose
 
 from derivgen import DerivgenError, ParseError
-from derivgen.matrices import ShapeError, declare, read_assumptions
-from derivgen.matrix_check import check_gradient
-from derivgen.matrix_engine import derive_matrix
-from derivgen.present import to_latex
-from derivgen.rules import REGISTRY
+from derivgen.calculus.matrix_check import check_gradient
+from derivgen.calculus.matrix_engine import derive_matrix
+from derivgen.calculus.rules import REGISTRY
+from derivgen.input.matrices import ShapeError, declare, read_assumptions
+from derivgen.presentation.printer import to_latex
 
 from .matrix_numeric import Values, finite_differences, numeric, scalar
 
@@ -385,7 +385,7 @@ def test_classic_identities(case, layout):
 def test_a_wrong_gradient_is_caught():
     symbols = {"x": declare("x", "vector(n)"), "M": declare("M", "matrix(n, n)")}
     from derivgen import VerificationError
-    from derivgen.matrices import parse_matrix
+    from derivgen.input.matrices import parse_matrix
 
     with pytest.raises(VerificationError, match="finite differences"):
         check_gradient(parse_matrix("x.T*M*x", symbols), x, 2 * x.T * M, read_assumptions([], symbols), True)
@@ -452,7 +452,7 @@ def test_results_are_sympy_matrix_expressions():
 
 def test_every_index_step_is_checked(monkeypatch):
     """A contraction that forgets its delta's index (Σ_k δ_ik a_k → a_k) is caught at that step."""
-    import derivgen.matrix_engine as engine
+    import derivgen.calculus.matrix_engine as engine
     from derivgen import VerificationError
 
     def sloppy(node):

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from derivgen import DerivgenError, derive, parse
-from derivgen.multivariate import MatrixDerivation
-from derivgen.present import to_latex
+from derivgen.calculus.multivariate import MatrixDerivation
+from derivgen.presentation.printer import to_latex
 from tests.conftest import same_function
 
 x, y, z = (sympy.Symbol(name, real=True) for name in "xyz")

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, event, given, settings
 from sympy import Abs, E, Function, Max, Min, Piecewise, Rational, Symbol, exp, log, pi, sin, sqrt
 
 from derivgen import LimitExceeded, ParseError, parse
-from derivgen.functions import sigmoid
-from derivgen.parser import FUNCTIONS, ParseLimits
+from derivgen.input.functions import sigmoid
+from derivgen.input.parser import FUNCTIONS, ParseLimits
 from tests.conftest import same_function
 from tests.strategies import written_expressions
 

@@ -8,7 +8,8 @@ import pytest
 import sympy
 
 from derivgen import derive
-from derivgen.present import align_body, display_lines, to_latex, to_text
+from derivgen.presentation.lines import align_body, display_lines
+from derivgen.presentation.printer import to_latex, to_text
 from tests.strategies import X, read_text, top_level_factors
 
 

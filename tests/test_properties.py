@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from sympy.core.function import AppliedUndef
 
 from derivgen import derive
-from derivgen.engine import find_pending
-from derivgen.functions import sigmoid
-from derivgen.present import to_latex, to_text
+from derivgen.calculus.engine import find_pending
+from derivgen.input.functions import sigmoid
+from derivgen.presentation.printer import to_latex, to_text
 from tests.conftest import same_function
 from tests.strategies import X, functions_of_x
 

@@ -6,10 +6,10 @@ import pytest
 import sympy
 
 from derivgen import derive, parse
-from derivgen.functions import sigmoid
-from derivgen.present import to_text
-from derivgen.rules import REGISTRY
-from derivgen.rules.base import Rewrite, Rule, RuleRegistry
+from derivgen.calculus.rules import REGISTRY
+from derivgen.calculus.rules.base import Rewrite, Rule, RuleRegistry
+from derivgen.input.functions import sigmoid
+from derivgen.presentation.printer import to_text
 from tests.conftest import same_function
 from tests.strategies import X, read_text, top_level_factors
 

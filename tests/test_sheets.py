@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import sympy
 
-import derivgen.build as build_module
-from derivgen.build import BuildError, build_sheet
+import derivgen.documents.build as build_module
 from derivgen.cli import main
+from derivgen.documents.build import BuildError, build_sheet
 from derivgen.errors import DerivgenError
-from derivgen.parser import parse
-from derivgen.spec import SpecError, load_sheet
+from derivgen.input.parser import parse
+from derivgen.input.spec import SpecError, load_sheet
 from tests.conftest import same_function
 from tests.test_build import pages, pdf_text
 
@@ -230,7 +230,7 @@ def test_an_unexpected_exception_in_a_parallel_batch_loses_only_its_variant(tmp_
 
 
 def test_cli_reports_a_crashed_variant_and_exits_non_zero(tmp_path, monkeypatch, capsys):
-    import derivgen.sheets as sheets_module
+    import derivgen.documents.sheets as sheets_module
 
     real = sheets_module.present_variant
 

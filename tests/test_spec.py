@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from derivgen.spec import DefinitionFrame, DerivationFrame, RulesFrame, SpecError, TextFrame, load_deck
+from derivgen.input.spec import DefinitionFrame, DerivationFrame, RulesFrame, SpecError, TextFrame, load_deck
 
 
 def write(tmp_path, text: str, name: str = "deck.yaml"):

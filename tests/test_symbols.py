@@ -14,7 +14,7 @@ import pytest
 import sympy
 
 from derivgen import DerivgenError, derive
-from derivgen.matrices import ShapeError
+from derivgen.input.matrices import ShapeError
 
 from .conftest import same_function
 

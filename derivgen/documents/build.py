@@ -23,16 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__
+from .. import __version__
+from ..errors import DerivgenError
 from .compile import DEFAULT_TIMEOUT, TexError, compile_tex
-from .errors import DerivgenError
 from .render import FORMATS, DeckInfo, environment, render, templates_fingerprint
 
 if TYPE_CHECKING:
     import jinja2
 
+    from ..input.spec import ExerciseSheet
     from .sheets import Variant
-    from .spec import ExerciseSheet
 
 FORMAT_CHOICES = {
     "slides": ("slides",),
@@ -77,8 +77,8 @@ def build_deck(
         report(f"{deck_path}: unchanged, nothing to rebuild")
         return BuildResult(outputs, skipped=True)
 
-    from .frames import present_deck  # imports sympy: only when there is work to do
-    from .spec import load_deck
+    from ..input.spec import load_deck
+    from ..presentation.frames import present_deck  # imports sympy: only when there is work to do
 
     deck, source = load_deck(deck_path)
     frames = present_deck(deck, source)
@@ -133,7 +133,7 @@ def _fingerprint(deck_path: Path, env, formats: tuple[str, ...], tex_only: bool)
 def _code_fingerprint() -> str:
     """derivgen's own code: a changed rule or printer must rebuild even at the same version."""
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
+    for path in sorted(Path(__file__).parent.parent.rglob("*.py")):  # the whole derivgen package
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -273,8 +273,8 @@ def build_sheet(
     the failures, and nothing of a failed variant is written.  A PDF is not compiled again when it
     was compiled from exactly the .tex of this build (recorded in the cache file).
     """
+    from ..input.spec import load_sheet
     from .sheets import read_roster, student_stems
-    from .spec import load_sheet
 
     sheet_path, out_dir = Path(sheet_path), Path(out_dir)
     load_sheet(sheet_path)  # fail early, once, on a malformed file
@@ -374,8 +374,8 @@ def _failed(job: SheetJob, error: Exception) -> SheetOutcome:
 
 
 def _build_variant(job: SheetJob) -> SheetOutcome:
+    from ..input.spec import load_sheet
     from .sheets import present_variant
-    from .spec import load_sheet
 
     sheet, source = load_sheet(job.sheet_path)
     variant = present_variant(sheet, source, job.seed, job.number, job.name, job.stems[0], job.identity)
@@ -417,7 +417,7 @@ class SheetInfo:
 
     @classmethod
     def of(cls, sheet: ExerciseSheet) -> SheetInfo:
-        from .frames import text_blocks
+        from ..presentation.frames import text_blocks
 
         heading = f"Sheet {sheet.number}" if sheet.number is not None else ""
         return cls(

@@ -35,8 +35,8 @@ from sympy import (
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .errors import VerificationError
-from .matrices import AsScalar, Assumptions, Softmax
+from ..errors import VerificationError
+from ..input.matrices import AsScalar, Assumptions, Softmax
 from .verify import NumericEvaluator, Unevaluable
 
 _DPS = 40

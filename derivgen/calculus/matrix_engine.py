@@ -4,7 +4,7 @@
 engine, entry by entry (sum rule into the sums, product rule, Kronecker delta property, Jacobi's
 formula, …) → contraction of the Kronecker deltas → assumptions (symmetric M) → renaming dummy
 indices → back to matrix form → the gradient in the chosen layout.  Every step is recorded; the
-result is checked by finite differences (:mod:`derivgen.matrix_check`).
+result is checked by finite differences (:mod:`derivgen.calculus.matrix_check`).
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ from sympy import Add, Derivative, KroneckerDelta, MatAdd, MatMul, MatrixSymbol,
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from ..errors import DerivgenError
+from ..input.matrices import AsScalar, Assumptions, ShapeError, Softmax, declare, parse_matrix, read_assumptions
 from .engine import DEFAULT_LIMITS, EngineLimits, _Engine, node_at, replace_at
-from .errors import DerivgenError
 from .indices import ONE, Indices, to_index, to_matrix
-from .matrices import AsScalar, Assumptions, ShapeError, Softmax, declare, parse_matrix, read_assumptions
 from .matrix_check import check_gradient, check_step
+from .model import Derivation, Step
 from .rules import REGISTRY
 from .rules.base import STRUCTURAL, TRIVIAL
 from .rules.tidy import evaluated
-from .trace import Derivation, Step
 
 LAYOUTS = ("row", "shape")
 
@@ -52,7 +52,7 @@ class MatrixCalculus:
         return self.matrix_steps[-1].after if self.matrix_steps else self.index_derivation.result
 
     def to_dict(self) -> dict[str, Any]:
-        from .present import to_latex
+        from ..presentation.printer import to_latex
 
         return {
             "expression": str(self.expression),
@@ -65,7 +65,7 @@ class MatrixCalculus:
         }
 
     def latex(self, detail: str = "normal") -> str:
-        from .present import matrix_calculus_body
+        from ..presentation.matrices import matrix_calculus_body
 
         return matrix_calculus_body(self, detail)
 

@@ -16,15 +16,24 @@ from pathlib import Path
 
 import sympy
 
-from .errors import DerivgenError
-from .frames import Row, TextBlock, derivation_rows, derive_task, draw_picture, error_location, text_blocks
-from .matrix_engine import MatrixCalculus
-from .multivariate import MatrixDerivation
-from .parser import parse
-from .plots import Picture
-from .present import gradient_symbols, matrix_symbol, to_latex, to_text
-from .render import Latex
-from .spec import Exercise, ExerciseSheet, Parameter, SourceMap, SpecError, Task
+from ..calculus.matrix_engine import MatrixCalculus
+from ..calculus.multivariate import MatrixDerivation
+from ..errors import DerivgenError
+from ..input.parser import parse
+from ..input.spec import Exercise, ExerciseSheet, Parameter, SourceMap, SpecError, Task
+from ..presentation.frames import (
+    Row,
+    TextBlock,
+    derivation_rows,
+    derive_task,
+    draw_picture,
+    error_location,
+    text_blocks,
+)
+from ..presentation.matrices import gradient_symbols, matrix_symbol
+from ..presentation.plots import Picture
+from ..presentation.printer import to_latex, to_text
+from ..presentation.text import Latex
 
 MAX_DRAWS = 100
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import mpmath
 import sympy
 
-from .engine import derive, only_variable
-from .parser import parse
-from .present import to_latex
-from .render import Latex
-from .trace import Derivation
-from .verify import NumericEvaluator, Unevaluable
+from ..calculus.engine import derive, only_variable
+from ..calculus.model import Derivation
+from ..calculus.verify import NumericEvaluator, Unevaluable
+from ..input.parser import parse
+from .printer import to_latex
+from .text import Latex
 
 SAMPLES = 160
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sympy
 from sympy import Derivative, Function, Pow, Subs
 
-from ..trace import ChainInfo, ChainProduct
+from ..model import ChainInfo, ChainProduct
 from .base import STRUCTURAL, Context, Rewrite, Rule, add, d, depends, mul
 from .elementary import NOT_HOLOMORPHIC
 

@@ -36,7 +36,7 @@ from sympy import (
     pi,
 )
 
-from .errors import LimitExceeded, ParseError
+from ..errors import LimitExceeded, ParseError
 from .functions import sigmoid
 
 

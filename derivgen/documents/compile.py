@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import DerivgenError
+from ..errors import DerivgenError
 
 DEFAULT_TIMEOUT = 120.0
 _FILE_LINE_ERROR = re.compile(r"^(?:\./)?[^:\n]*\.tex:(\d+): (.*)$", re.MULTILINE)

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
-from .errors import DerivgenError
+from ..errors import DerivgenError
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 50_000  # YAML aliases can make a small file expand enormously ("billion laughs")

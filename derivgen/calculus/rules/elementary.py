@@ -49,7 +49,7 @@ from sympy import (
 )
 from sympy.core.function import AppliedUndef
 
-from ..functions import sigmoid
+from ...input.functions import sigmoid
 from .base import Context, Rewrite, Rule, add, d, depends, mul, power
 
 _u = Symbol("x", real=True)  # the variable the statements are written in
@@ -116,7 +116,7 @@ def _table_rule(function: type, name: str, formula: Callable[[sympy.Expr], sympy
         return Rewrite(formula(ctx.wrt), note=_NOTES.get(function))
 
     def statement() -> str:
-        from ..present import to_latex
+        from ...presentation.printer import to_latex
 
         return rf"\frac{{d}}{{dx}} {to_latex(function(_u))} = {to_latex(formula(_u))}"
 

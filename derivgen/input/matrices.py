@@ -30,7 +30,7 @@ from sympy import (
 )
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from .errors import DerivgenError, ParseError
+from ..errors import DerivgenError, ParseError
 from .functions import sigmoid
 from .parser import DEFAULT_LIMITS, ParseLimits, _Builder, _Source
 

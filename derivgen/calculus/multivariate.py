@@ -15,8 +15,8 @@ from typing import Any
 import sympy
 from sympy import Derivative, ImmutableMatrix
 
-from .errors import DerivgenError
-from .trace import Derivation, Step
+from ..errors import DerivgenError
+from .model import Derivation, Step
 
 KINDS = ("gradient", "jacobian", "hessian", "higher")
 
@@ -56,7 +56,7 @@ class MatrixDerivation:
         return self.components[self.positions.index((row, column))]
 
     def to_dict(self) -> dict[str, Any]:
-        from .present import to_latex
+        from ..presentation.printer import to_latex
 
         return {
             "kind": self.kind,
@@ -73,7 +73,7 @@ class MatrixDerivation:
         }
 
     def latex(self, detail: str = "normal") -> str:
-        from .present import matrix_align_body
+        from ..presentation.matrices import matrix_align_body
 
         return matrix_align_body(self, detail)
 

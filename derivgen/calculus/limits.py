@@ -14,11 +14,11 @@ from collections.abc import Callable
 import sympy
 from sympy import Add, Derivative, Limit, Mul, Pow, S, Symbol, cos, exp, sin, sqrt
 
+from ..errors import DerivgenError, UnsupportedExpression
 from .engine import node_at, replace_at
-from .errors import DerivgenError, UnsupportedExpression
+from .model import Derivation, Step
 from .rules.base import COSMETIC, ELEMENTARY
 from .rules.tidy import evaluated, same_up_to_order
-from .trace import Derivation, Step
 from .verify import check_equal
 
 COVERED = "polynomials, rational functions, square roots, sin, cos, exp, and sums and constant multiples of these"

@@ -2,7 +2,7 @@
 
 It picks the leftmost-outermost pending ``Derivative`` (the order a lecturer works in), asks the
 rule registry for the first rule that applies, replaces exactly that node, checks the rewrite,
-and records a :class:`~derivgen.trace.Step`.  It knows no rule by name.
+and records a :class:`~derivgen.calculus.model.Step`.  It knows no rule by name.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from sympy import Derivative, Subs, Symbol
 from sympy.concrete.expr_with_limits import ExprWithLimits
 from sympy.core.function import AppliedUndef
 
-from .errors import DerivgenError, LimitExceeded, UnsupportedExpression
-from .parser import _IDENTIFIER, parse
+from ..errors import DerivgenError, LimitExceeded, UnsupportedExpression
+from ..input.parser import _IDENTIFIER, parse
+from .model import Derivation, Step
 from .rules import REGISTRY, RuleRegistry
-from .trace import Derivation, Step
 from .verify import check_equal
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def derive(
 
     With ``symbols`` (``{"x": "vector(n)", "M": "matrix(n, n)"}``) the expression is a scalar
     function of vectors and matrices, derived in index notation (``assume=["symmetric(M)"]``,
-    ``layout="row"`` or ``"shape"``); see :func:`derivgen.matrix_engine.derive_matrix`.
+    ``layout="row"`` or ``"shape"``); see :func:`derivgen.calculus.matrix_engine.derive_matrix`.
     ``method="limit"`` derives from the limit of the difference quotient instead of the rules.
     """
     if method not in METHODS:
@@ -85,7 +85,7 @@ def derive(
         expr = _assume_positive(_as_expression(expression), positive)
         return derive_by_limit(expr, _as_variable(wrt, expr), verify=verify)
     if symbols is not None:
-        from .matrices import ShapeError
+        from ..input.matrices import ShapeError
         from .matrix_engine import derive_matrix
 
         if order != 1:
@@ -301,7 +301,7 @@ class _Engine:
 
 
 class _Context:
-    """What rules see of the engine (the :class:`~derivgen.rules.Context` protocol)."""
+    """What rules see of the engine (the :class:`~derivgen.calculus.rules.Context` protocol)."""
 
     def __init__(self, engine: _Engine, wrt: sympy.Symbol):
         self.engine = engine

@@ -20,8 +20,8 @@ from sympy import Derivative, Piecewise, Subs
 from sympy.core.function import AppliedUndef
 from sympy.logic.boolalg import Boolean
 
-from .errors import VerificationError
-from .functions import sigmoid
+from ..errors import VerificationError
+from ..input.functions import sigmoid
 
 _DPS = 30
 _TOLERANCE = mpmath.mpf(10) ** -12

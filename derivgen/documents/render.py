@@ -2,7 +2,7 @@
 
 The environment uses LaTeX-safe delimiters (``\\VAR{…}``, ``\\BLOCK{…}``, ``\\#{…}``), no line
 statements (``%`` is everywhere in LaTeX), ``StrictUndefined``, and a ``finalize`` hook that
-escapes every printed value unless it is :class:`~derivgen.frames.Latex`.  A user folder given
+escapes every printed value unless it is :class:`~derivgen.presentation.frames.Latex`.  A user folder given
 with ``--templates`` is searched before the built-in templates, so any template can be overridden.
 """
 
@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
-from pylatex.utils import escape_latex
 
-from .errors import DerivgenError
+from ..errors import DerivgenError
+from ..presentation.text import Latex, escape_text
 
 if TYPE_CHECKING:
-    from .frames import PresentedFrame
+    from ..presentation.frames import PresentedFrame
 
 # format -> (template, suffix of the output file name)
 FORMATS: dict[str, tuple[str, str]] = {
@@ -28,12 +28,6 @@ FORMATS: dict[str, tuple[str, str]] = {
     "handout-2up": ("handout-2up.tex.j2", "-handout-2up"),
     "notes": ("notes.tex.j2", "-notes"),
 }
-
-
-class Latex(str):
-    """Trusted LaTeX, printed as it is; every other template value is escaped."""
-
-    __slots__ = ()
 
 
 class TemplateError(DerivgenError):
@@ -45,47 +39,6 @@ def builtin_templates() -> jinja2.BaseLoader:
     package ``derivgen.templates`` (pyproject.toml maps it), found through the import system so an
     editable install, a wheel and a zipped install all work."""
     return jinja2.PackageLoader("derivgen.templates", ".")
-
-
-def escape_text(value: Any) -> str:
-    """Free text → LaTeX that typesets it literally (no command in it runs)."""
-    text = " ".join(str(value).split())  # one line: a newline must not end a TeX comment or paragraph
-    # < > | print as themselves in the T1 font encoding; pylatex writes ^ as an accent (ˆ)
-    text = str(escape_latex(text)).replace(r"\^{}", r"\textasciicircum{}")
-    for char, replacement in _MATH_CHARACTERS.items():  # symbols the text fonts lack
-        text = text.replace(char, replacement)
-    # what LaTeX's utf8 input cannot typeset would stop TeX: a visible "?" instead
-    return "".join(char if ord(char) <= _LAST_TYPESET or char in _MATH_CHARACTERS else "?" for char in text)
-
-
-_LAST_TYPESET = 0x24F  # Latin-1, Latin Extended-A and -B: covered by inputenc/T1
-
-
-_MATH_CHARACTERS = {
-    "—": "---",
-    "–": "--",
-    "‘": "`",
-    "’": "'",
-    "“": "``",
-    "”": "''",
-    "…": r"\ldots{}",
-    "€": "EUR",
-    "→": r"\ensuremath{\to}",
-    "−": "-",
-    "·": r"\ensuremath{\cdot}",
-    "×": r"\ensuremath{\times}",
-    "≤": r"\ensuremath{\leq}",
-    "≥": r"\ensuremath{\geq}",
-    "≠": r"\ensuremath{\neq}",
-    "∇": r"\ensuremath{\nabla}",
-    "∂": r"\ensuremath{\partial}",
-    "Σ": r"\ensuremath{\Sigma}",
-    "δ": r"\ensuremath{\delta}",
-    "σ": r"\ensuremath{\sigma}",
-    "ᵀ": r"\ensuremath{^{T}}",
-    "²": r"\ensuremath{^{2}}",
-    "³": r"\ensuremath{^{3}}",
-}
 
 
 def _finalize(value: Any) -> str:

@@ -11,29 +11,17 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from .engine import derive, only_variable
-from .errors import DerivgenError
-from .matrices import declare, parse_matrix
-from .matrix_engine import MatrixCalculus
-from .multivariate import MatrixDerivation
-from .parser import parse
-from .plots import Picture, picture
-from .present import (
-    changed_part,
-    collect_forms,
-    display_lines,
-    gradient_symbols,
-    line_forms,
-    matrix_latex,
-    matrix_phase,
-    matrix_symbol,
-    to_latex,
-)
-from .render import Latex, escape_text
-from .rules import REGISTRY
-from .rules.base import mul
-from .rules.chain import outer_derivative_at
-from .spec import (
+from ..calculus.engine import derive, only_variable
+from ..calculus.matrix_engine import MatrixCalculus
+from ..calculus.model import ChainInfo, Derivation
+from ..calculus.multivariate import MatrixDerivation
+from ..calculus.rules import REGISTRY
+from ..calculus.rules.base import mul
+from ..calculus.rules.chain import outer_derivative_at
+from ..errors import DerivgenError
+from ..input.matrices import declare, parse_matrix
+from ..input.parser import parse
+from ..input.spec import (
     Deck,
     DefinitionFrame,
     DerivationFrame,
@@ -45,7 +33,11 @@ from .spec import (
     Task,
     TextFrame,
 )
-from .trace import ChainInfo, Derivation
+from .lines import display_lines, line_forms
+from .matrices import collect_forms, gradient_symbols, matrix_latex, matrix_phase, matrix_symbol
+from .plots import Picture, picture
+from .printer import changed_part, to_latex
+from .text import Latex, escape_text
 
 
 @dataclass(frozen=True)

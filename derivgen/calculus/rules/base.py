@@ -16,7 +16,7 @@ from sympy import Add, Derivative, Mul, Pow
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 if TYPE_CHECKING:
-    from ..trace import ChainInfo, ChainProduct, Derivation
+    from ..model import ChainInfo, ChainProduct, Derivation
 
 # How much a step matters for a brief view: trivial steps fold into the line before them,
 # structural ones (chain, product, quotient) always get a line of their own.

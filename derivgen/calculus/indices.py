@@ -36,8 +36,8 @@ from sympy import (
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .errors import UnsupportedExpression
-from .matrices import AsScalar, Softmax
+from ..errors import UnsupportedExpression
+from ..input.matrices import AsScalar, Softmax
 
 ONE = sympy.Integer(0)  # the index of a dimension of size 1 (the column of a vector)
 _DUMMY_NAMES = ("k", "l", "p", "q", "r", "s", "t", "a", "b", "c")

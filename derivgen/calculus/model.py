@@ -68,7 +68,7 @@ class Step:
     is_tidy: bool = False  # a tidy-up step of the whole expression, not a derivative rule
 
     def to_dict(self) -> dict[str, Any]:
-        from .present import to_latex
+        from ..presentation.printer import to_latex
 
         data: dict[str, Any] = {
             "rule": self.rule,
@@ -129,7 +129,7 @@ class Derivation:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready picture of the trace; expressions as sympy ``str``."""
-        from .present import to_latex
+        from ..presentation.printer import to_latex
 
         return {
             "expression": str(self.expression),
@@ -142,7 +142,7 @@ class Derivation:
 
     def latex(self, detail: str = "normal") -> str:
         """The body of an ``align*`` environment: one ``= …`` line per displayed step."""
-        from .present import align_body
+        from ..presentation.lines import align_body
 
         return align_body(self, detail, self.partial)
 
