@@ -17,7 +17,7 @@ import sympy
 from sympy.core.cache import clear_cache
 
 from derivgen import derive, parse
-from derivgen.presentation.lines import align_body
+from derivgen.presentation.body import result_body
 
 EXPRESSIONS = [
     # the seed deck and its neighbours
@@ -103,7 +103,7 @@ def main() -> None:
         expression = parse(text)
         reference = best_time(lambda e=expression: sympy.diff(e, x), args.repeat)
         engine = best_time(lambda e=expression: derive(e, x, verify=False), args.repeat)
-        with_latex = best_time(lambda e=expression: align_body(derive(e, x, verify=False), "full"), args.repeat)
+        with_latex = best_time(lambda e=expression: result_body(derive(e, x, verify=False), "full"), args.repeat)
         verified = best_time(lambda e=expression: derive(e, x), max(1, args.repeat // 2))
         rows.append((text, reference, engine / reference, with_latex / reference, verified))
 

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Any
 from .errors import DerivgenError, LimitExceeded, ParseError, UnsupportedExpression, VerificationError
 
 if TYPE_CHECKING:
-    from .calculus.engine import derive
+    from .api import derive
     from .calculus.model import Derivation, Step
     from .input.parser import parse
 
-__version__ = "0.1.0"
+from .version import __version__
+
 __all__ = [
     "Derivation",
     "DerivgenError",
@@ -26,7 +27,7 @@ __all__ = [
 ]
 
 # sympy takes a while to import; the command line must answer an unchanged build without it
-_LAZY = {"derive": "calculus.engine", "parse": "input.parser", "Derivation": "calculus.model", "Step": "calculus.model"}
+_LAZY = {"derive": "api", "parse": "input.parser", "Derivation": "calculus.model", "Step": "calculus.model"}
 
 
 def __getattr__(name: str) -> Any:

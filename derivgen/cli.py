@@ -20,7 +20,7 @@ from .errors import DerivgenError
 from .options import DETAILS
 
 if TYPE_CHECKING:
-    from .calculus.model import Derivation
+    from .calculus.model import Derivation, DerivationResult
 
 FORMAT_CHOICES = ("slides", "handout", "notes", "all")
 
@@ -119,7 +119,8 @@ def derive_command(
     Several --wrt give the gradient (a row vector); a list "[f1, f2]" or several --expr give the
     Jacobian; --order 2 gives the Hessian or the second derivative.
     """
-    from .calculus.engine import EngineLimits, derive, only_variable
+    from .calculus.engine import EngineLimits
+    from .calculus.front import derive, only_variable
     from .input.parser import parse_list
 
     limits = EngineLimits(max_steps=max_steps, max_seconds=time_limit)
@@ -173,11 +174,14 @@ def derive_command(
     _echo(derivation, detail, as_json, as_latex)
 
 
-def _echo(derivation, detail: str, as_json: bool, as_latex: bool) -> None:
+def _echo(derivation: DerivationResult, detail: str, as_json: bool, as_latex: bool) -> None:
+    from .presentation.body import result_body
+    from .presentation.printer import to_latex
+
     if as_json:
-        click.echo(json.dumps(derivation.to_dict(), indent=2))
+        click.echo(json.dumps(derivation.to_dict(to_latex), indent=2))
     elif as_latex:
-        click.echo(derivation.latex(detail))
+        click.echo(result_body(derivation, detail))
     else:
         click.echo(_as_text(derivation, detail))
 
@@ -216,9 +220,10 @@ def _symbol_spec(spec: str) -> tuple[str, str]:
 def rules_command() -> None:
     """List the rules derivgen knows, with their ids and general statements."""
     from .calculus.rules import REGISTRY
+    from .presentation.printer import rule_statement
 
     for rule in REGISTRY:
-        click.echo(f"{rule.id:28} {rule.label:32} {rule.statement_latex}")
+        click.echo(f"{rule.id:28} {rule.label:32} {rule_statement(rule)}")
 
 
 @cli.command("build")
@@ -337,34 +342,24 @@ def _build_sheet(path, out_dir, templates, tex_only, force, timeout, variants, s
             bar.render_finish()
 
 
-def _as_text(derivation, detail: str) -> str:
-    from .calculus.matrix_engine import MatrixCalculus
-    from .calculus.multivariate import MatrixDerivation
-    from .presentation.matrices import matrix_phase
+def _as_text(derivation: DerivationResult, detail: str) -> str:
+    """The terminal text: every part's lines (announced by its heading), then the result."""
+    import sympy
+
     from .presentation.printer import to_text
 
-    if isinstance(derivation, MatrixCalculus):
-        lines = _derivation_lines(derivation.index_derivation, detail)
-        lines += _derivation_lines(matrix_phase(derivation), detail)[1:]
-        verified = "checked by finite differences" if derivation.verified else "not checked"
-        return "\n".join([*lines, f"result: {to_text(derivation.result)}    ({verified})"])
-
-    if not isinstance(derivation, MatrixDerivation):
-        return "\n".join([*_derivation_lines(derivation, detail), _result_line(derivation)])
     lines = []
-    for component in derivation.first_order:  # a Hessian's gradient
-        lines.append(f"[first derivative by {component.wrt}]")
-        lines.extend(_derivation_lines(component, detail))
-    for (row, column), component in zip(derivation.positions, derivation.components, strict=True):
-        where = f"entry ({row + 1}, {column + 1})" if derivation.kind != "higher" else f"derivative {row + 1}"
-        lines.append(f"[{where}]")
-        lines.extend(_derivation_lines(component, detail))
-    if derivation.collect is not None:
-        lines.append(f"[{derivation.collect.label}]")
+    for part in derivation.parts:
+        if part.heading is not None:
+            lines.append(f"[{part.heading}]")
+        if part.derivation is not None:
+            shown = _derivation_lines(part.derivation, detail)
+            lines.extend(shown[1:] if part.continues else shown)
     result = derivation.result
-    shown = [[to_text(e) for e in result.row(i)] for i in range(result.rows)] if derivation.collect else to_text(result)
-    verified = "every step checked" if derivation.verified else "steps not checked"
-    lines.append(f"result: {shown}    ({verified})")
+    written = [[to_text(e) for e in result.row(i)] for i in range(result.rows)] if isinstance(
+        result, sympy.MatrixBase
+    ) else to_text(result)
+    lines.append(f"result: {written}    ({derivation.check_note})")
     return "\n".join(lines)
 
 
@@ -385,13 +380,6 @@ def _derivation_lines(derivation: Derivation, detail: str) -> list[str]:
                 )
         lines.extend(f"      note ({label}): {note}" for label, note in line.notes)
     return lines
-
-
-def _result_line(derivation: Derivation) -> str:
-    from .presentation.printer import to_text
-
-    verified = "every step checked" if derivation.verified else "steps not checked"
-    return f"result: {to_text(derivation.result)}    ({verified})"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,7 +17,7 @@ import pytest
 import sympy
 from sympy.parsing.sympy_parser import parse_expr
 
-from derivgen.calculus import engine
+from derivgen.calculus import engine, front
 from derivgen.cli import cli, main
 from derivgen.errors import VerificationError
 from derivgen.presentation.printer import to_text
@@ -264,7 +264,7 @@ def test_internal_error_is_one_line_and_debug_shows_it(capsys, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("planted bug")
 
-    monkeypatch.setattr(engine, "derive", broken)
+    monkeypatch.setattr(front, "derive", broken)
     code, out, err = run(capsys, "derive", "x^2")
     assert code == 1 and out == "" and "Traceback" not in err
     assert err.count("\n") == 1 and "internal error" in err and "RuntimeError: planted bug" in err

@@ -31,7 +31,6 @@ from derivgen.input.parser import parse
 from derivgen.input.spec import DerivationFrame, load_deck, load_sheet
 from derivgen.presentation.frames import derivation_rows, derive_task
 from derivgen.presentation.lines import display_lines, line_forms
-from derivgen.presentation.matrices import matrix_phase
 from derivgen.presentation.printer import LectureLatexPrinter
 from tests.latex_reader import Context, ReadError, numerically_equal, read_latex, strip_alert
 
@@ -165,7 +164,7 @@ def _claims(derivation, detail: str) -> list[sympy.Basic]:
     """The expression each row of ``derivation_rows`` claims, in order: a displayed line gives a row
     per form (the row·column product, Σ, the expression), all equal to the line's expression."""
     if isinstance(derivation, MatrixCalculus):
-        parts = [derivation.index_derivation, matrix_phase(derivation)]
+        parts = [derivation.index_derivation, derivation.matrix_phase]
     elif isinstance(derivation, MatrixDerivation):
         parts = [*derivation.first_order, *derivation.components]
     else:

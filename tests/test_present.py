@@ -8,7 +8,8 @@ import pytest
 import sympy
 
 from derivgen import derive
-from derivgen.presentation.lines import align_body, display_lines
+from derivgen.presentation.body import result_body
+from derivgen.presentation.lines import display_lines
 from derivgen.presentation.printer import to_latex, to_text
 from tests.strategies import X, read_text, top_level_factors
 
@@ -132,7 +133,7 @@ def test_align_body_has_a_label_column():
 
 
 def test_align_body_of_a_final_derivative():
-    assert align_body(derive("f(x)", "x")).startswith(r"\frac{d}{d x} f")
+    assert result_body(derive("f(x)", "x")).startswith(r"\frac{d}{d x} f")
 
 
 def test_printing_keeps_no_state_between_derivations():

@@ -20,10 +20,10 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..errors import DerivgenError
 from ..input.matrices import AsScalar, Assumptions, ShapeError, Softmax, declare, parse_matrix, read_assumptions
-from .engine import DEFAULT_LIMITS, EngineLimits, _Engine, node_at, replace_at
+from .engine import DEFAULT_LIMITS, EngineLimits, RuleEngine, node_at, replace_at
 from .indices import ONE, Indices, to_index, to_matrix
 from .matrix_check import check_gradient, check_step
-from .model import Derivation, Step
+from .model import Derivation, LatexOf, Left, Part, Result, Step
 from .rules import REGISTRY
 from .rules.base import STRUCTURAL, TRIVIAL
 from .rules.tidy import evaluated
@@ -32,7 +32,7 @@ LAYOUTS = ("row", "shape")
 
 
 @dataclass
-class MatrixCalculus:
+class MatrixCalculus(Result):
     """A scalar function of a vector or matrix, derived in index notation and checked."""
 
     expression: sympy.Expr
@@ -51,26 +51,43 @@ class MatrixCalculus:
     def result(self) -> sympy.Basic:
         return self.matrix_steps[-1].after if self.matrix_steps else self.index_derivation.result
 
-    def to_dict(self) -> dict[str, Any]:
-        from ..presentation.printer import to_latex
+    @property
+    def left(self) -> Left:
+        given = tuple(sorted(self.expression.atoms(MatrixSymbol), key=str))
+        facts = tuple((kind, name) for kind, names in sorted(self.assumptions.facts.items()) for name in sorted(names))
+        return Left("matrix_gradient", (self.expression,), (self.variable,), given=given, facts=facts)
 
-        return {
+    @property
+    def matrix_phase(self) -> Derivation:
+        """The steps after the index notation as a derivation of their own."""
+        return Derivation(self.expression, self.variable, list(self.matrix_steps), self.verified, True)
+
+    @property
+    def parts(self) -> list[Part]:
+        """The index phase under (∇_x f)_i, then the matrix phase under ∇_x f."""
+        entry = Left("matrix_gradient_entry", (self.expression,), (self.variable,))
+        return [
+            Part(entry, derivation=self.index_derivation),
+            Part(self.left, derivation=self.matrix_phase, continues=True),
+        ]
+
+    @property
+    def check_note(self) -> str:
+        return "checked by finite differences" if self.verified else "not checked"
+
+    def to_dict(self, latex: LatexOf | None = None) -> dict[str, Any]:
+        latex = self._latex_of(latex)
+        data: dict[str, Any] = {
             "expression": str(self.expression),
             "wrt": self.variable.name,
             "layout": self.layout,
-            "steps": [step.to_dict() for step in self.steps],
+            "steps": [step.to_dict(latex) for step in self.steps],
             "result": str(self.result),
-            "result_latex": to_latex(self.result),
-            "verified": self.verified,
         }
-
-    def latex(self, detail: str = "normal") -> str:
-        from ..presentation.matrices import matrix_calculus_body
-
-        return matrix_calculus_body(self, detail)
-
-    def _repr_latex_(self) -> str:
-        return "$\\begin{aligned}" + self.latex() + "\\end{aligned}$"
+        if latex is not None:
+            data["result_latex"] = latex(self.result)
+        data["verified"] = self.verified
+        return data
 
 
 def derive_matrix(
@@ -164,7 +181,7 @@ class _MatrixEngine:
         if index_form != self.function:  # log det X has no product or trace to write out
             written = Derivative(index_form, self.entry, evaluate=False)
             steps.append(_step("index_notation", _definition_label(self.function), start, written, level=STRUCTURAL))
-        engine = _Engine(REGISTRY, False, self.limits, taken=self.indices.taken | {"u", "v", "w"})
+        engine = RuleEngine(REGISTRY, False, self.limits, taken=self.indices.taken | {"u", "v", "w"})
         derived = engine.run(index_form, self.entry)
         steps.extend(derived.steps)
         current = steps[-1].after if steps else derived.result

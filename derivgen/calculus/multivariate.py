@@ -16,13 +16,13 @@ import sympy
 from sympy import Derivative, ImmutableMatrix
 
 from ..errors import DerivgenError
-from .model import Derivation, Step
+from .model import Derivation, LatexOf, Left, Part, Result, Step
 
 KINDS = ("gradient", "jacobian", "hessian", "higher")
 
 
 @dataclass
-class MatrixDerivation:
+class MatrixDerivation(Result):
     """Several checked derivations and the step that collects them into a matrix (or, for a
     higher derivative of one variable, chains them)."""
 
@@ -55,30 +55,41 @@ class MatrixDerivation:
     def component(self, row: int, column: int) -> Derivation:
         return self.components[self.positions.index((row, column))]
 
-    def to_dict(self) -> dict[str, Any]:
-        from ..presentation.printer import to_latex
+    @property
+    def left(self) -> Left:
+        return Left(self.kind, tuple(self.expressions), tuple(self.variables), self.order)
 
-        return {
+    @property
+    def parts(self) -> list[Part]:
+        """Each component's derivation (a Hessian's gradient first), then the collecting line."""
+        parts = [
+            Part(component.left, derivation=component, heading=f"first derivative by {component.wrt}")
+            for component in self.first_order
+        ]
+        for (row, column), component in zip(self.positions, self.components, strict=True):
+            where = f"entry ({row + 1}, {column + 1})" if self.kind != "higher" else f"derivative {row + 1}"
+            parts.append(Part(component.left, derivation=component, heading=where))
+        if self.collect is not None:
+            parts.append(Part(self.left, collected=self, heading=self.collect.label))
+        return parts
+
+    def to_dict(self, latex: LatexOf | None = None) -> dict[str, Any]:
+        latex = self._latex_of(latex)
+        data: dict[str, Any] = {
             "kind": self.kind,
             "expressions": [str(e) for e in self.expressions],
             "wrt": [str(v) for v in self.variables],
             "order": self.order,
             "components": [
-                {"row": row, "column": column, **derivation.to_dict()}
+                {"row": row, "column": column, **derivation.to_dict(latex)}
                 for (row, column), derivation in zip(self.positions, self.components, strict=True)
             ],
             "result": str(self.result.tolist() if isinstance(self.result, sympy.MatrixBase) else self.result),
-            "result_latex": to_latex(self.result),
-            "verified": self.verified,
         }
-
-    def latex(self, detail: str = "normal") -> str:
-        from ..presentation.matrices import matrix_align_body
-
-        return matrix_align_body(self, detail)
-
-    def _repr_latex_(self) -> str:
-        return "$\\begin{aligned}" + self.latex() + "\\end{aligned}$"
+        if latex is not None:
+            data["result_latex"] = latex(self.result)
+        data["verified"] = self.verified
+        return data
 
 
 DeriveOne = Callable[[sympy.Expr, sympy.Symbol], Derivation]

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import __version__
 from ..errors import DerivgenError
+from ..version import __version__
 from .compile import DEFAULT_TIMEOUT, TexError, compile_tex
 from .render import FORMATS, DeckInfo, environment, render, templates_fingerprint
 

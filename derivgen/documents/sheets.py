@@ -16,8 +16,7 @@ from pathlib import Path
 
 import sympy
 
-from ..calculus.matrix_engine import MatrixCalculus
-from ..calculus.multivariate import MatrixDerivation
+from ..calculus.model import DerivationResult
 from ..errors import DerivgenError
 from ..input.parser import parse
 from ..input.spec import Exercise, ExerciseSheet, Parameter, SourceMap, SpecError, Task
@@ -30,9 +29,9 @@ from ..presentation.frames import (
     error_location,
     text_blocks,
 )
-from ..presentation.matrices import gradient_symbols, matrix_symbol
+from ..presentation.matrices import question
 from ..presentation.plots import Picture
-from ..presentation.printer import to_latex, to_text
+from ..presentation.printer import to_text
 from ..presentation.text import Latex
 
 MAX_DRAWS = 100
@@ -239,43 +238,9 @@ def _task(task: Task, derivation, sheet: ExerciseSheet, holder) -> PresentedTask
     )
 
 
-def _question(derivation) -> tuple[str, list[str]]:
+def _question(derivation: DerivationResult) -> tuple[str, list[str]]:
     """The quantity to compute, in LaTeX, and the givens (shapes, assumptions)."""
-    if isinstance(derivation, MatrixCalculus):
-        _, whole = gradient_symbols(derivation)
-        given = []
-        for symbol in sorted(derivation.expression.atoms(sympy.MatrixSymbol), key=str):
-            rows, cols = symbol.shape
-            space = (
-                r"\mathbb{R}^{%s}" % to_latex(rows)
-                if cols == 1
-                else r"\mathbb{R}^{%s \times %s}" % (to_latex(rows), to_latex(cols))
-            )
-            given.append(r"%s \in %s" % (to_latex(symbol), space))
-        for kind, names in sorted(derivation.assumptions.facts.items()):
-            given.extend(r"\text{%s}(%s)" % (kind.replace("_", " "), name) for name in sorted(names))
-        return whole, given
-    if isinstance(derivation, MatrixDerivation):
-        if derivation.kind == "higher":
-            first = derivation.components[0]
-            d = "d"
-            return r"\frac{%s^{%d}}{%s %s^{%d}} %s" % (
-                d,
-                derivation.order,
-                d,
-                to_latex(first.wrt),
-                derivation.order,
-                _bracketed(first.expression),
-            ), []
-        if derivation.kind == "jacobian":
-            functions = r" \\ ".join(to_latex(f) for f in derivation.expressions)
-            return r"%s \begin{bmatrix} %s \end{bmatrix}" % (matrix_symbol(derivation), functions), []
-        return matrix_symbol(derivation), []
-    return to_latex(derivation.start, operator=True), []
-
-
-def _bracketed(expression) -> str:
-    return r"\left(%s\right)" % to_latex(expression)
+    return question(derivation.left)
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from ..calculus.engine import derive, only_variable
+from ..calculus.front import derive, derive_one, only_variable
 from ..calculus.matrix_engine import MatrixCalculus
-from ..calculus.model import ChainInfo, Derivation
+from ..calculus.model import ChainInfo, Derivation, DerivationResult, Part
 from ..calculus.multivariate import MatrixDerivation
 from ..calculus.rules import REGISTRY
 from ..calculus.rules.base import mul
@@ -34,9 +34,9 @@ from ..input.spec import (
     TextFrame,
 )
 from .lines import display_lines, line_forms
-from .matrices import collect_forms, gradient_symbols, matrix_latex, matrix_phase, matrix_symbol
+from .matrices import collect_forms, left_side, matrix_latex
 from .plots import Picture, picture
-from .printer import changed_part, to_latex
+from .printer import changed_part, rule_statement, to_latex
 from .text import Latex, escape_text
 
 
@@ -182,7 +182,7 @@ def _rules(frame: RulesFrame, number: int, source: SourceMap, index: int) -> Pre
             where = source.where(("frames", index, "rules", position))
             raise SpecError(f"{where}: unknown rule {rule_id!r}{suggestion}")
         rule = REGISTRY[rule_id]
-        items.append(RuleItem(rule.label[:1].upper() + rule.label[1:], Latex(rule.statement_latex)))
+        items.append(RuleItem(rule.label[:1].upper() + rule.label[1:], Latex(rule_statement(rule))))
     return PresentedFrame(
         number, "rules", frame.title, intro=text_blocks(frame.intro), notes=text_blocks(frame.notes), rules=tuple(items)
     )
@@ -212,20 +212,18 @@ def _substitute(expression, substitutions: dict):
     return expression.xreplace(by_name) if by_name else expression
 
 
-def derivation_rows(
-    derivation: Derivation | MatrixDerivation | MatrixCalculus, detail: str
-) -> tuple[tuple[Row, ...], str]:
-    """The displayed rows of any derivation (one variable, gradient/Jacobian, matrix calculus)
-    and the LaTeX of its result."""
-    if isinstance(derivation, MatrixCalculus):
-        entry_symbol, whole_symbol = gradient_symbols(derivation)
-        rows = _rows(derivation.index_derivation, detail, lhs=entry_symbol)
-        rows += _rows(matrix_phase(derivation), detail, first_overlay=len(rows) + 1, lhs=whole_symbol)
-        return rows, to_latex(derivation.result)
-    if isinstance(derivation, MatrixDerivation):
-        result = matrix_latex(derivation.result, True) if derivation.collect else to_latex(derivation.result)
-        return _matrix_rows(derivation, detail), result
-    return _rows(derivation, detail), to_latex(derivation.result)
+def derivation_rows(derivation: DerivationResult, detail: str) -> tuple[tuple[Row, ...], str]:
+    """The displayed rows of any result, part after part, and the LaTeX of the result."""
+    rows: tuple[Row, ...] = ()
+    for part in derivation.parts:
+        if part.collected is not None:
+            rows += _collect_rows(part, detail, first_overlay=len(rows) + 1)
+        else:
+            assert part.derivation is not None, "a part shows either lines or a collecting step"
+            start = left_side(part.left, part.derivation.start, part.derivation.partial)
+            rows += _rows(part.derivation, detail, first_overlay=len(rows) + 1, lhs=start)
+    result = derivation.result
+    return rows, matrix_latex(result, True) if isinstance(result, sympy.MatrixBase) else to_latex(result)
 
 
 def error_location(task: Task, error: DerivgenError, source: SourceMap, location: tuple) -> str:
@@ -258,9 +256,10 @@ def _derivation(frame: DerivationFrame, deck: Deck, number: int, source: SourceM
         sources=[row.rhs for row in rows],
     )
     if frame.style == "substitution":
-        if not isinstance(derivation, Derivation):
+        (first, *more) = derivation.parts
+        if more or first.derivation is None or first.left.notation != "derivative":
             raise SpecError(f"{where}: frame {number} ({frame.title!r}): the substitution style is for one variable")
-        presented.substitution = _substitution(derivation, where, number, frame.title)
+        presented.substitution = _substitution(first.derivation, where, number, frame.title)
     return presented
 
 
@@ -302,16 +301,14 @@ def _rows(derivation: Derivation, detail: str, first_overlay: int = 1, lhs: str 
     return tuple(rows)
 
 
-def _matrix_rows(derivation: MatrixDerivation, detail: str) -> tuple[Row, ...]:
-    """Each entry's derivation in turn, then the line that collects them into the matrix."""
-    rows: list[Row] = []
-    for component in derivation.first_order + derivation.components:
-        rows.extend(_rows(component, detail, first_overlay=len(rows) + 1))
-    if derivation.collect is not None:
-        for form, tex in enumerate(collect_forms(derivation, detail)):
-            lhs = Latex(matrix_symbol(derivation) if form == 0 else "")
-            label = derivation.collect.label if form == 0 else ""
-            rows.append(Row(lhs, Latex(tex), Latex(tex), label, len(rows) + 1))
+def _collect_rows(part: Part, detail: str, first_overlay: int) -> tuple[Row, ...]:
+    """The line that collects the entries' derivations into the matrix (one row for each form)."""
+    assert part.collected is not None and part.collected.collect is not None
+    label = part.collected.collect.label
+    rows = []
+    for form, tex in enumerate(collect_forms(part.collected, detail)):
+        lhs = Latex(left_side(part.left) if form == 0 else "")
+        rows.append(Row(lhs, Latex(tex), Latex(tex), label if form == 0 else "", first_overlay + form))
     return tuple(rows)
 
 
@@ -362,8 +359,7 @@ def _substitution(derivation: Derivation, where: str, number: int, title: str) -
         )
     chain = first.chain
     x, u = derivation.wrt, chain.variable
-    inner_derivation = derive(chain.inner, x)
-    assert isinstance(inner_derivation, Derivation)  # one function, one variable, first order
+    inner_derivation = derive_one(chain.inner, x)
     inner_derivative = inner_derivation.lecturer_result
     chained = mul(outer_derivative_at(chain.outer_derivative, u, chain.inner), inner_derivative)
     X, U = to_latex(x), to_latex(u)

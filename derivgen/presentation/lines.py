@@ -13,7 +13,6 @@ from sympy.core.function import AppliedUndef
 from ..calculus.model import ChainProduct, Derivation, Step
 from ..calculus.rules.base import COSMETIC, STRUCTURAL, TRIVIAL
 from ..options import DETAILS
-from .text import escape_text
 
 if TYPE_CHECKING:
     pass
@@ -120,18 +119,3 @@ def _common_base(functions: tuple[sympy.Expr, ...]) -> str | None:
             return None
         bases.add(match.group(1))
     return bases.pop() if len(bases) == 1 else None
-
-
-def align_body(derivation: Derivation, detail: str = "normal", partial: bool = False) -> str:
-    """``d/dx f &= … && \\text{rule} \\\\`` lines for an ``align*`` environment."""
-    start = to_latex(derivation.start, partial, operator=True)
-    lines = display_lines(derivation, detail)
-    if not lines:  # already final, as d/dx f(x) = f'(x) for an undefined f
-        return f"{start} &= {to_latex(derivation.result, partial)} &&"
-    rows = []
-    for i, line in enumerate(lines):
-        label = r"\text{%s}" % escape_text(line.label)
-        rows.append(f"{start if i == 0 else ''} &= {line_latex(line, partial)} && {label}")
-    return " \\\\\n".join(rows)
-
-

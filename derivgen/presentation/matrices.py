@@ -8,14 +8,12 @@ import sympy
 from sympy import Mul
 from sympy.core.function import AppliedUndef
 
-from ..calculus.model import ChainProduct, Derivation
+from ..calculus.model import ChainProduct, Derivation, Left
 from ..calculus.rules.tidy import same_up_to_order
-from .text import escape_text
 
 if TYPE_CHECKING:
-    from ..calculus.matrix_engine import MatrixCalculus
     from ..calculus.multivariate import MatrixDerivation
-from .lines import align_body, display_lines, line_latex
+from .lines import display_lines
 from .printer import LectureLatexPrinter, to_latex
 
 
@@ -25,10 +23,10 @@ def matrix_latex(matrix: sympy.MatrixBase, partial: bool = False) -> str:
     return r"\begin{bmatrix} %s \end{bmatrix}" % r" \\ ".join(rows)
 
 
-def matrix_symbol(derivation: MatrixDerivation) -> str:
-    """∇_{(x, y)} f, J_{(x, y)}, H_{(x, y)} f or f'' as the left side of the collecting line."""
-    variables = ", ".join(to_latex(v) for v in derivation.variables)
-    expression = derivation.expressions[0]
+def matrix_symbol(left: Left) -> str:
+    """∇_{(x, y)} f, J_{(x, y)} or H_{(x, y)} f: the left side of a collecting line."""
+    variables = ", ".join(to_latex(v) for v in left.variables)
+    expression = left.functions[0]
     function = (
         LectureLatexPrinter()._print(sympy.Symbol(expression.func.__name__))
         if isinstance(expression, AppliedUndef)
@@ -36,11 +34,36 @@ def matrix_symbol(derivation: MatrixDerivation) -> str:
         if isinstance(expression, sympy.Add | Mul)
         else to_latex(expression)
     )
-    if derivation.kind == "gradient":
+    if left.notation == "gradient":
         return r"\nabla_{(%s)} %s" % (variables, function)
-    if derivation.kind == "hessian":
+    if left.notation == "hessian":
         return r"H_{(%s)} %s" % (variables, function)
     return r"J_{(%s)}" % variables
+
+
+def gradient_symbol(left: Left) -> str:
+    """``∇_x f`` in index notation, or ``(∇_x f)_i`` for its entry."""
+    (variable,), (function,) = left.variables, left.functions
+    whole = r"\nabla_{%s} %s" % (to_latex(variable), to_latex(function))
+    if left.notation == "matrix_gradient":
+        return whole
+    index = "i" if variable.shape[1] == 1 else "i,j"
+    return r"\left(%s\right)_{%s}" % (whole, index)
+
+
+def left_side(left: Left, start: sympy.Basic | None = None, partial: bool = False) -> str:
+    """The LaTeX left of a part's first ``=``: the derivative itself (``start`` written as an
+    operator), a gradient, Jacobian or Hessian symbol, or ∇_x f / (∇_x f)_i in index notation."""
+    if left.notation == "derivative":
+        derivative = start if start is not None else sympy.Derivative(left.functions[0], *left.variables)
+        return to_latex(derivative, partial, operator=True)
+    if left.notation in ("matrix_gradient", "matrix_gradient_entry"):
+        return gradient_symbol(left)
+    if left.notation == "higher":
+        (variable,), (function,) = left.variables, left.functions
+        bracketed = r"\left(%s\right)" % to_latex(function)
+        return r"\frac{d^{%d}}{d %s^{%d}} %s" % (left.order, to_latex(variable), left.order, bracketed)
+    return matrix_symbol(left)
 
 
 def collect_forms(derivation: MatrixDerivation, detail: str = "normal") -> list[str]:
@@ -94,37 +117,21 @@ def _last_shown(derivation: Derivation, detail: str) -> sympy.Expr:
     return lines[-1].expression if lines else derivation.result
 
 
-def matrix_align_body(derivation: MatrixDerivation, detail: str = "normal") -> str:
-    """The components' derivations one after another, then the collecting line."""
-    parts = [align_body(component, detail, component.partial) for component in derivation.components]
-    if derivation.collect is not None:
-        label = escape_text(derivation.collect.label)
-        parts.append(
-            f"{matrix_symbol(derivation)} &= {' = '.join(collect_forms(derivation, detail))} && \\text{{{label}}}"
+
+
+def question(left: Left) -> tuple[str, list[str]]:
+    """What a sheet asks for, in LaTeX, and the givens (shapes, assumptions)."""
+    if left.notation == "jacobian":
+        functions = r" \\ ".join(to_latex(f) for f in left.functions)
+        return r"%s \begin{bmatrix} %s \end{bmatrix}" % (matrix_symbol(left), functions), []
+    given = []
+    for symbol in left.given:
+        rows, cols = symbol.shape
+        space = (
+            r"\mathbb{R}^{%s}" % to_latex(rows)
+            if cols == 1
+            else r"\mathbb{R}^{%s \times %s}" % (to_latex(rows), to_latex(cols))
         )
-    return " \\\\[0.6em]\n".join(parts)
-
-
-def gradient_symbols(calculus: MatrixCalculus) -> tuple[str, str]:
-    """``(∇_x f)_i`` and ``∇_x f``: the left sides of the index and the matrix part of the lines."""
-    variable = to_latex(calculus.variable)
-    function = to_latex(calculus.expression)
-    whole = r"\nabla_{%s} %s" % (variable, function)
-    index = "i" if calculus.variable.shape[1] == 1 else "i,j"
-    return r"\left(%s\right)_{%s}" % (whole, index), whole
-
-
-def matrix_phase(calculus: MatrixCalculus) -> Derivation:
-    """The steps after the index notation as a derivation of their own (for display)."""
-    return Derivation(calculus.expression, calculus.variable, list(calculus.matrix_steps), calculus.verified, True)
-
-
-def matrix_calculus_body(calculus: MatrixCalculus, detail: str = "normal") -> str:
-    """``(∇_x f)_i &= … \\\\ ∇_x f &= …`` for an ``align*`` environment."""
-    entry_symbol, whole_symbol = gradient_symbols(calculus)
-    rows = []
-    for part, symbol in ((calculus.index_derivation, entry_symbol), (matrix_phase(calculus), whole_symbol)):
-        for i, line in enumerate(display_lines(part, detail)):
-            label = r"\text{%s}" % escape_text(line.label)
-            rows.append(f"{symbol if i == 0 else ''} &= {line_latex(line, True)} && {label}")
-    return " \\\\\n".join(rows)
+        given.append(r"%s \in %s" % (to_latex(symbol), space))
+    given.extend(r"\text{%s}(%s)" % (kind.replace("_", " "), name) for kind, name in left.facts)
+    return left_side(left), given

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import mpmath
 import sympy
 
-from ..calculus.engine import derive, only_variable
-from ..calculus.model import Derivation
+from ..calculus.front import derive, only_variable
 from ..calculus.verify import NumericEvaluator, Unevaluable
 from ..input.parser import parse
 from .printer import to_latex
@@ -64,8 +63,9 @@ def picture(
             {s: substitutions[s.name] for s in expression.free_symbols if s.name in substitutions}
         )
     variable_name = only_variable(expression)
-    derivation = derive(expression, variable_name)
-    assert isinstance(derivation, Derivation)  # one function, one variable, first order
+    (part,) = derive(expression, variable_name).parts  # one function, one variable: one part
+    derivation = part.derivation
+    assert derivation is not None, "a derivation by one variable shows its lines"
     variable = derivation.wrt
     evaluator = NumericEvaluator({})
 

@@ -10,16 +10,13 @@ The lines of a derivation are laid out in :mod:`.lines`, matrices in :mod:`.matr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import sympy
 from sympy import Derivative, Mul, Pow, S, Subs
 from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
-if TYPE_CHECKING:
-    pass
+from ..calculus.rules.base import Rule, TableStatement
 
 _SYMBOL_NAMES = {"lam": "lambda"}  # `lambda` is a Python keyword, so lecturers type `lam`
 
@@ -413,3 +410,11 @@ def changed_part(before: sympy.Basic, after: sympy.Basic) -> sympy.Basic | None:
 def to_text(expr: sympy.Basic, operator: bool = False) -> str:
     """Plain text of an expression in the lecturer's order."""
     return LectureStrPrinter(operator=expr if operator else None).doprint(expr)
+
+
+def rule_statement(rule: Rule) -> str:
+    """The general statement of a rule in LaTeX, for a rules slide and ``derivgen rules``."""
+    statement = rule.statement
+    if isinstance(statement, TableStatement):
+        return rf"\frac{{d}}{{dx}} {to_latex(statement.function)} = {to_latex(statement.derivative)}"
+    return statement

@@ -58,15 +58,20 @@ class Rule:
 
     id: str
     label: str
-    statement: str | Callable[[], str]
+    statement: str | TableStatement  # LaTeX, or a table entry the presentation layer prints
     apply: RuleFunction | None = field(repr=False)  # None: a statement for rules slides only
     family: str = "scalar"
     level: int = ELEMENTARY
     heads: tuple[type, ...] = ()  # expression classes the rule can apply to; () means any
 
-    @property
-    def statement_latex(self) -> str:
-        return self.statement() if callable(self.statement) else self.statement
+
+@dataclass(frozen=True)
+class TableStatement:
+    """d/du function = derivative: a row of the table of derivatives, as sympy expressions (the
+    calculus layer does not print; see :func:`derivgen.presentation.printer.rule_statement`)."""
+
+    function: sympy.Expr
+    derivative: sympy.Expr
 
 
 class RuleRegistry:

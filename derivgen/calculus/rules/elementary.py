@@ -50,7 +50,7 @@ from sympy import (
 from sympy.core.function import AppliedUndef
 
 from ...input.functions import sigmoid
-from .base import Context, Rewrite, Rule, add, d, depends, mul, power
+from .base import Context, Rewrite, Rule, TableStatement, add, d, depends, mul, power
 
 _u = Symbol("x", real=True)  # the variable the statements are written in
 
@@ -115,16 +115,11 @@ def _table_rule(function: type, name: str, formula: Callable[[sympy.Expr], sympy
             return None  # |u|' = sign(u) holds for real u only
         return Rewrite(formula(ctx.wrt), note=_NOTES.get(function))
 
-    def statement() -> str:
-        from ...presentation.printer import to_latex
-
-        return rf"\frac{{d}}{{dx}} {to_latex(function(_u))} = {to_latex(formula(_u))}"
-
     apply.__doc__ = f"d/dx {function.__name__}(x) -> its table derivative"
     return Rule(
         id=function.__name__.lower() if function is not log else "ln",
         label=f"derivative of {name}",
-        statement=statement,
+        statement=TableStatement(function(_u), formula(_u)),
         apply=apply,
         family="elementary",
         heads=(function,),
