@@ -266,7 +266,7 @@ def read_text(text: str, doit: bool = True) -> sympy.Expr:
     from sympy.parsing.sympy_parser import parse_expr
 
     while (start := text.find("d/dx(")) >= 0:
-        end = _closing(text, start + 4)
+        end = closing_bracket(text, start + 4)
         text = f"{text[:start]}Derivative({text[start + 5 : end]}, x){text[end + 1 :]}"
     names = {"x": X, "y": Y, "a": A, "sigmoid": sigmoid, "Derivative": sympy.Derivative}
     expr = parse_expr(text, local_dict=names)
@@ -286,7 +286,8 @@ def top_level_factors(text: str) -> list[str]:
     return [*factors, text[start:].strip()]
 
 
-def _closing(text: str, opening: int) -> int:
+def closing_bracket(text: str, opening: int) -> int:
+    """The index of the bracket that closes the one at ``opening``."""
     depth = 0
     for at in range(opening, len(text)):
         depth += {"(": 1, ")": -1}.get(text[at], 0)

@@ -19,24 +19,16 @@ from derivgen.presentation.lines import display_lines
 from derivgen.presentation.printer import to_text
 
 from .conftest import same_function
+from .strategies import closing_bracket
 
 X, H, K = (sympy.Symbol(name, real=True) for name in "xhk")
 F, G = sympy.Function("f"), sympy.Function("g")
 
 
-def _closing(text: str, opening: int) -> int:
-    depth = 0
-    for at in range(opening, len(text)):
-        depth += {"(": 1, ")": -1}.get(text[at], 0)
-        if depth == 0:
-            return at
-    raise ValueError(f"unbalanced brackets in {text!r}")
-
-
 def _replace_calls(text: str, pattern: str, build) -> str:
     """Every ``pattern(`` … ``)`` (the pattern ends at its opening bracket) rewritten by ``build``."""
     while (found := re.search(pattern, text)) is not None:
-        end = _closing(text, found.end() - 1)
+        end = closing_bracket(text, found.end() - 1)
         text = text[: found.start()] + build(found, text[found.end() : end]) + text[end + 1 :]
     return text
 
