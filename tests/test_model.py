@@ -75,3 +75,17 @@ def test_question_of_a_result_names_what_was_derived() -> None:
     calculus = derive("x.T*M*x", "x", symbols=SHAPES, assume=["symmetric(M)"])
     assert calculus.left.facts == (("symmetric", "M"),)
     assert [symbol.name for symbol in calculus.left.given] == ["M", "x"]
+
+
+def test_the_front_door_pickles_and_prints_nested_derivations() -> None:
+    import pickle
+
+    import derivgen
+
+    # a process pool sends the function by its module and name: it must be derivgen.api.derive itself
+    assert pickle.loads(pickle.dumps(derivgen.derive)) is derivgen.derive
+    chained = derive("sin(x^2)", "x")
+    outer = next(step.chain.outer_derivation for step in chained.steps if step.chain is not None)
+    assert outer.latex().startswith(r"\frac{d}{d u}")  # the chain rule's own derivation of g(u)
+    calculus = RESULTS["matrix calculus"]()
+    assert calculus.matrix_phase.latex()  # built anew on each access, it still prints

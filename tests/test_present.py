@@ -124,7 +124,7 @@ def test_detail_levels_merge_steps_but_keep_the_trace():
         display_lines(derivation, "verbose")
 
 
-def test_align_body_has_a_label_column():
+def test_result_body_has_a_label_column():
     body = derive("(x**2 + 2)**3", "x").latex("normal")
     rows = body.split(r"\\")
     assert rows[0].strip().startswith(r"\frac{d}{d x}")
@@ -132,7 +132,7 @@ def test_align_body_has_a_label_column():
     assert r"\text{chain rule}" in rows[0]
 
 
-def test_align_body_of_a_final_derivative():
+def test_result_body_of_a_final_derivative():
     assert result_body(derive("f(x)", "x")).startswith(r"\frac{d}{d x} f")
 
 

@@ -162,8 +162,6 @@ def _assumption_summary(symbol: sympy.Symbol) -> str:
     return ", ".join(facts[:1]) if facts else "no assumptions"
 
 
-
-
 def derive_one(expression: sympy.Expr, wrt: sympy.Symbol, verify: bool = True) -> Derivation:
     """The derivative of one function by one of its variables, by the rules (typed for callers that
     need the single-variable trace itself: the substitution layout, plots)."""

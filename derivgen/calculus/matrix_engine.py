@@ -60,7 +60,9 @@ class MatrixCalculus(Result):
     @property
     def matrix_phase(self) -> Derivation:
         """The steps after the index notation as a derivation of their own."""
-        return Derivation(self.expression, self.variable, list(self.matrix_steps), self.verified, True)
+        phase = Derivation(self.expression, self.variable, list(self.matrix_steps), self.verified, True)
+        phase.presenter = self.presenter  # built anew on each access: it prints like its whole
+        return phase
 
     @property
     def parts(self) -> list[Part]:

@@ -121,7 +121,7 @@ class Result:
         if self.presenter is None:
             raise DerivgenError(
                 "this result has no printer attached: derive it with derivgen.derive(), or print it with "
-                "derivgen.presentation.lines.result_body(result)"
+                "derivgen.presentation.body.result_body(result)"
             )
         return self.presenter.body(self, detail)  # type: ignore[arg-type]  # each subclass is a DerivationResult
 

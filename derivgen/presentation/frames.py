@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 import sympy
 
 from ..calculus.front import derive, derive_one, only_variable
-from ..calculus.matrix_engine import MatrixCalculus
 from ..calculus.model import ChainInfo, Derivation, DerivationResult, Part
-from ..calculus.multivariate import MatrixDerivation
 from ..calculus.rules import REGISTRY
 from ..calculus.rules.base import mul
 from ..calculus.rules.chain import outer_derivative_at
@@ -188,7 +186,7 @@ def _rules(frame: RulesFrame, number: int, source: SourceMap, index: int) -> Pre
     )
 
 
-def derive_task(task: Task, substitutions: dict | None = None) -> Derivation | MatrixDerivation | MatrixCalculus:
+def derive_task(task: Task, substitutions: dict | None = None) -> DerivationResult:
     """Derive what a deck frame or an exercise asks for; ``substitutions`` puts drawn numbers in
     for parameters (after parsing: the text is never formatted)."""
     substitutions = substitutions or {}

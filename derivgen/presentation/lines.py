@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import sympy
 from sympy import Derivative
@@ -13,9 +12,6 @@ from sympy.core.function import AppliedUndef
 from ..calculus.model import ChainProduct, Derivation, Step
 from ..calculus.rules.base import COSMETIC, STRUCTURAL, TRIVIAL
 from ..options import DETAILS
-
-if TYPE_CHECKING:
-    pass
 from .printer import LectureLatexPrinter, to_latex
 
 

@@ -10,11 +10,11 @@ from sympy.core.function import AppliedUndef
 
 from ..calculus.model import ChainProduct, Derivation, Left
 from ..calculus.rules.tidy import same_up_to_order
+from .lines import display_lines
+from .printer import LectureLatexPrinter, to_latex
 
 if TYPE_CHECKING:
     from ..calculus.multivariate import MatrixDerivation
-from .lines import display_lines
-from .printer import LectureLatexPrinter, to_latex
 
 
 def matrix_latex(matrix: sympy.MatrixBase, partial: bool = False) -> str:
@@ -115,8 +115,6 @@ def _jacobian_product(derivation: MatrixDerivation) -> str | None:
 def _last_shown(derivation: Derivation, detail: str) -> sympy.Expr:
     lines = display_lines(derivation, detail)
     return lines[-1].expression if lines else derivation.result
-
-
 
 
 def question(left: Left) -> tuple[str, list[str]]:
