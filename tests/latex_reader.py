@@ -175,6 +175,11 @@ _FUNCTIONS: dict[str, Callable[[sympy.Expr], sympy.Expr]] = {
 }
 
 
+def _symbol_or_euler(name: str) -> sympy.Expr:
+    """A plain letter; ``e`` is Euler's number (derivgen reads and prints it so: no variable is named e)."""
+    return sympy.E if name == "e" else sympy.Symbol(name)
+
+
 def _sigmoid(t: sympy.Expr) -> sympy.Expr:
     return 1 / (1 + sympy.exp(-t))
 
@@ -351,7 +356,7 @@ class _Builder:
                 return scope[base]
             if base in self.context.shapes:
                 raise ReadError(f"{base} is a vector or matrix: write it bold or take an entry")
-            return sympy.Symbol(base)
+            return _symbol_or_euler(base)
         if base in self.context.shapes:
             return self._entry(sympy.MatrixSymbol(base, *self.context.shapes[base]), subscript, scope)
         return sympy.Symbol(base + "".join(self._subscript_names(subscript, scope)))
@@ -491,7 +496,7 @@ class _Builder:
         name = self._function_name(letter, subscript, scope)
         if name in self.context.functions:  # ∂h/∂f_1: by the inner function as the expression applies it
             return self.context.functions[name]
-        return sympy.Symbol(name)
+        return _symbol_or_euler(name)
 
     def _known_function(self, letter, subscript, scope) -> sympy.Expr:
         name = self._function_name(letter, subscript, scope)

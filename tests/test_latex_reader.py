@@ -340,7 +340,8 @@ EXPRESSIONS = _expressions(st.one_of(st.just(x), st.just(x), st.integers(-3, 4).
 
 
 @pytest.mark.slow
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomized: the same 15 trees in every run, so CI never fails on a tree drawn once (hunt with more by hand)
+@settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(EXPRESSIONS, st.sampled_from(["full", "normal", "brief"]))
 def test_fuzzed_derivations_print_what_they_mean(expression, detail):
     if not expression.has(x):
@@ -394,3 +395,9 @@ def test_a_printer_dropping_a_factor_is_caught(monkeypatch):
     monkeypatch.setattr(LectureLatexPrinter, "_product", lambda self, factors: original(self, factors[:-1] or factors))
     problems = _seed_scalar_problems()
     assert any("Product rule" in problem for problem in problems), problems
+
+
+def test_a_bare_e_is_eulers_number():
+    # found by the fuzzer on E*x: derivgen prints Euler's number as e, also outside a power
+    derivation = derive(sympy.E * x, x)
+    assert mismatches(shown_lines("d/dx E*x", derivation, "full"), Context()) == []
