@@ -73,14 +73,54 @@ def display_lines(derivation: Derivation, detail: str = "normal") -> list[Displa
     return [DisplayLine(tuple(group)) for group in groups if group]
 
 
+# Marks of the highlighted part while printing: characters LaTeX output never holds, swapped for the
+# real wrapper (\alert<k|…>{…}) once the marked print is known to equal the plain one without them.
+_MARK_OPEN, _MARK_CLOSE = "\x01", "\x02"
+
+
 def line_forms(line: DisplayLine, partial: bool = False, highlight: tuple[sympy.Basic, str] | None = None) -> list[str]:
     """The right-hand side(s) of a displayed line.  A line made by the multivariate chain rule on
-    the whole expression first shows the seed's row·column product (and Σ form)."""
+    the whole expression first shows the seed's row·column product (and Σ form).
+
+    ``highlight`` (a node of the line's expression, a wrapper such as ``\alert{%s}``) marks the changed
+    part.  The highlighted line without its wrapper is the plain line, character for character: where
+    marking a node would change how its surroundings print (a factor losing its ``\\cdot`` or its
+    brackets), the smallest enclosing node that prints the same is marked instead."""
+    plain = _forms(line, partial, None)
+    if highlight is None:
+        return plain
+    node, wrapper = highlight
+    opening, closing = wrapper.split("%s")
+    for candidate in _node_and_enclosing(line.expression, node):
+        marked = _forms(line, partial, (candidate, _MARK_OPEN + "%s" + _MARK_CLOSE))
+        unmarked = [form.replace(_MARK_OPEN, "").replace(_MARK_CLOSE, "") for form in marked]
+        if unmarked == plain and any(_MARK_OPEN in form for form in marked):
+            return [form.replace(_MARK_OPEN, opening).replace(_MARK_CLOSE, closing) for form in marked]
+    return plain  # only the whole line would do: nothing worth a highlight
+
+
+def _forms(line: DisplayLine, partial: bool, highlight: tuple[sympy.Basic, str] | None) -> list[str]:
     tex = to_latex(line.expression, partial, highlight=highlight)
     first = line.steps[0]
     if isinstance(first.chain, ChainProduct) and first.path == ():
         return [*product_forms(first.chain, first.focus, partial), tex]
     return [tex]
+
+
+def _node_and_enclosing(expression: sympy.Basic, node: sympy.Basic) -> list[sympy.Basic]:
+    """``node`` (found by identity, as the printer marks it) and the nodes around it, innermost first,
+    the whole expression left out."""
+    def path_to(current: sympy.Basic) -> list[sympy.Basic] | None:
+        if current is node:
+            return [current]
+        for argument in current.args:
+            found = path_to(argument)
+            if found is not None:
+                return [*found, current]
+        return None
+
+    path = path_to(expression) or []
+    return [candidate for candidate in path if candidate is not expression]
 
 
 def line_latex(line: DisplayLine, partial: bool = False, highlight: tuple[sympy.Basic, str] | None = None) -> str:
