@@ -76,7 +76,7 @@ def derive(
     if not (several_functions or several_variables or order > 1):
         expr = _assume_positive(_as_expression(expression), positive)
         variable = _as_variable(wrt, expr)
-        return RuleEngine(registry, verify, limits, taken={s.name for s in expr.free_symbols}).run(expr, variable)
+        return derive_one(expr, variable, verify, registry, limits)
 
     expressions = [
         _assume_positive(_as_expression(item), positive) for item in (expression if several_functions else [expression])
@@ -90,14 +90,13 @@ def derive(
     variables = [_as_variable(name, combined) for name in names]
     partial = several_variables or several_functions
 
-    def derive_one(expr: sympy.Expr, variable: sympy.Symbol) -> Derivation:
-        derivation = RuleEngine(registry, verify, limits, taken={s.name for s in combined.free_symbols}).run(
-            expr, variable
-        )
+    def component(expr: sympy.Expr, variable: sympy.Symbol) -> Derivation:
+        # stand-in names (u, v, …) must avoid the names of every function of the Jacobian
+        derivation = derive_one(expr, variable, verify, registry, limits, taken=combined)
         derivation.partial = partial
         return derivation
 
-    return derive_many(expressions, variables, order, derive_one, verify)
+    return derive_many(expressions, variables, order, component, verify)
 
 
 def only_variable(*expressions: sympy.Basic) -> str:
@@ -162,9 +161,16 @@ def _assumption_summary(symbol: sympy.Symbol) -> str:
     return ", ".join(facts[:1]) if facts else "no assumptions"
 
 
-def derive_one(expression: sympy.Expr, wrt: sympy.Symbol, verify: bool = True) -> Derivation:
-    """The derivative of one function by one of its variables, by the rules (typed for callers that
-    need the single-variable trace itself: the substitution layout, plots)."""
-    return RuleEngine(REGISTRY, verify, DEFAULT_LIMITS, taken={s.name for s in expression.free_symbols}).run(
-        expression, wrt
-    )
+def derive_one(
+    expression: sympy.Expr,
+    wrt: sympy.Symbol,
+    verify: bool = True,
+    registry: RuleRegistry = REGISTRY,
+    limits: EngineLimits = DEFAULT_LIMITS,
+    taken: sympy.Basic | None = None,
+) -> Derivation:
+    """The derivative of one function by one of its variables, by the rules — the method behind
+    :func:`derive` for one variable, typed for callers that need the trace itself (the substitution
+    layout, plots).  Stand-in variables avoid the names in ``taken`` (default: the expression)."""
+    names = {s.name for s in (expression if taken is None else taken).free_symbols}
+    return RuleEngine(registry, verify, limits, taken=names).run(expression, wrt)
