@@ -11,7 +11,7 @@ import sympy
 from sympy import Inverse, MatrixSymbol, Symbol, Transpose
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from derivgen.input.matrices import AsScalar
+from derivgen.input.matrices import AsScalar, Softmax
 
 Values = dict[str, Any]
 
@@ -44,6 +44,11 @@ def numeric(expr: sympy.Basic, values: Values, sizes: dict[str, int]) -> Any:
             return np.trace(ev(e.arg))
         if isinstance(e, sympy.Identity):
             return np.eye(size(e.shape[0]))
+        if isinstance(e, sympy.OneMatrix):
+            return np.ones((size(e.shape[0]), size(e.shape[1])))
+        if isinstance(e, Softmax):
+            exps = np.exp(ev(e.arg))
+            return exps / exps.sum()
         if isinstance(e, sympy.ZeroMatrix):
             return np.zeros((size(e.shape[0]), size(e.shape[1])))
         if isinstance(e, sympy.MatAdd | sympy.Add):
@@ -64,7 +69,9 @@ def numeric(expr: sympy.Basic, values: Values, sizes: dict[str, int]) -> Any:
             return ev(e.base) ** ev(e.exp)
         if isinstance(e, ElementwiseApplyFunction):
             # the entrywise function (a sympy Lambda) through sympy's own lambdify, not derivgen
-            return sympy.lambdify(e.function.variables, e.function.expr, "numpy")(ev(e.expr))
+            # (σ written with exp, which numpy knows)
+            function = e.function.expr.rewrite(sympy.exp)
+            return sympy.lambdify(e.function.variables, function, "numpy")(ev(e.expr))
         if isinstance(e, sympy.MatPow):
             return np.linalg.matrix_power(ev(e.base), int(e.exp))
         if isinstance(e, sympy.Pow):

@@ -1,12 +1,15 @@
-"""Index names in matrix calculus never take a name the user declared."""
+"""Index names in matrix calculus: never a name the user declared, never captured by another sum."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy
 import pytest
 import sympy
 
 from derivgen import derive
+from derivgen.input.spec import is_exercise_file, load_deck, load_sheet
 
 CASES = [
     # a scalar k beside the sums: the dummy indices were renamed k, so Σ_k k M_ik x_k mixed the two
@@ -47,3 +50,89 @@ def test_scalar_factor_kept_apart_from_the_indices() -> None:
     values = [{"x": x_value, "M": m_value}[m.name] for m in matrices]
     got = numpy.array(sympy.lambdify(matrices, result, "numpy")(*values), dtype=float).reshape(-1)
     numpy.testing.assert_allclose(got, (k_value * x_value.T @ (m_value + m_value.T)).reshape(-1), rtol=1e-10)
+
+
+# -- dummy indices are never captured -----------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def example_matrix_tasks() -> list[tuple[str, str, dict[str, str], list[str], str]]:
+    """(expression, wrt, symbols, assumptions, layout) of every matrix-calculus frame and exercise part
+    of the example decks and sheets."""
+    tasks = []
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        if is_exercise_file(path):
+            sheet, _ = load_sheet(path)
+            items: list = [part for exercise in sheet.exercises for part in (exercise.parts or [exercise])]
+        else:
+            deck, _ = load_deck(path)
+            items = list(deck.frames)
+        for item in items:
+            if getattr(item, "symbols", None) and isinstance(item.derive, str) and isinstance(item.wrt, str):
+                tasks.append((item.derive, item.wrt, dict(item.symbols), list(item.assume), item.layout))
+    return tasks
+
+
+def captured_indices(expr: sympy.Basic) -> list[str]:
+    """Where an index is bound twice: a Σ_k inside a Σ_k, or a Σ_k in an expression where k also
+    stands free (y_k + Σ_k …).  Read from the tree, not from printed text."""
+    free: set[sympy.Symbol] = set()
+
+    def collect_free(node: sympy.Basic, bound: frozenset) -> None:
+        if isinstance(node, sympy.Symbol) and node not in bound:
+            free.add(node)
+        if isinstance(node, sympy.Sum):
+            inner = bound | {limit[0] for limit in node.limits}
+            collect_free(node.function, inner)
+            for limit in node.limits:
+                for end in limit[1:]:
+                    collect_free(end, bound)
+            return
+        for argument in node.args:
+            collect_free(argument, bound)
+
+    problems = []
+
+    def check_sums(node: sympy.Basic, bound: frozenset) -> None:
+        if isinstance(node, sympy.Sum):
+            for index in (limit[0] for limit in node.limits):
+                if index in bound:
+                    problems.append(f"Σ_{index} inside a sum over {index}")
+                if index in free:
+                    problems.append(f"Σ_{index} beside a free {index}")
+            bound = bound | {limit[0] for limit in node.limits}
+        for argument in node.args:
+            check_sums(argument, bound)
+
+    collect_free(expr, frozenset())
+    check_sums(expr, frozenset())
+    return problems
+
+
+def test_the_capture_check_sees_captures() -> None:
+    k, n = sympy.Symbol("k", integer=True), sympy.Symbol("n", integer=True)
+    y = sympy.IndexedBase("y")
+    inner = sympy.Sum(sympy.exp(y[k]), (k, 0, n - 1))
+    assert captured_indices(sympy.Sum(y[k] / inner, (k, 0, n - 1)))
+    assert captured_indices(y[k] + inner)
+    assert not captured_indices(sympy.Sum(y[k], (k, 0, n - 1)) * inner)
+
+
+MORE_TASKS = [
+    ("-y.T*log(softmax(z))", "z", {"y": "vector(n)", "z": "vector(n)"}, ["sums_to_one(y)"], "row"),
+    ("-y.T*log(softmax(z))", "z", {"y": "vector(n)", "z": "vector(n)"}, [], "row"),
+    ("log(ones(n).T*exp(z))", "z", {"z": "vector(n)"}, [], "row"),
+    ("tr(A*X*B)", "X", {"A": "matrix(p, n)", "X": "matrix(n, m)", "B": "matrix(m, p)"}, [], "row"),
+]
+
+
+@pytest.mark.parametrize(("expression", "wrt", "symbols", "assume", "layout"), example_matrix_tasks() + MORE_TASKS)
+def test_no_index_is_captured(
+    expression: str, wrt: str, symbols: dict[str, str], assume: list[str], layout: str
+) -> None:
+    calculus = derive(expression, wrt, symbols=symbols, assume=assume, layout=layout)
+    for step in calculus.steps:
+        for expr in (step.before, step.after):
+            problems = captured_indices(expr)
+            assert not problems, f"{step.label}: {problems} in {expr}"

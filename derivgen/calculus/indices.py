@@ -71,51 +71,70 @@ class Indices:
 # -- matrix expression → index form ------------------------------------------------------------------
 
 
-def to_index(expr: sympy.Basic, indices: Indices) -> sympy.Expr:
-    """A scalar expression over vectors and matrices, with every matrix operation written out."""
+def write_traces(expr: sympy.Basic, indices: Indices) -> sympy.Basic:
+    """tr(A) → Σ_k A_kk with the entry of A left as it stands ((AB)_kk): the definition of the trace,
+    a step of its own before the matrix product is written out."""
+
+    def written(trace: Trace) -> sympy.Expr:
+        k = indices.fresh(trace.arg.shape[0])
+        return _sum(MatrixElement(trace.arg, k, k), [k], indices)
+
+    return expr.replace(lambda e: isinstance(e, Trace), written)
+
+
+def to_index(expr: sympy.Basic, indices: Indices, keep: tuple[type, ...] = ()) -> sympy.Expr:
+    """A scalar expression over vectors and matrices, with every matrix operation written out.
+    Entries of the classes in ``keep`` (Softmax) stay entries, softmax(z)_k, for a later step."""
     if isinstance(expr, MatrixElement):
-        return entry(expr.parent, expr.i, expr.j, indices)
+        return entry(expr.parent, expr.i, expr.j, indices, keep)
     if isinstance(expr, AsScalar):
-        return entry(expr.matrix, ONE, ONE, indices)
+        return entry(expr.matrix, ONE, ONE, indices, keep)
     if isinstance(expr, Trace):
         k = indices.fresh(expr.arg.shape[0])
-        return _sum(entry(expr.arg, k, k, indices), [k], indices)
+        return _sum(entry(expr.arg, k, k, indices, keep), [k], indices)
+    if isinstance(expr, Sum):  # Σ_k (AB)_kk: the written-out entry's own sum joins this one
+        inner = to_index(expr.function, indices, keep)
+        return Sum(inner.function, *expr.limits, *inner.limits) if isinstance(inner, Sum) else Sum(inner, *expr.limits)
     if isinstance(expr, Determinant) or expr.is_Atom:
         return expr
     if isinstance(expr, MatrixExpr):
         raise UnsupportedExpression(f"{sympy.sstr(expr)} is not a scalar")
-    return expr.func(*(to_index(arg, indices) for arg in expr.args))
+    return expr.func(*(to_index(arg, indices, keep) for arg in expr.args))
 
 
-def entry(matrix: sympy.Basic, row: sympy.Expr, col: sympy.Expr, indices: Indices) -> sympy.Expr:
+def entry(
+    matrix: sympy.Basic, row: sympy.Expr, col: sympy.Expr, indices: Indices, keep: tuple[type, ...] = ()
+) -> sympy.Expr:
     """Entry (row, col) of a matrix expression, in index notation."""
-    if isinstance(matrix, MatrixSymbol | Inverse):
+
+    def inner(part: sympy.Basic, r: sympy.Expr, c: sympy.Expr) -> sympy.Expr:
+        return entry(part, r, c, indices, keep)
+
+    if isinstance(matrix, (MatrixSymbol, Inverse, *keep)):
         return MatrixElement(matrix, row, col)
     if isinstance(matrix, Transpose):
-        return entry(matrix.arg, col, row, indices)
+        return inner(matrix.arg, col, row)
     if isinstance(matrix, MatAdd):
-        return Add(*(entry(term, row, col, indices) for term in matrix.args))
+        return Add(*(inner(term, row, col) for term in matrix.args))
     if isinstance(matrix, MatMul):
         scalars = [arg for arg in matrix.args if not isinstance(arg, MatrixExpr)]
         factors = [arg for arg in matrix.args if isinstance(arg, MatrixExpr)]
         if len(factors) == 1:
-            return Mul(*scalars, entry(factors[0], row, col, indices))
+            return Mul(*scalars, inner(factors[0], row, col))
         # an inner dimension of size 1 (x xᵀ) is no sum: its index is ONE
         dummies = [ONE if factor.shape[1] == 1 else indices.fresh(factor.shape[1]) for factor in factors[:-1]]
         slots = [row, *dummies, col]
-        product = Mul(*(entry(factor, slots[n], slots[n + 1], indices) for n, factor in enumerate(factors)))
+        product = Mul(*(inner(factor, slots[n], slots[n + 1]) for n, factor in enumerate(factors)))
         return Mul(*scalars) * _sum(product, dummies, indices)
     if isinstance(matrix, MatPow):
-        return entry(MatMul(*([matrix.base] * int(matrix.exp))), row, col, indices)
+        return inner(MatMul(*([matrix.base] * int(matrix.exp))), row, col)
     if isinstance(matrix, HadamardProduct):
-        return Mul(*(entry(term, row, col, indices) for term in matrix.args))
+        return Mul(*(inner(term, row, col) for term in matrix.args))
     if isinstance(matrix, ElementwiseApplyFunction):
-        return matrix.function(entry(matrix.expr, row, col, indices))
+        return matrix.function(inner(matrix.expr, row, col))
     if isinstance(matrix, Softmax):
         k = indices.fresh(matrix.shape[0])
-        return sympy.exp(entry(matrix.arg, row, ONE, indices)) / _sum(
-            sympy.exp(entry(matrix.arg, k, ONE, indices)), [k], indices
-        )
+        return sympy.exp(inner(matrix.arg, row, ONE)) / _sum(sympy.exp(inner(matrix.arg, k, ONE)), [k], indices)
     if isinstance(matrix, Identity):
         return KroneckerDelta(row, col)
     if isinstance(matrix, OneMatrix):
@@ -123,9 +142,9 @@ def entry(matrix: sympy.Basic, row: sympy.Expr, col: sympy.Expr, indices: Indice
     if isinstance(matrix, ZeroMatrix):
         return sympy.S.Zero
     if isinstance(matrix, MatrixElement):  # a 1×1 product used as a scalar inside a matrix
-        return entry(matrix.parent, matrix.i, matrix.j, indices)
+        return inner(matrix.parent, matrix.i, matrix.j)
     if isinstance(matrix, AsScalar):
-        return entry(matrix.matrix, ONE, ONE, indices)
+        return inner(matrix.matrix, ONE, ONE)
     raise UnsupportedExpression(f"no index form for {sympy.sstr(matrix)}")
 
 

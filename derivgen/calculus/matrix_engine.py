@@ -9,24 +9,25 @@ result is checked by finite differences (:mod:`derivgen.calculus.matrix_check`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
-from sympy import Add, Derivative, KroneckerDelta, MatAdd, MatMul, MatrixSymbol, Mul, OneMatrix, Sum, Trace, Transpose
+from sympy import Add, Derivative, KroneckerDelta, MatAdd, MatMul, MatrixSymbol, Mul, OneMatrix, Sum, Transpose
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..errors import DerivgenError
 from ..input.matrices import AsScalar, Assumptions, ShapeError, Softmax, declare, parse_matrix, read_assumptions
 from .engine import DEFAULT_LIMITS, EngineLimits, RuleEngine, node_at, replace_at
-from .indices import ONE, Indices, to_index, to_matrix
+from .indices import ONE, Indices, to_index, to_matrix, write_traces
 from .matrix_check import check_gradient, check_step
 from .model import Derivation, LatexOf, Left, Part, Result, Step
 from .rules import REGISTRY
-from .rules.base import STRUCTURAL, TRIVIAL
-from .rules.tidy import evaluated
+from .rules.base import COSMETIC
+from .rules.tidy import evaluated, same_up_to_order
 
 LAYOUTS = ("row", "shape")
 
@@ -165,7 +166,7 @@ class _MatrixEngine:
             return
         for step in steps:
             replacement = step.replacement
-            if step.rule == "collect_entries":  # compare with the entry (i, j) of the collected matrix
+            if step.rule in _COLLECT:  # compare with the entry (i, j) of the collected matrix
                 row_layout = self.layout == "row" and self.variable.shape[1] == 1
                 replacement = (
                     MatrixElement(replacement, ONE, self.free[0]) if row_layout else self.entry_of(replacement)
@@ -177,15 +178,11 @@ class _MatrixEngine:
         return MatrixElement(matrix, self.free[0], self.free[1] if len(self.free) > 1 else ONE)
 
     def run(self) -> MatrixCalculus:
-        start = Derivative(self.function, self.entry, evaluate=False)
-        index_form = to_index(self.function, self.indices)
-        steps = []
-        if index_form != self.function:  # log det X has no product or trace to write out
-            written = Derivative(index_form, self.entry, evaluate=False)
-            steps.append(_step("index_notation", _definition_label(self.function), start, written, level=STRUCTURAL))
+        steps: list[Step] = []
+        index_form = self._index_notation(steps)
         engine = RuleEngine(REGISTRY, False, self.limits, taken=self.indices.taken | {"u", "v", "w"})
         derived = engine.run(index_form, self.entry)
-        steps.extend(derived.steps)
+        steps.extend(_reorderings_folded(derived.steps))
         current = steps[-1].after if steps else derived.result
         current = self._local_pass(current, steps)
         current = self._symmetric_entries(current, steps)
@@ -195,12 +192,12 @@ class _MatrixEngine:
         self._check(steps)  # before rebuilding: a wrong index step must be named, not trip to_matrix
         matrix = to_matrix(current, self.free, self.indices)
         entry = self.entry_of(matrix)
-        steps.append(_step("to_matrix", "back to matrix form", current, entry, level=STRUCTURAL))
+        _record(steps, "to_matrix", current, entry)  # none where the entry already reads as one: a_i
         index_derivation = Derivation(self.function, self.entry, steps, verified=self.verify, partial=True)
         calculus = MatrixCalculus(self.function, self.variable, self.layout, self.facts, index_derivation)
         calculus.matrix_steps = self._matrix_phase(entry, matrix)
         if self.verify:
-            self._check([steps[-1], *calculus.matrix_steps])
+            self._check([steps[-1], *calculus.matrix_steps] if steps else calculus.matrix_steps)
             # … and the result is the derivative (finite differences of the function itself)
             check_gradient(
                 self.function,
@@ -212,32 +209,40 @@ class _MatrixEngine:
             calculus.verified = True
         return calculus
 
+    def _index_notation(self, steps: list[Step]) -> sympy.Expr:
+        """The function written with explicit sums, one definition a step (the trace, the matrix
+        product, softmax), so that every line names what it used.  Returns the index form."""
+        current = self.function
+        stages: list[tuple[str, Callable[[sympy.Basic], sympy.Basic]]] = [
+            ("trace_definition", lambda e: write_traces(e, self.indices)),
+            (
+                "matrix_product" if self.function.has(MatMul) else "index_notation",
+                lambda e: to_index(e, self.indices, keep=(Softmax,)),
+            ),
+            ("softmax_definition", lambda e: to_index(e, self.indices)),
+        ]
+        for rule_id, write in stages:
+            written = write(current)
+            before, after = (Derivative(e, self.entry, evaluate=False) for e in (current, written))
+            _record(steps, rule_id, before, after)
+            current = written
+        return current
+
     # -- the index phase after the derivative rules: contract the Kronecker deltas --------------------
     def _local_pass(self, expr: sympy.Basic, steps: list[Step]) -> sympy.Basic:
         """Apply the local rewrites (multiply out, split sums, contract deltas) until none applies."""
-        rewrites: list[tuple[str, str, Callable]] = [
-            ("multiply_out", "multiply out", _multiply_out),
-            ("split_sum", "sum rule", _split_sum),
-            ("contract", "kronecker delta property", _contract),
+        rewrites: list[tuple[str, Callable]] = [
+            ("multiply_out", _multiply_out),
+            ("split_sum", _split_sum),
+            ("contract", _contract),
         ]
         for _ in range(500):
-            for rule_id, label, rewrite in rewrites:
+            for rule_id, rewrite in rewrites:
                 found = _first(expr, rewrite)
                 if found is not None:
                     path, replacement = found
                     after = replace_at(expr, path, replacement)
-                    steps.append(
-                        _step(
-                            rule_id,
-                            label,
-                            expr,
-                            after,
-                            focus=node_at(expr, path),
-                            replacement=replacement,
-                            path=path,
-                            level=TRIVIAL if rule_id == "multiply_out" else 1,
-                        )
-                    )
+                    _record(steps, rule_id, expr, after, focus=node_at(expr, path), replacement=replacement, path=path)
                     expr = after
                     break
             else:
@@ -256,22 +261,33 @@ class _MatrixEngine:
         if not swaps:
             return expr
         after = expr.xreplace(swaps)
-        names = ", ".join(sorted({e.parent.name for e in swaps}))
-        steps.append(_step("symmetric", f"requires {names} to be symmetric", expr, after))
+        _record(steps, "symmetric", expr, after, note=_symmetric_note({e.parent.name for e in swaps}))
         return after
 
     def _rename_dummies(self, expr: sympy.Basic, steps: list[Step]) -> sympy.Basic:
         """Each sum's dummy indices renamed k, l, … in order, so that equal terms can merge."""
-        renamed = expr.replace(lambda e: isinstance(e, Sum), self._canonical_sum)
-        if renamed == expr:
-            return expr
-        steps.append(_step("rename", "renaming dummy indices", expr, renamed, level=TRIVIAL))
+        renamed = self._renamed_apart(expr, frozenset())
+        _record(steps, "rename", expr, renamed)
         return renamed
 
-    def _canonical_sum(self, total: Sum) -> Sum:
+    def _renamed_apart(self, expr: sympy.Basic, bound: frozenset[str]) -> sympy.Basic:
+        """Outermost sums first, so that an inner sum never takes the name of an index bound around
+        it: Σ_k y_k / Σ_l e^{z_l}, not Σ_k y_k / Σ_k e^{z_k}."""
+        if not expr.has(Sum):
+            return expr
+        if isinstance(expr, Sum):
+            total = self._canonical_sum(expr, bound)
+            inside = bound | {limit[0].name for limit in total.limits}
+            return Sum(self._renamed_apart(total.function, inside), *total.limits)
+        args = [self._renamed_apart(arg, bound) for arg in expr.args]
+        return expr if args == list(expr.args) else expr.func(*args)
+
+    def _canonical_sum(self, total: Sum, bound: frozenset[str]) -> Sum:
         own = {limit[0] for limit in total.limits}
-        used = {str(s) for s in total.function.atoms(sympy.Symbol) if s not in own} | {str(f) for f in self.free}
-        used |= self.user_names
+        # names the new ones must avoid: free in the body (an index bound inside is renamed later),
+        # bound around this sum, the gradient's own indices and the user's symbols
+        used = {str(s) for s in total.function.free_symbols if s not in own} | {str(f) for f in self.free}
+        used |= self.user_names | bound
         mapping = {}
         for index, *_ in total.limits:
             size = self.indices.ranges[index]
@@ -300,68 +316,103 @@ class _MatrixEngine:
             return expr
         rest = [term for term in Add.make_args(expr) if term not in sums]
         combined = Add(Sum(inside, *limits), *rest)
-        steps.append(_step("combine_sums", "combine the sums", expr, combined))
+        _record(steps, "combine_sums", expr, combined)
         return combined
 
     def _evaluate(self, expr: sympy.Basic, steps: list[Step]) -> sympy.Basic:
         result = evaluated(expr)
-        if result == expr:
-            return expr
-        steps.append(_step("evaluate", "simplify", expr, result))
+        _record(steps, "evaluate", expr, result)
         return result
 
     # -- the matrix phase ----------------------------------------------------------------------------
     def _matrix_phase(self, entry: sympy.Basic, matrix: sympy.Basic) -> list[Step]:
+        steps: list[Step] = []
         if self.variable.shape[1] == 1 and self.layout == "row":
             current = Transpose(matrix).doit()
-            label = "the gradient is a row vector"
+            _record(steps, "gradient_row", entry, current)
         else:
             current = matrix
-            label = f"the derivative has the shape of {self.variable.name}"
-        steps = [_step("collect_entries", label, entry, current, level=STRUCTURAL)]
+            _record(steps, "gradient_shape", entry, current)
         symmetric = {Transpose(m): m for m in current.atoms(MatrixSymbol) if self.facts.symmetric(m.name)}
         if symmetric and current.has(*symmetric):  # the matrix form still shows Sᵀ
             after = current.xreplace(symmetric).doit()
-            names = ", ".join(sorted(m.name for m in symmetric.values()))
-            steps.append(_step("symmetric_matrix", f"requires {names} to be symmetric", current, after))
+            _record(steps, "symmetric", current, after, note=_symmetric_note({m.name for m in symmetric.values()}))
             current = after
         ones = _sums_to_one(current, self.facts)
         if ones is not None:
             after, names = ones
-            steps.append(_step("sums_to_one", f"requires the entries of {names} to sum to one", current, after))
+            note = f"the entries of {names} sum to one"
+            _record(steps, "sums_to_one", current, after, note=note)
             current = after
         softmax = _recognize_softmax(current)
-        if softmax != current:
-            steps.append(_step("softmax", "definition of softmax", current, softmax))
-            current = softmax
-        factored = _factor_common(current)
-        if factored != current:
-            steps.append(_step("factor", "factor out the common factor", current, factored))
-            current = factored
+        _record(steps, "softmax_definition", current, softmax)
+        current = softmax
+        _record(steps, "factor_matrix", current, _factor_common(current))
         return steps
 
 
-def _step(rule: str, label: str, before, after, focus=None, replacement=None, path=(), level=1) -> Step:
+_COLLECT = ("gradient_row", "gradient_shape")
+
+
+def _symmetric_note(names: set[str]) -> str:
+    """Which declared matrix the step needs symmetric (the label names the rule, not the matrix)."""
+    ordered = sorted(names)
+    return f"{', '.join(ordered)} {'is' if len(ordered) == 1 else 'are'} symmetric"
+
+
+def _record(steps: list[Step], rule: str, before, after, *, note: str | None = None, **where) -> None:
+    """Append the step of registry rule ``rule`` unless it changes nothing; a step that only reorders
+    terms or factors is cosmetic: it joins the line before instead of showing the same line again."""
+    if after == before:
+        return
+    step = _step(rule, before, after, note=note, **where)
+    steps.append(_folded_if_reordering(step))
+
+
+def _folded_if_reordering(step: Step) -> Step:
+    if step.level != COSMETIC and _only_reordered(step.before, step.after):
+        return dataclasses.replace(step, level=COSMETIC)
+    return step
+
+
+def _reorderings_folded(steps: list[Step]) -> list[Step]:
+    """The rule engine's tidy-up steps, with those that only reorder (B_lk δ_ik δ_jl → δ_ik δ_jl B_lk)
+    made cosmetic."""
+    return [_folded_if_reordering(step) if step.is_tidy else step for step in steps]
+
+
+def _only_reordered(before: sympy.Basic, after: sympy.Basic) -> bool:
+    """Equal up to the order and grouping of terms and factors: (a b) c and c b a print alike but for
+    the order."""
+    return same_up_to_order(_flattened(before), _flattened(after))
+
+
+def _flattened(expr: sympy.Basic) -> sympy.Basic:
+    """Nested sums and products merged into one, nothing else changed: Mul(a, Mul(b, c)) → Mul(a, b, c)."""
+    if expr.is_Atom or not expr.args:
+        return expr
+    args = [_flattened(arg) for arg in expr.args]
+    if isinstance(expr, Add | Mul):
+        args = [part for arg in args for part in (arg.args if type(arg) is type(expr) else (arg,))]
+        return expr.func(*args, evaluate=False)
+    return expr.func(*args)
+
+
+def _step(rule: str, before, after, focus=None, replacement=None, path=(), note: str | None = None) -> Step:
+    """A step of the registry rule ``rule``, with its label and level."""
+    registered = REGISTRY[rule]
     return Step(
         rule=rule,
-        label=label,
+        label=registered.label,
         before=before,
         after=after,
         focus=before if focus is None else focus,
         replacement=after if replacement is None else replacement,
         path=path,
-        level=level,
+        note=note,
+        level=registered.level,
         is_tidy=True,
     )
-
-
-def _definition_label(function: sympy.Basic) -> str:
-    products, traces = function.has(MatMul), function.has(Trace)
-    if traces and products:
-        return "definition of the trace and the matrix product"
-    if traces:
-        return "definition of the trace"
-    return "definition of the matrix product" if products else "index notation"
 
 
 def _first(expr: sympy.Basic, rewrite: Callable) -> tuple[tuple[int, ...], sympy.Basic] | None:

@@ -44,7 +44,11 @@ def matrix_symbol(left: Left) -> str:
 def gradient_symbol(left: Left) -> str:
     """``∇_x f`` in index notation, or ``(∇_x f)_i`` for its entry."""
     (variable,), (function,) = left.variables, left.functions
-    whole = r"\nabla_{%s} %s" % (to_latex(variable), to_latex(function))
+    operand = to_latex(function)
+    # ∇_z (−yᵀ log …) and ∇_x (a + b): without brackets the operator reads as applied to the first term
+    if isinstance(function, sympy.Add | sympy.MatAdd) or operand.startswith("-"):
+        operand = r"\left(%s\right)" % operand
+    whole = r"\nabla_{%s} %s" % (to_latex(variable), operand)
     if left.notation == "matrix_gradient":
         return whole
     index = "i" if variable.shape[1] == 1 else "i,j"

@@ -11,7 +11,7 @@ import sympy
 from sympy import Determinant, Inverse, KroneckerDelta, Sum
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .base import STRUCTURAL, Context, Rewrite, Rule, d, mul
+from .base import ELEMENTARY, STRUCTURAL, TRIVIAL, Context, Rewrite, Rule, d, mul
 
 
 def sum_into_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
@@ -58,7 +58,7 @@ def inverse_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     )
 
 
-RULES = [
+DERIVATIVE_RULES = [
     Rule(
         id="sum_into_sum",
         label="sum rule",
@@ -69,7 +69,7 @@ RULES = [
     ),
     Rule(
         id="kronecker",
-        label="kronecker delta property",
+        label="Kronecker delta property",
         statement=r"\frac{\partial x_k}{\partial x_i} = \delta_{ik}, \quad "
         r"\frac{\partial A_{kl}}{\partial A_{ij}} = \delta_{ik}\,\delta_{jl}",
         apply=kronecker_rule,
@@ -94,3 +94,75 @@ RULES = [
         heads=(Determinant,),
     ),
 ]
+
+
+def _applied_by_the_matrix_engine(rule_id: str, label: str, statement: str, level: int = ELEMENTARY) -> Rule:
+    return Rule(id=rule_id, label=label, statement=statement, apply=None, family="index", level=level)
+
+
+# Rewrites the matrix engine (:mod:`derivgen.calculus.matrix_engine`) applies to the whole expression
+# itself: before the derivative rules (index notation), after them (contraction, renaming) and on the
+# way back to matrix form.  They are listed here so that every label a step carries is a rule of the
+# registry, with a statement a rules slide can show; they have no function for the rule engine.
+MATRIX_STEPS = [
+    _applied_by_the_matrix_engine(
+        "trace_definition", "definition of the trace", r"\operatorname{tr}(\mathbf{A}) = \sum_k A_{k,k}", STRUCTURAL
+    ),
+    _applied_by_the_matrix_engine(
+        "matrix_product",
+        "definition of the matrix product",
+        r"(\mathbf{A}\mathbf{B})_{i,j} = \sum_k A_{i,k}\, B_{k,j}",
+        STRUCTURAL,
+    ),
+    _applied_by_the_matrix_engine(
+        "index_notation",
+        "index notation",
+        r"(\mathbf{A} \circ \mathbf{B})_{i,j} = A_{i,j}\, B_{i,j}, \quad f(\mathbf{A})_{i,j} = f(A_{i,j})",
+        STRUCTURAL,
+    ),
+    _applied_by_the_matrix_engine(
+        "softmax_definition",
+        "definition of softmax",
+        r"\operatorname{softmax}(\mathbf{z})_i = \frac{e^{z_i}}{\sum_k e^{z_k}}",
+    ),
+    _applied_by_the_matrix_engine(
+        "multiply_out", "multiply out", r"\sum_k c\,(a_k + b_k) = \sum_k (c\,a_k + c\,b_k)", TRIVIAL
+    ),
+    _applied_by_the_matrix_engine("split_sum", "split the sum", r"\sum_k (a_k + b_k) = \sum_k a_k + \sum_k b_k"),
+    _applied_by_the_matrix_engine("contract", "Kronecker delta property", r"\sum_k \delta_{i,k}\, a_k = a_i"),
+    _applied_by_the_matrix_engine(
+        "symmetric",
+        "requires a symmetric matrix",
+        r"\mathbf{M}^T = \mathbf{M}, \quad M_{k,i} = M_{i,k}",
+    ),
+    _applied_by_the_matrix_engine(
+        "sums_to_one", "requires entries that sum to one", r"\mathbf{1}^T \mathbf{y} = \sum_k y_k = 1"
+    ),
+    _applied_by_the_matrix_engine("rename", "renaming dummy indices", r"\sum_k a_k = \sum_l a_l", TRIVIAL),
+    _applied_by_the_matrix_engine("combine_sums", "combine the sums", r"\sum_k a_k + \sum_k b_k = \sum_k (a_k + b_k)"),
+    _applied_by_the_matrix_engine(
+        "to_matrix",
+        "back to matrix form",
+        r"\sum_k A_{i,k}\, x_k = (\mathbf{A}\mathbf{x})_i, \quad A_{j,i} = (\mathbf{A}^T)_{i,j}",
+        STRUCTURAL,
+    ),
+    _applied_by_the_matrix_engine(
+        "gradient_row",
+        "the gradient is a row vector",
+        r"\nabla_{\mathbf{x}} f = \begin{bmatrix} \frac{\partial f}{\partial x_1} & \cdots & "
+        r"\frac{\partial f}{\partial x_n} \end{bmatrix}",
+        STRUCTURAL,
+    ),
+    _applied_by_the_matrix_engine(
+        "gradient_shape",
+        "the gradient has the shape of the variable",
+        r"\bigl(\nabla_{\mathbf{X}} f\bigr)_{i,j} = \frac{\partial f}{\partial X_{i,j}}",
+        STRUCTURAL,
+    ),
+    _applied_by_the_matrix_engine(
+        "factor_matrix",
+        "factor out the common factor",
+        r"\mathbf{A}\mathbf{B} + \mathbf{A}\mathbf{C} = \mathbf{A}(\mathbf{B} + \mathbf{C})",
+    ),
+]
+RULES = [*DERIVATIVE_RULES, *MATRIX_STEPS]
