@@ -368,9 +368,9 @@ def _derivation_lines(derivation: Derivation, detail: str) -> list[str]:
     from .presentation.lines import display_lines
     from .presentation.printer import to_text
 
-    lines = [to_text(derivation.start, operator=True)]
+    lines = [to_text(derivation.start, operator=True, written=derivation.written)]
     for line in display_lines(derivation, detail):
-        lines.append(f"  = {to_text(line.expression)}    [{line.label}]")
+        lines.append(f"  = {to_text(line.expression, written=derivation.written)}    [{line.label}]")
         for step in line.steps:
             if isinstance(step.chain, ChainInfo):
                 chain = step.chain

@@ -78,7 +78,14 @@ def replace_at(expr: sympy.Basic, path: tuple[int, ...], new: sympy.Basic) -> sy
 
 
 class RuleEngine:
-    def __init__(self, registry: RuleRegistry, verify: bool, limits: EngineLimits, taken: set[str]):
+    def __init__(
+        self,
+        registry: RuleRegistry,
+        verify: bool,
+        limits: EngineLimits,
+        taken: set[str],
+        written: frozenset[sympy.Basic] = frozenset(),
+    ):
         self.registry = registry
         self.verify = verify
         self.limits = limits
@@ -86,6 +93,7 @@ class RuleEngine:
         self.step_count = 0
         self.taken = set(taken)
         self.stand_ins = 0
+        self.written = written  # the user's sums: their terms keep the written order
 
     def run(self, expression: sympy.Expr, variable: sympy.Symbol) -> Derivation:
         context = _Context(self, variable)
@@ -110,7 +118,7 @@ class RuleEngine:
                 check_equal(current, tidied.replacement, rule.label)
             steps.append(self._step(rule, tidied, current, tidied.replacement, current, (), tidy=True))
             current = tidied.replacement
-        derivation = Derivation(expression, variable, steps, verified=self.verify)
+        derivation = Derivation(expression, variable, steps, verified=self.verify, written=self.written)
         if self.verify:
             # end to end as well: catches a slip in how steps were put together
             check_equal(derivation.start, derivation.result, "whole derivation")
@@ -158,6 +166,10 @@ class _Context:
 
     def fresh_variable(self, real: bool = True) -> sympy.Symbol:
         return self.engine.fresh_variable(real)
+
+    @property
+    def written(self) -> frozenset[sympy.Basic]:
+        return self.engine.written
 
 
 def _unsupported_message(focus: Derivative) -> str:

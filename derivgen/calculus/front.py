@@ -21,6 +21,7 @@ from .matrix_engine import MatrixCalculus, derive_matrix
 from .model import Derivation
 from .multivariate import MatrixDerivation, derive_many
 from .rules import REGISTRY, RuleRegistry
+from .rules.base import written_sums
 
 MAX_ORDER = 10
 METHODS = ("rules", "limit")
@@ -39,6 +40,7 @@ def derive(
     method: str = "rules",
     limits: EngineLimits = DEFAULT_LIMITS,
     registry: RuleRegistry = REGISTRY,
+    as_written: bool | None = None,
 ) -> Derivation | MatrixDerivation | MatrixCalculus:
     """Derive ``expression`` with respect to ``wrt`` step by step.
 
@@ -55,6 +57,11 @@ def derive(
     function of vectors and matrices, derived in index notation (``assume=["symmetric(M)"]``,
     ``layout="row"`` or ``"shape"``); see :func:`derivgen.calculus.matrix_engine.derive_matrix`.
     ``method="limit"`` derives from the limit of the difference quotient instead of the rules.
+
+    Text is shown as written: the first line, and every part no rule has touched yet, keep the
+    order and signs of its terms (``y - w x``, ``1 + e^x``).  A sympy expression prints in sympy's
+    order, unless ``as_written=True`` says it is a user's line built unevaluated
+    (``derivgen.parse(text, written=True)``).
     """
     if method not in METHODS:
         raise DerivgenError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
@@ -76,7 +83,7 @@ def derive(
     if not (several_functions or several_variables or order > 1):
         expr = _assume_positive(_as_expression(expression), positive)
         variable = _as_variable(wrt, expr)
-        return derive_one(expr, variable, verify, registry, limits)
+        return derive_one(expr, variable, verify, registry, limits, written=_written(expression, expr, as_written))
 
     expressions = [
         _assume_positive(_as_expression(item), positive) for item in (expression if several_functions else [expression])
@@ -87,12 +94,13 @@ def derive(
     if not names:
         raise DerivgenError("give at least one variable to differentiate by")
     combined = sympy.Tuple(*expressions)
+    written = _written(expression, combined, as_written)
     variables = [_as_variable(name, combined) for name in names]
     partial = several_variables or several_functions
 
     def component(expr: sympy.Expr, variable: sympy.Symbol) -> Derivation:
         # stand-in names (u, v, …) must avoid the names of every function of the Jacobian
-        derivation = derive_one(expr, variable, verify, registry, limits, taken=combined)
+        derivation = derive_one(expr, variable, verify, registry, limits, taken=combined, written=written)
         derivation.partial = partial
         return derivation
 
@@ -109,7 +117,7 @@ def only_variable(*expressions: sympy.Basic) -> str:
 
 def _as_expression(expression: str | sympy.Expr) -> sympy.Expr:
     if isinstance(expression, str):
-        return parse(expression)
+        return parse(expression, written=True)
     if isinstance(expression, int):
         return sympy.Integer(expression)
     if isinstance(expression, sympy.Expr) and not isinstance(expression, sympy.MatrixBase):
@@ -121,13 +129,24 @@ def _as_expression(expression: str | sympy.Expr) -> sympy.Expr:
     raise DerivgenError(f"cannot derive an object of type {type(expression).__name__}; give text or a sympy expression")
 
 
+def _written(given: object, expr: sympy.Basic, as_written: bool | None) -> frozenset[sympy.Basic]:
+    """The sums to keep in their written order: those of text (every item of a list being text)."""
+    if as_written is None:
+        items = given if isinstance(given, list | tuple) else [given]
+        as_written = all(isinstance(item, str) for item in items)
+    return written_sums(expr) if as_written else frozenset()
+
+
 def _assume_positive(expr: sympy.Expr, names: Iterable[str]) -> sympy.Expr:
     names = set(names)
     for name in names:
         if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
             raise DerivgenError(f"a positive variable must be a name such as x, not {name!r}")
     swap = {s: Symbol(s.name, positive=True) for s in expr.free_symbols if s.name in names}
-    return expr.xreplace(swap) if swap else expr
+    if not swap:
+        return expr
+    with sympy.evaluate(False):  # keeps the written order of terms and factors
+        return expr.xreplace(swap)
 
 
 def _as_variable(wrt: str | sympy.Symbol, expr: sympy.Basic) -> sympy.Symbol:
@@ -168,9 +187,11 @@ def derive_one(
     registry: RuleRegistry = REGISTRY,
     limits: EngineLimits = DEFAULT_LIMITS,
     taken: sympy.Basic | None = None,
+    written: frozenset[sympy.Basic] = frozenset(),
 ) -> Derivation:
     """The derivative of one function by one of its variables, by the rules — the method behind
     :func:`derive` for one variable, typed for callers that need the trace itself (the substitution
-    layout, plots).  Stand-in variables avoid the names in ``taken`` (default: the expression)."""
+    layout, plots).  Stand-in variables avoid the names in ``taken`` (default: the expression);
+    ``written`` holds the sums to print in the order typed."""
     names = {s.name for s in (expression if taken is None else taken).free_symbols}
-    return RuleEngine(registry, verify, limits, taken=names).run(expression, wrt)
+    return RuleEngine(registry, verify, limits, taken=names, written=written).run(expression, wrt)

@@ -55,6 +55,7 @@ class Left:
     order: int = 1
     given: tuple[sympy.Basic, ...] = ()  # declared vectors and matrices (x ∈ ℝⁿ), in order
     facts: tuple[tuple[str, str], ...] = ()  # declared assumptions: ("symmetric", "M")
+    written: frozenset[sympy.Basic] = frozenset()  # the sums as the user typed them (see Derivation)
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,9 @@ class Derivation(Result):
     steps: list[Step] = field(default_factory=list)
     verified: bool = False
     partial: bool = False  # one of several variables: written with ∂ rather than d
+    # The sums of the user's own text (``y - w x``, ``1 + e^x``): printed, and split by the sum rule,
+    # in the order typed.  Empty for an expression built in Python, which prints in sympy's order.
+    written: frozenset[sympy.Basic] = frozenset()
 
     @property
     def start(self) -> sympy.Expr:
@@ -239,7 +243,7 @@ class Derivation(Result):
 
     @property
     def left(self) -> Left:
-        return Left("derivative", (self.expression,), (self.wrt,))
+        return Left("derivative", (self.expression,), (self.wrt,), written=self.written)
 
     @property
     def parts(self) -> list[Part]:

@@ -57,7 +57,8 @@ class MatrixDerivation(Result):
 
     @property
     def left(self) -> Left:
-        return Left(self.kind, tuple(self.expressions), tuple(self.variables), self.order)
+        written = frozenset().union(*(derivation.written for derivation in self.first_order + self.components))
+        return Left(self.kind, tuple(self.expressions), tuple(self.variables), self.order, written=written)
 
     @property
     def parts(self) -> list[Part]:

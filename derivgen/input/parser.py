@@ -95,14 +95,21 @@ _MAX_NAME_LENGTH = 40
 _UNICODE = {"π": "pi", "−": "-", "·": "*", "×": "*", "÷": "/", "²": "**2", "³": "**3", "σ": "sigmoid"}
 
 
-def parse(text: str, limits: ParseLimits = DEFAULT_LIMITS) -> sympy.Expr:
+def parse(text: str, limits: ParseLimits = DEFAULT_LIMITS, written: bool = False) -> sympy.Expr:
     """Read an expression such as ``"(x^2 + 2)^3"`` into a sympy expression.
 
     Variables are real symbols.  Raises :class:`ParseError` (with the column) for anything
     outside the allowed language and :class:`LimitExceeded` for inputs over ``limits``.
+    ``written=True`` keeps the expression as typed — the order and signs of terms and factors,
+    ``2 · 3x`` unmultiplied — for a derivation that starts from the user's own line; its value is
+    the same.
     """
     builder, tree = _prepare(text, limits)
-    return builder.build(tree.body)
+    value = builder.build(tree.body)  # evaluated: the checks (1/0, huge numbers) see real values
+    if not written:
+        return value
+    with sympy.evaluate(False):
+        return _Builder(builder.source, limits).build(tree.body)
 
 
 def _prepare(text: str, limits: ParseLimits) -> tuple[_Builder, ast.Expression]:

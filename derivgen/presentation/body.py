@@ -41,7 +41,7 @@ def derivation_rows(derivation: Derivation, part: Part, detail: str) -> list[str
     start = left_side(part.left, derivation.start, partial)
     lines = display_lines(derivation, detail)
     if not lines:  # already final, as d/dx f(x) = f'(x) for an undefined f
-        return [f"{start} &= {to_latex(derivation.result, partial)} &&"]
+        return [f"{start} &= {to_latex(derivation.result, partial, written=derivation.written)} &&"]
     rows = []
     for i, line in enumerate(lines):
         label = r"\text{%s}" % escape_text(line.label)

@@ -197,17 +197,59 @@ def derive_task(task: Task, substitutions: dict | None = None) -> DerivationResu
         function = _substitute(parse_matrix(task.derive, declared), substitutions)
         return derive(function, task.wrt, symbols=task.symbols, assume=task.assume, layout=task.layout)
     texts = task.derive if isinstance(task.derive, list) else [task.derive]
-    expressions = [_substitute(parse(text), substitutions) for text in texts]
+    expressions = [_substitute(parse(text, written=True), substitutions, written=True) for text in texts]
     wrt = task.wrt if task.wrt is not None else only_variable(*expressions)
     function = expressions if isinstance(task.derive, list) else expressions[0]
-    return derive(function, wrt, order=task.order, positive=task.positive, method=task.method)
+    return derive(function, wrt, order=task.order, positive=task.positive, method=task.method, as_written=True)
 
 
-def _substitute(expression, substitutions: dict):
+def _substitute(expression, substitutions: dict, written: bool = False):
+    """The drawn numbers put in; in a written expression they keep its order of terms, and the
+    numbers that meet are worked out (a·2x with a = 3 reads 6x, x^(a-1) reads x^2)."""
     if not substitutions:
         return expression
     by_name = {symbol: substitutions[symbol.name] for symbol in expression.free_symbols if symbol.name in substitutions}
-    return expression.xreplace(by_name) if by_name else expression
+    if not by_name:
+        return expression
+    if not written:
+        return expression.xreplace(by_name)
+    return _replace_written(expression, by_name)
+
+
+def _replace_written(node: sympy.Basic, by_name: dict) -> sympy.Basic:
+    if node in by_name:
+        return by_name[node]
+    if node.is_Atom or not node.args:
+        return node
+    args = [_replace_written(arg, by_name) for arg in node.args]
+    if not node.free_symbols & set(by_name):
+        return node
+    return _rebuilt(node, args)
+
+
+def _rebuilt(node: sympy.Basic, args: list) -> sympy.Basic:
+    """``node`` with new arguments: a constant part evaluated, numbers of a sum or product merged
+    into one where the first stood, everything else in the written order."""
+    if all(not arg.free_symbols for arg in args) and isinstance(node, sympy.Expr):
+        return node.func(*args)
+    if isinstance(node, sympy.Add | sympy.Mul):
+        numbers = [arg for arg in args if arg.is_Number]
+        absorbing = isinstance(node, sympy.Mul) and sympy.S.Zero in numbers
+        if len(numbers) > 1 or absorbing or (numbers and numbers[0] == node.identity):
+            merged = node.func(*numbers)
+            first = args.index(numbers[0])
+            rest = [arg for arg in args if not arg.is_Number]
+            if isinstance(node, sympy.Mul) and merged == 0:
+                return sympy.S.Zero
+            if merged != node.identity:
+                rest.insert(min(first, len(rest)), merged)
+            args = rest
+        if len(args) == 1:
+            return args[0]
+        if not args:
+            return node.identity
+    with sympy.evaluate(False):
+        return node.func(*args)
 
 
 def derivation_rows(derivation: DerivationResult, detail: str) -> tuple[tuple[Row, ...], str]:
@@ -265,10 +307,11 @@ def _rows(derivation: Derivation, detail: str, first_overlay: int = 1, lhs: str 
     """The displayed lines of one derivation, revealed from overlay ``first_overlay`` on; ``lhs``
     replaces the derivative written out as the left side (``(∇_x f)_i`` in index notation)."""
     partial = derivation.partial
-    start = Latex(lhs if lhs is not None else to_latex(derivation.start, partial, operator=True))
+    written = derivation.written
+    start = Latex(lhs if lhs is not None else to_latex(derivation.start, partial, operator=True, written=written))
     lines = display_lines(derivation, detail)
     if not lines:  # already final: d/dx f(x) = f'(x)
-        result = Latex(to_latex(derivation.result, partial))
+        result = Latex(to_latex(derivation.result, partial, written=written))
         return (Row(start, result, result, "", first_overlay),)
     rows: list[Row] = []
     previous = derivation.start

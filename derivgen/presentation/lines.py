@@ -20,6 +20,7 @@ class DisplayLine:
     """One displayed line ``= expression`` and the steps it stands for."""
 
     steps: tuple[Step, ...]
+    written: frozenset[sympy.Basic] = frozenset()  # the derivation's sums as typed (printed in that order)
 
     @property
     def expression(self) -> sympy.Expr:
@@ -70,7 +71,7 @@ def display_lines(derivation: Derivation, detail: str = "normal") -> list[Displa
             groups.append([step])
         else:
             groups[-1].append(step)
-    return [DisplayLine(tuple(group)) for group in groups if group]
+    return [DisplayLine(tuple(group), derivation.written) for group in groups if group]
 
 
 # Marks of the highlighted part while printing: characters LaTeX output never holds, swapped for the
@@ -100,7 +101,7 @@ def line_forms(line: DisplayLine, partial: bool = False, highlight: tuple[sympy.
 
 
 def _forms(line: DisplayLine, partial: bool, highlight: tuple[sympy.Basic, str] | None) -> list[str]:
-    tex = to_latex(line.expression, partial, highlight=highlight)
+    tex = to_latex(line.expression, partial, highlight=highlight, written=line.written)
     first = line.steps[0]
     if isinstance(first.chain, ChainProduct) and first.path == ():
         return [*product_forms(first.chain, first.focus, partial), tex]

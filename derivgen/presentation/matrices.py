@@ -30,9 +30,9 @@ def matrix_symbol(left: Left) -> str:
     function = (
         LectureLatexPrinter()._print(sympy.Symbol(expression.func.__name__))
         if isinstance(expression, AppliedUndef)
-        else r"\left(%s\right)" % to_latex(expression)
+        else r"\left(%s\right)" % to_latex(expression, written=left.written)
         if isinstance(expression, sympy.Add | Mul)
-        else to_latex(expression)
+        else to_latex(expression, written=left.written)
     )
     if left.notation == "gradient":
         return r"\nabla_{(%s)} %s" % (variables, function)
@@ -60,12 +60,12 @@ def left_side(left: Left, start: sympy.Basic | None = None, partial: bool = Fals
     operator), a gradient, Jacobian or Hessian symbol, or ∇_x f / (∇_x f)_i in index notation."""
     if left.notation == "derivative":
         derivative = start if start is not None else sympy.Derivative(left.functions[0], *left.variables)
-        return to_latex(derivative, partial, operator=True)
+        return to_latex(derivative, partial, operator=True, written=left.written)
     if left.notation in ("matrix_gradient", "matrix_gradient_entry"):
         return gradient_symbol(left)
     if left.notation == "higher":
         (variable,), (function,) = left.variables, left.functions
-        bracketed = r"\left(%s\right)" % to_latex(function)
+        bracketed = r"\left(%s\right)" % to_latex(function, written=left.written)
         return r"\frac{d^{%d}}{d %s^{%d}} %s" % (left.order, to_latex(variable), left.order, bracketed)
     return matrix_symbol(left)
 
@@ -124,7 +124,7 @@ def _last_shown(derivation: Derivation, detail: str) -> sympy.Expr:
 def question(left: Left) -> tuple[str, list[str]]:
     """What a sheet asks for, in LaTeX, and the givens (shapes, assumptions)."""
     if left.notation == "jacobian":
-        functions = r" \\ ".join(to_latex(f) for f in left.functions)
+        functions = r" \\ ".join(to_latex(f, written=left.written) for f in left.functions)
         return r"%s \begin{bmatrix} %s \end{bmatrix}" % (matrix_symbol(left), functions), []
     given = []
     for symbol in left.given:

@@ -22,10 +22,12 @@ _SYMBOL_NAMES = {"lam": "lambda"}  # `lambda` is a Python keyword, so lecturers 
 
 
 class _AsBuilt:
-    """Decides, once per printed expression, which nodes keep the order a rule gave them."""
+    """Decides, once per printed expression, which nodes keep the order a rule gave them — or the
+    user: a sum in ``written`` (typed ``1 + e^x``) keeps its order though sympy's would differ."""
 
-    def __init__(self) -> None:
+    def __init__(self, written: frozenset[sympy.Basic] = frozenset()) -> None:
         self._memo: dict[int, bool] = {}
+        self._written = written
 
     def __call__(self, node: sympy.Basic) -> bool:
         key = id(node)
@@ -36,7 +38,7 @@ class _AsBuilt:
     def _as_built(self, node: sympy.Basic) -> bool:
         if node.is_Atom:
             return False
-        if isinstance(node, Derivative):
+        if isinstance(node, Derivative) or node in self._written:
             return True
         children = [self(arg) for arg in node.args]
         if any(children) and isinstance(node, sympy.Add | Mul):
@@ -86,9 +88,10 @@ class LectureLatexPrinter(LatexPrinter):
         partial: bool = False,
         operator: sympy.Basic = None,
         highlight: tuple[sympy.Basic, str] | None = None,
+        written: frozenset[sympy.Basic] = frozenset(),
     ):
         super().__init__(settings or {})
-        self._as_built = _AsBuilt()
+        self._as_built = _AsBuilt(written)
         self._partial = partial
         self._operator = operator  # a derivative to print as d/dx … even where it is final
         self._highlight = highlight  # (node, "\\alert{%s}"): wrap the first print of that node
@@ -142,8 +145,8 @@ class LectureLatexPrinter(LatexPrinter):
             top = self._product(numerator) if numerator else "1"
             return sign + rf"\frac{{{top}}}{{{self._product(denominator)}}}"
         body = self._product(factors)
-        if sign and len(factors) == 1 and isinstance(factors[0], sympy.Add):
-            body = rf"\left({body}\right)"
+        if sign and (body.startswith("-") or (len(factors) == 1 and isinstance(factors[0], sympy.Add))):
+            body = rf"\left({body}\right)"  # - (-1/x^2), not - - 1/x^2
         return sign + body
 
     def _product(self, factors: list[sympy.Basic]) -> str:
@@ -261,9 +264,11 @@ def _split_fraction(factors: list[sympy.Basic], as_built: _AsBuilt) -> tuple[lis
 class LectureStrPrinter(StrPrinter):
     """Plain text for the terminal, in the same order as the LaTeX: ``d/dx(x**2)``, ``f'(x)``."""
 
-    def __init__(self, settings: dict | None = None, operator: sympy.Basic = None):
+    def __init__(
+        self, settings: dict | None = None, operator: sympy.Basic = None, written: frozenset[sympy.Basic] = frozenset()
+    ):
         super().__init__(settings or {})
-        self._as_built = _AsBuilt()
+        self._as_built = _AsBuilt(written)
         self._operator = operator
 
     def _print_Add(self, expr, order=None):
@@ -382,13 +387,17 @@ def to_latex(
     partial: bool = False,
     operator: bool = False,
     highlight: tuple[sympy.Basic, str] | None = None,
+    written: frozenset[sympy.Basic] = frozenset(),
 ) -> str:
     """LaTeX of an expression in the lecturer's order.  ``operator``: print a top-level
     derivative as ``d/dx f(x)`` even where it is already final (``f'(x)``).  ``highlight``:
-    (a node of ``expr``, a LaTeX wrapper such as ``\\alert{%s}``)."""
+    (a node of ``expr``, a LaTeX wrapper such as ``\\alert{%s}``).  ``written``: sums to print in
+    the order the user typed them (a derivation's ``written``)."""
     # vectors and matrices in bold, as the seed writes them
     settings = {"mat_symbol_style": "bold"}
-    printer = LectureLatexPrinter(settings, partial=partial, operator=expr if operator else None, highlight=highlight)
+    printer = LectureLatexPrinter(
+        settings, partial=partial, operator=expr if operator else None, highlight=highlight, written=written
+    )
     return printer.doprint(expr)
 
 
@@ -407,9 +416,9 @@ def changed_part(before: sympy.Basic, after: sympy.Basic) -> sympy.Basic | None:
     return None
 
 
-def to_text(expr: sympy.Basic, operator: bool = False) -> str:
-    """Plain text of an expression in the lecturer's order."""
-    return LectureStrPrinter(operator=expr if operator else None).doprint(expr)
+def to_text(expr: sympy.Basic, operator: bool = False, written: frozenset[sympy.Basic] = frozenset()) -> str:
+    """Plain text of an expression in the lecturer's order (``written``: as in :func:`to_latex`)."""
+    return LectureStrPrinter(operator=expr if operator else None, written=written).doprint(expr)
 
 
 def rule_statement(rule: Rule) -> str:

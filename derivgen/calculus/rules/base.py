@@ -48,6 +48,10 @@ class Context(Protocol):
     def fresh_variable(self, real: bool = True) -> sympy.Symbol:
         """A new stand-in name for an inner function: u, v, w, …"""
 
+    @property
+    def written(self) -> frozenset[sympy.Basic]:
+        """The sums of the expression as the user wrote them: their terms keep the written order."""
+
 
 RuleFunction = Callable[[sympy.Expr, Context], "Rewrite | None"]
 
@@ -152,9 +156,25 @@ def power(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
     return Pow(base, exponent, evaluate=False)
 
 
-def display_terms(expression: sympy.Expr) -> list[sympy.Expr]:
-    """The terms of a sum in the order a slide shows them."""
-    return list(expression.as_ordered_terms()) if _is_evaluated(expression) else list(expression.args)
+def display_terms(expression: sympy.Expr, written: frozenset[sympy.Basic] = frozenset()) -> list[sympy.Expr]:
+    """The terms of a sum in the order a slide shows them: as written (``y - w x``, ``1 + e^x``) for
+    a sum of the user's input, as built for one a rule built, else in sympy's printing order."""
+    if expression in written or not _is_evaluated(expression):
+        return list(expression.args)
+    return list(expression.as_ordered_terms())
+
+
+def written_sums(expression: sympy.Basic) -> frozenset[sympy.Basic]:
+    """The sums of an expression as written, whose order of terms slides keep."""
+    return frozenset(node for node in sympy.preorder_traversal(expression) if isinstance(node, Add))
+
+
+def negated(term: sympy.Expr) -> sympy.Expr:
+    """``u`` for a term ``-u``: a written ``-1 · u · v`` keeps the order of its other factors."""
+    if isinstance(term, Mul) and len(term.args) > 1 and term.args[0] == -1:
+        rest = term.args[1:]
+        return rest[0] if len(rest) == 1 else Mul(*rest, evaluate=False)
+    return -term
 
 
 def display_factors(expression: sympy.Expr) -> list[sympy.Expr]:

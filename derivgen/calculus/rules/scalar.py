@@ -17,6 +17,7 @@ from .base import (
     display_factors,
     display_terms,
     mul,
+    negated,
     power,
 )
 
@@ -37,10 +38,10 @@ def sum_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """d/dx (f + g - h) -> d/dx f + d/dx g - d/dx h."""
     terms = []
     has_difference = False
-    for term in display_terms(expr):
+    for term in display_terms(expr, ctx.written):
         if term.could_extract_minus_sign():
             # keep the minus outside the derivative, as a lecturer writes it
-            terms.append(mul(S.NegativeOne, d(-term, ctx.wrt)))
+            terms.append(mul(S.NegativeOne, d(negated(term), ctx.wrt)))
             has_difference = True
         else:
             terms.append(d(term, ctx.wrt))
