@@ -62,7 +62,7 @@ def test_detail_levels(capsys, detail):
     lines = out.splitlines()
     assert same_function(read_text(lines[0]), truth)  # d/dx(x**2*exp(x))
     rows = [line for line in lines if line.strip().startswith("= ")]
-    assert rows and all(re.search(r"\[[a-z ]+\]$", row) for row in rows), out
+    assert rows and all(re.search(r"\[[a-z ,]+\]$", row) for row in rows), out
     for row in rows:
         assert same_function(read_text(row.strip()[2:].rsplit("[", 1)[0]), truth), row
     result = next(line for line in lines if line.startswith("result:"))
@@ -171,7 +171,7 @@ def test_matrix_derivative_from_the_command_line(capsys):
         "--assume",
         "symmetric(M)",
     )
-    assert code == 0 and "[requires a symmetric matrix]" in out and "M is symmetric" in out
+    assert code == 0 and "requires a symmetric matrix" in out and "M is symmetric" in out
     # the seed's closed form for symmetric M: ∇ₓ xᵀMx = 2xᵀM (a row)
     n = sympy.Symbol("n", integer=True, positive=True)
     x, m = sympy.MatrixSymbol("x", n, 1), sympy.MatrixSymbol("M", n, n)

@@ -33,6 +33,7 @@ from ..input.spec import (
 )
 from .lines import display_lines, line_forms
 from .matrices import collect_forms, left_side, matrix_latex
+from .page_check import PageCheckError, check_rows
 from .plots import Picture, picture
 from .printer import changed_part, rule_statement, to_latex
 from .text import Latex, escape_text
@@ -283,7 +284,10 @@ def _derivation(frame: DerivationFrame, deck: Deck, number: int, source: SourceM
     except DerivgenError as error:
         where = error_location(frame, error, source, location)
         raise SpecError(f"{where}: frame {number} ({frame.title!r}): {error.one_line()}") from None
-    rows, result = derivation_rows(derivation, frame.detail or deck.detail)
+    try:
+        rows, result = derivation_rows(derivation, frame.detail or deck.detail)
+    except PageCheckError as error:
+        raise SpecError(f"{where}: frame {number} ({frame.title!r}): {error.one_line()}") from None
     presented = PresentedFrame(
         number,
         "derivation",
@@ -308,20 +312,21 @@ def _rows(derivation: Derivation, detail: str, first_overlay: int = 1, lhs: str 
     replaces the derivative written out as the left side (``(∇_x f)_i`` in index notation)."""
     partial = derivation.partial
     written = derivation.written
-    start = Latex(lhs if lhs is not None else to_latex(derivation.start, partial, operator=True, written=written))
+    operator = to_latex(derivation.start, partial, operator=True, written=written)
+    start = Latex(lhs if lhs is not None else operator)
     lines = display_lines(derivation, detail)
     if not lines:  # already final: d/dx f(x) = f'(x)
         result = Latex(to_latex(derivation.result, partial, written=written))
         return (Row(start, result, result, "", first_overlay),)
     rows: list[Row] = []
-    previous = derivation.start
+    previous, previous_tex = derivation.start, operator
     step_index = 0
     for position, line in enumerate(lines):
         plain = line_forms(line, partial)
         last_overlay = first_overlay + len(rows) + len(plain) - 1  # the expression itself is the last form
         changed = changed_part(previous, line.expression)
         highlight = None if changed is None else (changed, r"\alert<%d| handout:0>{%s}" % (last_overlay, "%s"))
-        highlighted = line_forms(line, partial, highlight)
+        highlighted = line_forms(line, partial, highlight, previous_tex)
         steps = tuple(range(step_index, step_index + len(line.steps)))
         # a line with several forms (row · column = Σ = …) gets a row for each form
         for form, (tex, tex_highlighted) in enumerate(zip(plain, highlighted, strict=True)):
@@ -338,7 +343,8 @@ def _rows(derivation: Derivation, detail: str, first_overlay: int = 1, lhs: str 
                 )
             )
         step_index += len(line.steps)
-        previous = line.expression
+        previous, previous_tex = line.expression, plain[-1]
+    check_rows(rows, operator)  # by construction; a violation is a bug, reported like a failed step check
     return tuple(rows)
 
 

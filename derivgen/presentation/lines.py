@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy
 from sympy import Derivative
@@ -12,6 +12,7 @@ from sympy.core.function import AppliedUndef
 from ..calculus.model import ChainProduct, Derivation, Step
 from ..calculus.rules.base import COSMETIC, STRUCTURAL, TRIVIAL
 from ..options import DETAILS
+from .page_check import outside_stands_in
 from .printer import LectureLatexPrinter, to_latex
 
 
@@ -21,6 +22,8 @@ class DisplayLine:
 
     steps: tuple[Step, ...]
     written: frozenset[sympy.Basic] = frozenset()  # the derivation's sums as typed (printed in that order)
+    # LaTeX of subtrees, shared by all lines of the derivation: unchanged parts print once, identically
+    memo: dict[sympy.Basic, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def expression(self) -> sympy.Expr:
@@ -30,10 +33,10 @@ class DisplayLine:
 
     @property
     def labels(self) -> list[str]:
-        """Labels of the line's most important steps, each once: a line that merged trivial
-        steps (constants, dropping zeros) into a rule is labelled by that rule alone."""
-        top = max(step.level for step in self.steps)
-        return list(dict.fromkeys(step.label for step in self.steps if step.level == top))
+        """The labels of every rule the line applied, each once, in order ("product rule, Kronecker
+        delta property"); a step that only reordered names nothing."""
+        named = [step.label for step in self.steps if step.level != COSMETIC]
+        return list(dict.fromkeys(named or [step.label for step in self.steps]))
 
     @property
     def label(self) -> str:
@@ -71,7 +74,8 @@ def display_lines(derivation: Derivation, detail: str = "normal") -> list[Displa
             groups.append([step])
         else:
             groups[-1].append(step)
-    return [DisplayLine(tuple(group), derivation.written) for group in groups if group]
+    memo: dict[sympy.Basic, str] = {}
+    return [DisplayLine(tuple(group), derivation.written, memo) for group in groups if group]
 
 
 # Marks of the highlighted part while printing: characters LaTeX output never holds, swapped for the
@@ -79,29 +83,39 @@ def display_lines(derivation: Derivation, detail: str = "normal") -> list[Displa
 _MARK_OPEN, _MARK_CLOSE = "\x01", "\x02"
 
 
-def line_forms(line: DisplayLine, partial: bool = False, highlight: tuple[sympy.Basic, str] | None = None) -> list[str]:
+def line_forms(
+    line: DisplayLine,
+    partial: bool = False,
+    highlight: tuple[sympy.Basic, str] | None = None,
+    previous: str | None = None,
+) -> list[str]:
     """The right-hand side(s) of a displayed line.  A line made by the multivariate chain rule on
     the whole expression first shows the seed's row·column product (and Σ form).
 
     ``highlight`` (a node of the line's expression, a wrapper such as ``\alert{%s}``) marks the changed
-    part.  The highlighted line without its wrapper is the plain line, character for character: where
-    marking a node would change how its surroundings print (a factor losing its ``\\cdot`` or its
-    brackets), the smallest enclosing node that prints the same is marked instead."""
+    part, which must obey the page's invariants (:mod:`.page_check`): (a) the highlighted line without
+    its wrapper is the plain line, character for character, and (b) the text outside the highlight
+    stands in ``previous`` (the plain line before).  Where marking the node would break them (a
+    factor losing its ``\\cdot`` or its brackets, a product now printed as a fraction), the smallest
+    enclosing node that keeps them is marked instead; where only the whole line would, nothing is."""
     plain = _forms(line, partial, None)
-    if highlight is None:
+    if highlight is None or len(plain) > 1:  # row · column = Σ = …: every form is new
         return plain
     node, wrapper = highlight
     opening, closing = wrapper.split("%s")
     for candidate in _node_and_enclosing(line.expression, node):
-        marked = _forms(line, partial, (candidate, _MARK_OPEN + "%s" + _MARK_CLOSE))
-        unmarked = [form.replace(_MARK_OPEN, "").replace(_MARK_CLOSE, "") for form in marked]
-        if unmarked == plain and any(_MARK_OPEN in form for form in marked):
-            return [form.replace(_MARK_OPEN, opening).replace(_MARK_CLOSE, closing) for form in marked]
+        (marked,) = _forms(line, partial, (candidate, _MARK_OPEN + "%s" + _MARK_CLOSE))
+        if _MARK_OPEN not in marked or marked.replace(_MARK_OPEN, "").replace(_MARK_CLOSE, "") != plain[0]:
+            continue
+        before, rest = marked.split(_MARK_OPEN, 1)
+        inside, after = rest.split(_MARK_CLOSE, 1)
+        if previous is None or outside_stands_in(before, after, previous):
+            return [before + opening + inside + closing + after]
     return plain  # only the whole line would do: nothing worth a highlight
 
 
 def _forms(line: DisplayLine, partial: bool, highlight: tuple[sympy.Basic, str] | None) -> list[str]:
-    tex = to_latex(line.expression, partial, highlight=highlight, written=line.written)
+    tex = to_latex(line.expression, partial, highlight=highlight, written=line.written, memo=line.memo)
     first = line.steps[0]
     if isinstance(first.chain, ChainProduct) and first.path == ():
         return [*product_forms(first.chain, first.focus, partial), tex]
@@ -109,8 +123,9 @@ def _forms(line: DisplayLine, partial: bool, highlight: tuple[sympy.Basic, str] 
 
 
 def _node_and_enclosing(expression: sympy.Basic, node: sympy.Basic) -> list[sympy.Basic]:
-    """``node`` (found by identity, as the printer marks it) and the nodes around it, innermost first,
-    the whole expression left out."""
+    """``node`` (found by identity) and the nodes around it, innermost first, the whole expression
+    left out — each only if it occurs once in the expression: the printer marks the first print of
+    an object, and the factor ``2`` that changed in σ'(2x + 1) · 2 is also the 2 inside σ'."""
     def path_to(current: sympy.Basic) -> list[sympy.Basic] | None:
         if current is node:
             return [current]
@@ -121,7 +136,10 @@ def _node_and_enclosing(expression: sympy.Basic, node: sympy.Basic) -> list[symp
         return None
 
     path = path_to(expression) or []
-    return [candidate for candidate in path if candidate is not expression]
+    counts: dict[sympy.Basic, int] = {}
+    for sub in sympy.preorder_traversal(expression):
+        counts[sub] = counts.get(sub, 0) + 1
+    return [candidate for candidate in path if candidate is not expression and counts[candidate] == 1]
 
 
 def line_latex(line: DisplayLine, partial: bool = False, highlight: tuple[sympy.Basic, str] | None = None) -> str:

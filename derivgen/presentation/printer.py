@@ -89,15 +89,35 @@ class LectureLatexPrinter(LatexPrinter):
         operator: sympy.Basic = None,
         highlight: tuple[sympy.Basic, str] | None = None,
         written: frozenset[sympy.Basic] = frozenset(),
+        memo: dict[sympy.Basic, str] | None = None,
     ):
         super().__init__(settings or {})
         self._as_built = _AsBuilt(written)
+        self._memo = memo  # LaTeX of subtrees, shared by the lines of one derivation (see to_latex)
+        self._around_highlight: set[int] = set()  # ids of the nodes holding the highlighted one
         self._partial = partial
         self._operator = operator  # a derivative to print as d/dx … even where it is final
         self._highlight = highlight  # (node, "\\alert{%s}"): wrap the first print of that node
 
+    def doprint(self, expr) -> str:
+        if self._highlight is not None:
+            self._around_highlight = {id(node) for node in _path_to(expr, self._highlight[0])}
+        return super().doprint(expr)
+
     def _print(self, expr, **kwargs) -> str:
-        text = super()._print(expr, **kwargs)
+        cacheable = (
+            self._memo is not None
+            and not kwargs
+            and isinstance(expr, sympy.Basic)
+            and expr is not self._operator
+            and id(expr) not in self._around_highlight
+        )
+        if not cacheable:
+            text = super()._print(expr, **kwargs)
+        elif (cached := self._memo.get(expr)) is not None:  # type: ignore[union-attr]  # cacheable: a memo
+            text = cached
+        else:
+            text = self._memo[expr] = super()._print(expr)  # type: ignore[index]
         if self._highlight is not None and expr is self._highlight[0]:
             wrapper = self._highlight[1]
             self._highlight = None  # only the first occurrence
@@ -238,6 +258,17 @@ class LectureLatexPrinter(LatexPrinter):
 
     def _prime(self, function, arguments: list[str]) -> str:
         return r"{}'\left({}\right)".format(self._print(sympy.Symbol(function.__name__)), ", ".join(arguments))
+
+
+def _path_to(root: sympy.Basic, node: sympy.Basic) -> list[sympy.Basic]:
+    """The nodes from ``root`` down to ``node`` (found by identity), or [] where it is not inside."""
+    if root is node:
+        return [root]
+    for argument in root.args:
+        found = _path_to(argument, node)
+        if found:
+            return [root, *found]
+    return []
 
 
 def _negated(term: sympy.Basic) -> sympy.Basic | None:
@@ -388,15 +419,18 @@ def to_latex(
     operator: bool = False,
     highlight: tuple[sympy.Basic, str] | None = None,
     written: frozenset[sympy.Basic] = frozenset(),
+    memo: dict[sympy.Basic, str] | None = None,
 ) -> str:
     """LaTeX of an expression in the lecturer's order.  ``operator``: print a top-level
     derivative as ``d/dx f(x)`` even where it is already final (``f'(x)``).  ``highlight``:
     (a node of ``expr``, a LaTeX wrapper such as ``\\alert{%s}``).  ``written``: sums to print in
-    the order the user typed them (a derivation's ``written``)."""
+    the order the user typed them (a derivation's ``written``).  ``memo``: a dict shared by the
+    prints of one derivation's lines (same ``partial`` and ``written``), so an untouched subtree
+    prints once, identically on every line, and a line costs what changed, not the whole tree."""
     # vectors and matrices in bold, as the seed writes them
     settings = {"mat_symbol_style": "bold"}
     printer = LectureLatexPrinter(
-        settings, partial=partial, operator=expr if operator else None, highlight=highlight, written=written
+        settings, partial=partial, operator=expr if operator else None, highlight=highlight, written=written, memo=memo
     )
     return printer.doprint(expr)
 
