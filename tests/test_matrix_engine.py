@@ -57,21 +57,27 @@ def test_scalar_factor_kept_apart_from_the_indices() -> None:
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def example_matrix_tasks() -> list[tuple[str, str, dict[str, str], list[str], str]]:
-    """(expression, wrt, symbols, assumptions, layout) of every matrix-calculus frame and exercise part
-    of the example decks and sheets."""
-    tasks = []
+def example_items() -> list:
+    """Every derivation task of the example decks and sheets: deck frames that derive, exercises
+    and their parts, as the spec models them."""
+    items: list = []
     for path in sorted(EXAMPLES.glob("*.yaml")):
         if is_exercise_file(path):
             sheet, _ = load_sheet(path)
-            items: list = [part for exercise in sheet.exercises for part in (exercise.parts or [exercise])]
+            items += [part for exercise in sheet.exercises for part in (exercise.parts or [exercise])]
         else:
             deck, _ = load_deck(path)
-            items = list(deck.frames)
-        for item in items:
-            if getattr(item, "symbols", None) and isinstance(item.derive, str) and isinstance(item.wrt, str):
-                tasks.append((item.derive, item.wrt, dict(item.symbols), list(item.assume), item.layout))
-    return tasks
+            items += [frame for frame in deck.frames if getattr(frame, "derive", None) is not None]
+    return items
+
+
+def example_matrix_tasks() -> list[tuple[str, str, dict[str, str], list[str], str]]:
+    """(expression, wrt, symbols, assumptions, layout) of every matrix-calculus task of the examples."""
+    return [
+        (item.derive, item.wrt, dict(item.symbols), list(item.assume), item.layout)
+        for item in example_items()
+        if item.symbols and isinstance(item.derive, str) and isinstance(item.wrt, str)
+    ]
 
 
 def captured_indices(expr: sympy.Basic) -> list[str]:

@@ -377,8 +377,11 @@ def _folded_if_reordering(step: Step) -> Step:
 
 def _reorderings_folded(steps: list[Step]) -> list[Step]:
     """The rule engine's tidy-up steps, with those that only reorder (B_lk δ_ik δ_jl → δ_ik δ_jl B_lk)
-    made cosmetic."""
-    return [_folded_if_reordering(step) if step.is_tidy else step for step in steps]
+    made cosmetic, under their rule's own label."""
+    return [
+        dataclasses.replace(_folded_if_reordering(step), label=REGISTRY[step.rule].label) if step.is_tidy else step
+        for step in steps
+    ]
 
 
 def _only_reordered(before: sympy.Basic, after: sympy.Basic) -> bool:

@@ -160,7 +160,7 @@ def special_function_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     if derivative.has(sympy.Derivative, sympy.Subs):
         return None  # sympy has no closed form either
     name = type(expr).__name__
-    return Rewrite(derivative, label=f"derivative of {name}", note=f"from the table of {name}")
+    return Rewrite(derivative, note=f"from the table of {name}")
 
 
 RULES = [

@@ -37,3 +37,30 @@ RULES = [
         family="multivariate",
     ),
 ]
+
+# The last step of a gradient, Jacobian or Hessian (:mod:`derivgen.calculus.multivariate`): the
+# derived entries collected into one matrix.
+RULES += [
+    Rule(
+        id="collect_gradient",
+        label="collect the partial derivatives (a row vector)",
+        statement=r"\nabla_{\mathbf{x}} f = \begin{bmatrix} \frac{\partial f}{\partial x_1} & \cdots & "
+        r"\frac{\partial f}{\partial x_n} \end{bmatrix}",
+        apply=None,
+        family="multivariate",
+    ),
+    Rule(
+        id="collect_jacobian",
+        label="collect the partial derivatives (the Jacobian)",
+        statement=r"J_{\mathbf{x}} \mathbf{f} = \Bigl[\frac{\partial f_i}{\partial x_j}\Bigr]_{i,j}",
+        apply=None,
+        family="multivariate",
+    ),
+    Rule(
+        id="collect_hessian",
+        label="collect the second partial derivatives (the Hessian)",
+        statement=r"H_{\mathbf{x}} f = \Bigl[\frac{\partial^2 f}{\partial x_i\, \partial x_j}\Bigr]_{i,j}",
+        apply=None,
+        family="multivariate",
+    ),
+]

@@ -37,15 +37,13 @@ def identity_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
 def sum_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """d/dx (f + g - h) -> d/dx f + d/dx g - d/dx h."""
     terms = []
-    has_difference = False
     for term in display_terms(expr, ctx.written):
         if term.could_extract_minus_sign():
             # keep the minus outside the derivative, as a lecturer writes it
             terms.append(mul(S.NegativeOne, d(negated(term), ctx.wrt)))
-            has_difference = True
         else:
             terms.append(d(term, ctx.wrt))
-    return Rewrite(add(*terms), label="sum and difference rule" if has_difference else None)
+    return Rewrite(add(*terms))
 
 
 def log_base_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
@@ -139,8 +137,7 @@ def piecewise_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
 
 def min_max_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """d/dx max(f, g) -> d/dx Piecewise((f, f >= g), (g, True))."""
-    name = "max" if isinstance(expr, Max) else "min"
-    return Rewrite(d(expr.rewrite(Piecewise), ctx.wrt), label=f"write {name} piecewise")
+    return Rewrite(d(expr.rewrite(Piecewise), ctx.wrt))
 
 
 def _rule(apply, label, statement, heads=(), level=1, rule_id=None) -> Rule:
@@ -158,7 +155,7 @@ def _rule(apply, label, statement, heads=(), level=1, rule_id=None) -> Rule:
 RULES = [
     _rule(constant_rule, "constant rule", r"\frac{d}{dx} c = 0", level=TRIVIAL),
     _rule(identity_rule, "identity", r"\frac{d}{dx} x = 1", level=TRIVIAL),
-    _rule(sum_rule, "sum rule", r"\frac{d}{dx}\bigl(f(x) + g(x)\bigr) = f'(x) + g'(x)", heads=(Add,)),
+    _rule(sum_rule, "sum rule", r"\frac{d}{dx}\bigl(f(x) \pm g(x)\bigr) = f'(x) \pm g'(x)", heads=(Add,)),
     _rule(
         log_base_rule,
         "derivative of log_b",

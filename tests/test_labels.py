@@ -1,0 +1,186 @@
+"""Honest labels: every label a step carries is a rule of the registry (with a statement a rules slide
+can show), and no displayed line repeats the line before or only reorders it — at any detail level.
+
+Derivations come from a table of scalar examples, random expression trees (hypothesis), every task of
+the example decks and sheets (scalar, gradients, Hessians, matrix calculus in index notation) and a few
+gradients, Jacobians and Hessians.  Whether two lines differ only in the order of terms is decided here
+on the sympy trees, independently of derivgen's own tidy-up code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import sympy
+from hypothesis import HealthCheck, given, settings
+
+from derivgen import derive
+from derivgen.calculus.model import Derivation, Step
+from derivgen.calculus.rules import REGISTRY
+from derivgen.calculus.rules.base import COSMETIC
+from derivgen.options import DETAILS
+from derivgen.presentation.lines import display_lines
+from tests.strategies import functions_of_x
+from tests.test_matrix_engine import MORE_TASKS, example_items, example_matrix_tasks
+
+SCALAR_EXAMPLES = [
+    "(x**2 + 2)**3",
+    "x - sin(x)",
+    "y - w*x",
+    "(x**2 - 1)/(x**2 + 1)",
+    "(x**2 + 1)/(x - 1)",
+    "log(1 + exp(x))",
+    "sigmoid(2*x + 1)",
+    "tanh(x)",
+    "(exp(x) - exp(-x))/(exp(x) + exp(-x))",
+    "x*log(x)",
+    "x**x",
+    "max(x, x**2)",
+    "erf(x)",
+    "abs(x)",
+    "2**x",
+    "f(g(x))",
+    "Piecewise((x**2, x < 0), (x, True))",
+]
+
+SEVERAL_VARIABLES = [
+    ("(2*x + y**2)**2", ["x", "y"], 1),
+    ("x**2*y**3", ["x", "y"], 2),
+    (["x*y", "sin(x)", "x + y"], ["x", "y"], 1),
+    ("h(f1(x1, x2), f2(x1, x2))", ["x1", "x2"], 1),
+    ("(y - w1*x1 - w2*x2)**2", ["w1", "w2"], 1),
+]
+
+
+def example_tasks() -> list:
+    """Every derivation task of the example decks and sheets, as arguments of derive()."""
+    tasks = []
+    for number, item in enumerate(example_items()):
+        if item.method == "limit":
+            continue  # the limit method's labels are not yet rules of the registry
+        kwargs = {"order": item.order, "positive": list(item.positive), "assume": list(item.assume)}
+        if item.symbols:
+            kwargs |= {"symbols": dict(item.symbols), "layout": item.layout}
+        wrt = item.wrt if item.wrt is not None else _only_variable(item.derive)
+        tasks.append(pytest.param(item.derive, wrt, kwargs, id=f"{number}-{item.derive}"))
+    return tasks
+
+
+def _only_variable(expression: str | list[str]) -> str:
+    from derivgen import parse
+
+    texts = expression if isinstance(expression, list) else [expression]
+    (variable,) = set().union(*(parse(text).free_symbols for text in texts))
+    return variable.name
+
+
+# -- what is checked ------------------------------------------------------------------------------------
+
+
+def all_steps(result, nested: bool = True) -> Iterator[Step]:
+    """The steps of a result, with (``nested``) those of the nested derivations of the chain rule."""
+    for step in result.steps:
+        yield step
+        outer = getattr(step.chain, "outer_derivation", None)
+        if outer is not None and nested:
+            yield from all_steps(outer)
+
+
+def derivations(result, nested: bool = True) -> Iterator[Derivation]:
+    """The derivations whose lines the page shows (every part's), nested chain derivations too."""
+    for part in result.parts:
+        if part.derivation is not None:
+            yield part.derivation
+            for step in part.derivation.steps:
+                outer = getattr(step.chain, "outer_derivation", None)
+                if outer is not None and nested:
+                    yield outer
+
+
+def signature(expr: sympy.Basic) -> tuple:
+    """The tree with nested sums and products flattened and their order forgotten."""
+    if expr.is_Atom:
+        return (type(expr).__name__, sympy.srepr(expr))
+    parts = []
+    for argument in expr.args:
+        if isinstance(expr, sympy.Add | sympy.Mul) and type(argument) is type(expr):
+            parts.extend(signature(argument)[1])
+        else:
+            parts.append(signature(argument))
+    if isinstance(expr, sympy.Add | sympy.Mul):
+        parts.sort(key=repr)
+    return (type(expr).__name__, tuple(parts))
+
+
+def assert_honest(result, nested: bool = True) -> None:
+    labels = {rule.label for rule in REGISTRY}
+    for step in all_steps(result, nested):
+        assert step.label in labels, f"step label {step.label!r} (rule {step.rule!r}) is not a rule of the registry"
+        if step.rule in {rule.id for rule in REGISTRY}:
+            assert step.label == REGISTRY[step.rule].label, f"rule {step.rule!r} shown as {step.label!r}"
+    for derivation in derivations(result, nested):
+        for detail in DETAILS:
+            previous = derivation.start
+            for line in display_lines(derivation, detail):
+                shown = line.expression
+                assert shown != previous, f"{detail}: a line repeats the one before ({line.label}): {shown}"
+                if all(step.level != COSMETIC for step in line.steps):
+                    assert signature(shown) != signature(previous), (
+                        f"{detail}: a line only reorders the one before ({line.label}): {previous} → {shown}"
+                    )
+                previous = shown
+
+
+# -- the tests --------------------------------------------------------------------------------------------
+
+
+def test_the_oracle_sees_a_reordering() -> None:
+    x, y, z = sympy.symbols("x y z")
+    nested = sympy.Mul(y, sympy.Mul(x, z, evaluate=False), evaluate=False)
+    assert signature(nested) == signature(x * y * z)
+    assert signature(x + y) != signature(x * y)
+
+
+# The rule engine's own tidy-up (rules/tidy.py) still labels a reordering "sympy's order", which is no
+# rule of the registry, and takes (2x)y³ → 2xy³ for more than a reordering: a line of its own.
+TIDY_PENDING = pytest.mark.xfail(
+    reason="rules/tidy.py: the evaluate step's cosmetic label and its nested-product reorderings", strict=False
+)
+
+
+@pytest.mark.parametrize(("expression", "wrt", "symbols", "assume", "layout"), example_matrix_tasks() + MORE_TASKS)
+def test_index_notation(expression: str, wrt: str, symbols: dict[str, str], assume: list[str], layout: str) -> None:
+    """Matrix calculus: the index phase and the matrix phase (without the chain rule's nested
+    derivations, which the rule engine tidies)."""
+    assert_honest(derive(expression, wrt, symbols=symbols, assume=assume, layout=layout), nested=False)
+
+
+@TIDY_PENDING
+@pytest.mark.parametrize("expression", SCALAR_EXAMPLES)
+def test_scalar_examples(expression: str) -> None:
+    assert_honest(derive(expression, "x"))
+
+
+@TIDY_PENDING
+@pytest.mark.parametrize(("expression", "wrt", "order"), SEVERAL_VARIABLES)
+def test_gradients_jacobians_hessians(expression, wrt: list[str], order: int) -> None:
+    assert_honest(derive(expression, wrt, order=order))
+
+
+@TIDY_PENDING
+@pytest.mark.parametrize(("expression", "wrt", "kwargs"), example_tasks())
+def test_example_decks_and_sheets(expression, wrt, kwargs: dict) -> None:
+    assert_honest(derive(expression, wrt, **kwargs))
+
+
+@TIDY_PENDING
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(functions_of_x(max_leaves=6))
+def test_random_expressions(written) -> None:
+    assert_honest(derive(written.text, "x"))
+
+
+def test_every_rule_has_a_statement() -> None:
+    for rule in REGISTRY:
+        assert rule.label and rule.statement, rule.id
