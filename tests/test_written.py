@@ -89,3 +89,15 @@ def test_minus_of_a_negative_is_bracketed():
     derivation = derive("-1/x", "x")
     tex = [to_latex(step.after) for step in derivation.steps]
     assert not any("- -" in line for line in tex), tex
+
+
+def test_a_negative_matrix_term_reads_as_a_difference():
+    """(y − wᵀx)², not sympy's (y + −wᵀx)²; 1 − y rather than −y + 1."""
+    from derivgen.input.matrices import declare, parse_matrix
+
+    declared = {name: declare(name, shape) for name, shape in {"w": "vector(n)", "x": "vector(n)", "y": "scalar"}.items()}
+    tex = to_latex(parse_matrix("(y - w.T*x)**2", declared))
+    assert "+ -" not in tex and tex.index("y") < tex.index(r"\mathbf{w}") and " - " in tex
+    declared = {name: declare(name, shape) for name, shape in {"y": "vector(m)"}.items()}
+    tex = to_latex(parse_matrix("(ones(m) - y).T*(ones(m) - y)", declared))
+    assert r"\mathbf{1} - \mathbf{y}" in tex, tex

@@ -11,12 +11,13 @@ The lines of a derivation are laid out in :mod:`.lines`, matrices in :mod:`.matr
 from __future__ import annotations
 
 import sympy
-from sympy import Derivative, Mul, Pow, S, Subs
+from sympy import Derivative, MatMul, Mul, Pow, S, Subs
 from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from ..calculus.rules.base import Rule, TableStatement
+from ..input.matrices import AsScalar
 
 _SYMBOL_NAMES = {"lam": "lambda"}  # `lambda` is a Python keyword, so lecturers type `lam`
 
@@ -134,10 +135,20 @@ class LectureLatexPrinter(LatexPrinter):
         return super()._print_Symbol(expr, style)
 
     def _print_Add(self, expr: sympy.Add, order: str | None = None) -> str:
-        if not self._as_built(expr):
-            return super()._print_Add(expr, order)
+        if self._as_built(expr):
+            return self._terms(list(expr.args))
+        if any(_negated_matrix(term) is not None for term in expr.args):  # y - wᵀx, not sympy's y + - wᵀx
+            return self._terms(self._as_ordered_terms(expr, order))
+        return super()._print_Add(expr, order)
+
+    def _print_MatAdd(self, expr) -> str:
+        """A sum of matrices: a written one in the order typed, each negative term as a difference."""
+        return self._terms(list(expr.args) if self._as_built(expr) else _ordered_matrix_terms(expr))
+
+    def _terms(self, terms: list[sympy.Basic]) -> str:
+        """Terms in the given order, a negated term after a minus: ``a - b + c``."""
         tex = ""
-        for i, term in enumerate(expr.args):
+        for i, term in enumerate(terms):
             negated = _negated(term)
             if negated is not None:
                 text = self._print(negated)
@@ -272,11 +283,27 @@ def _path_to(root: sympy.Basic, node: sympy.Basic) -> list[sympy.Basic]:
 
 
 def _negated(term: sympy.Basic) -> sympy.Basic | None:
-    """``u`` when ``term`` is a rule-built ``-1 · u`` (the minus the sum rule keeps outside)."""
+    """``u`` when ``term`` is a rule-built ``-1 · u`` (the minus the sum rule keeps outside), or a
+    matrix term ``-1 · A B`` (``- wᵀx``)."""
     if isinstance(term, Mul) and len(term.args) > 1 and term.args[0] == S.NegativeOne:
         rest = term.args[1:]
         return rest[0] if len(rest) == 1 else Mul(*rest, evaluate=False)
-    return None
+    return _negated_matrix(term)
+
+
+def _negated_matrix(term: sympy.Basic) -> sympy.Basic | None:
+    """``A B`` for the matrix product ``-1 · A B``, also used as a scalar (``- wᵀx``)."""
+    product = term.matrix if isinstance(term, AsScalar) else term
+    if not (isinstance(product, MatMul) and len(product.args) > 1 and product.args[0] == S.NegativeOne):
+        return None
+    rest = product.args[1:]
+    positive = rest[0] if len(rest) == 1 else MatMul(*rest)
+    return AsScalar(positive) if isinstance(term, AsScalar) else positive
+
+
+def _ordered_matrix_terms(expr: sympy.Basic) -> list[sympy.Basic]:
+    """sympy's printing order of a sum of matrices, positive terms first (1 - y rather than -y + 1)."""
+    return sorted(expr.args, key=lambda term: _negated_matrix(term) is not None)
 
 
 def _split_fraction(factors: list[sympy.Basic], as_built: _AsBuilt) -> tuple[list, list]:
