@@ -79,9 +79,11 @@ def build_deck(
 
     from ..input.spec import load_deck
     from ..presentation.frames import present_deck  # imports sympy: only when there is work to do
+    from ..presentation.printer import notation
 
     deck, source = load_deck(deck_path)
-    frames = present_deck(deck, source)
+    with notation(deck.notation):  # the deck's one way of writing det, log, (X^T)^-1
+        frames = present_deck(deck, source)
     info = DeckInfo(
         title=deck.title,
         subtitle=deck.subtitle or "",
@@ -375,10 +377,12 @@ def _failed(job: SheetJob, error: Exception) -> SheetOutcome:
 
 def _build_variant(job: SheetJob) -> SheetOutcome:
     from ..input.spec import load_sheet
+    from ..presentation.printer import notation
     from .sheets import present_variant
 
     sheet, source = load_sheet(job.sheet_path)
-    variant = present_variant(sheet, source, job.seed, job.number, job.name, job.stems[0], job.identity)
+    with notation(sheet.notation):
+        variant = present_variant(sheet, source, job.seed, job.number, job.name, job.stems[0], job.identity)
     env = environment(job.templates)
     info = SheetInfo.of(sheet)
     compiled_before = {} if job.force else _cache(job.out_dir)["pdfs"]

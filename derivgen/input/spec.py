@@ -180,6 +180,14 @@ _FRAME_MODELS: dict[str, type[BaseModel]] = {
 _TAGS = set(_FRAME_MODELS)
 
 
+class Notation(_Model):
+    """How a deck writes what lecturers write in several ways, the same on every page of it."""
+
+    det: Literal["det", "bars"] = Field("det", description=r"det: \det X; bars: |X|")
+    log: Literal["log", "ln"] = Field("log", description=r"the natural logarithm as \log x or \ln x")
+    inverse_transpose: Literal["(X^T)^-1", "X^-T"] = Field("(X^T)^-1", description="the inverse of a transpose")
+
+
 class Deck(_Model):
     """A lecture deck: title page data and a list of frames."""
 
@@ -192,6 +200,7 @@ class Deck(_Model):
     detail: Detail = "normal"
     aspect: Literal["4:3", "16:9"] = "16:9"
     rows_per_frame: int = Field(5, ge=2, le=12, description="derivation lines on one frame before it is split")
+    notation: Notation = Field(default_factory=Notation, description="det, log, inverse transpose: one way each")
     frames: list[Frame] = Field(min_length=1)
 
 
@@ -273,6 +282,7 @@ class ExerciseSheet(_Model):
     detail: Detail = "normal"
     space: str = Field("5cm", description="default answer space")
     _space_is_a_length = field_validator("space")(_length)
+    notation: Notation = Field(default_factory=Notation, description="det, log, inverse transpose: one way each")
     exercises: list[Exercise] = Field(min_length=1)
 
 
@@ -460,6 +470,7 @@ def _allowed_keys(model: type[BaseModel], location: tuple) -> list[str]:
         "parts": Part,
         "parameters": Parameter,
         "picture": PictureSpec,
+        "notation": Notation,
     }
     names = [part for part in location if isinstance(part, str)]
     if names and names[-1] in nested and isinstance(location[-1], int | str):

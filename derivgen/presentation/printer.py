@@ -10,16 +10,35 @@ The lines of a derivation are laid out in :mod:`.lines`, matrices in :mod:`.matr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import sympy
-from sympy import Derivative, MatMul, Mul, Pow, S, Subs
+from sympy import Derivative, Inverse, MatMul, MatrixSymbol, Mul, Pow, S, Subs, Transpose
 from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from ..calculus.rules.base import Rule, TableStatement
 from ..input.matrices import AsScalar
+from ..input.spec import Notation
 
 _SYMBOL_NAMES = {"lam": "lambda"}  # `lambda` is a Python keyword, so lecturers type `lam`
+
+# One notation per deck (det X or |X|, log or ln, X^{-T} or (X^T)^{-1}): set around a whole build, so
+# that every line, question and matrix of it is printed the same way without passing it everywhere.
+_NOTATION: ContextVar[Notation] = ContextVar("notation", default=Notation())  # noqa: B039 (a frozen model)
+
+
+@contextmanager
+def notation(chosen: Notation) -> Iterator[None]:
+    """Print with ``chosen`` (a deck's ``notation:``) inside the ``with`` block."""
+    token = _NOTATION.set(chosen)
+    try:
+        yield
+    finally:
+        _NOTATION.reset(token)
 
 
 class _AsBuilt:
@@ -241,6 +260,46 @@ class LectureLatexPrinter(LatexPrinter):
             ", ".join(arguments),
         )
 
+    # -- one notation per deck ------------------------------------------------------------------
+    def _print_Determinant(self, expr) -> str:
+        matrix = self._print(expr.arg)
+        if _NOTATION.get().det == "bars":
+            return r"\left|{%s}\right|" % matrix
+        return r"\operatorname{det}\left(%s\right)" % matrix  # bracketed: det X X^{-T} reads as det(X X^{-T})
+
+    def _print_log(self, expr, exp=None) -> str:
+        name = r"\ln" if _NOTATION.get().log == "ln" else r"\log"
+        tex = r"%s{\left(%s \right)}" % (name, self._print(expr.args[0]))
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+    def _print_Transpose(self, expr) -> str:
+        inner = expr.arg
+        if isinstance(inner, Inverse):
+            return self._inverse_transpose(inner.arg)
+        if isinstance(inner, sympy.OneMatrix | sympy.Identity | sympy.ZeroMatrix):
+            return r"%s^{T}" % self._print(inner)  # 1ᵀ, not (1)ᵀ
+        return super()._print_Transpose(expr)
+
+    def _print_OneMatrix(self, expr) -> str:
+        """The ones vector 1, and a row of ones as the transpose it is, 1ᵀ (sympy evaluates (1)ᵀ to a 1×n
+        ones matrix and prints it 1)."""
+        rows, cols = expr.shape
+        return r"\mathbf{1}^{T}" if rows == 1 and cols != 1 else r"\mathbf{1}"
+
+    def _print_Inverse(self, expr) -> str:
+        if isinstance(expr.arg, Transpose):
+            return self._inverse_transpose(expr.arg.arg)
+        return super()._print_MatPow(expr)
+
+    def _inverse_transpose(self, matrix: sympy.Basic) -> str:
+        """(Xᵀ)⁻¹ = (X⁻¹)ᵀ, written the deck's one way."""
+        tex = self._print(matrix)
+        if not isinstance(matrix, MatrixSymbol):
+            tex = r"\left(%s\right)" % tex
+        if _NOTATION.get().inverse_transpose == "X^-T":
+            return r"%s^{-T}" % tex
+        return r"\left(%s^{T}\right)^{-1}" % tex
+
     # -- index notation -------------------------------------------------------------------------
     def _print_Sum(self, expr: sympy.Sum) -> str:
         """Σ_k Σ_l as a lecturer writes it: the range is understood."""
@@ -263,7 +322,10 @@ class LectureLatexPrinter(LatexPrinter):
         return tex if exp is None else f"{tex}^{{{exp}}}"
 
     def _print_ElementwiseApplyFunction(self, expr) -> str:
-        """f applied entry by entry, written as f of the matrix: tanh(Wx + b), 1 - tanh²(Wx + b)."""
+        """f applied entry by entry, written as f of the matrix: tanh(Wx + b), 1 - tanh²(Wx + b);
+        f of a transpose as the transpose of f: (e^z)ᵀ, not e^{zᵀ}."""
+        if isinstance(expr.expr, Transpose):
+            return self._print(Transpose(expr.func(expr.function, expr.expr.arg)))
         body, compound = _elementwise(self, expr)
         return r"\left(%s\right)" % body if compound else body
 
