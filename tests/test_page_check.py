@@ -64,14 +64,14 @@ def test_outside_stands_in(before, after, previous, holds):
 
 def test_check_rows_names_the_line_that_breaks_a():
     rows = [FakeRow("x + 1", "x + 1"), FakeRow("2 x", ALERT % "2" + " y")]
-    with pytest.raises(PageCheckError, match="line 2 .*differs from the notes"):
+    with pytest.raises(PageCheckError, match=r"line 2 .*differs from the notes"):
         check_rows(rows, "x")
 
 
 def test_check_rows_names_the_line_that_breaks_b():
     # the red part covers 2 but the 3 before it also changed (it was a 5)
     rows = [FakeRow("5 y", "5 y"), FakeRow("3 \\cdot 2", "3 \\cdot " + ALERT % "2")]
-    with pytest.raises(PageCheckError, match="line 2 .*highlight misses"):
+    with pytest.raises(PageCheckError, match=r"line 2 .*highlight misses"):
         check_rows(rows, "start")
 
 
@@ -137,7 +137,8 @@ def test_every_slide_line_is_the_notes_line_and_keeps_its_context(deck, tmp_path
 @pytest.mark.slow
 def test_every_solution_line_of_the_exercise_sheet_obeys_the_invariants(tmp_path):
     out = tmp_path / "out"
-    code = main(["build", str(ROOT / "examples" / "exercise_sheet.yaml"), "-o", str(out), "--variants", "2", "--tex-only"])
+    sheet = str(ROOT / "examples" / "exercise_sheet.yaml")
+    code = main(["build", sheet, "-o", str(out), "--variants", "2", "--tex-only"])
     assert code == 0
     solutions = sorted(out.glob("*solutions*.tex"))
     assert solutions
@@ -164,7 +165,9 @@ def test_generated_derivations_obey_both_invariants(written, detail):
 
 
 @pytest.mark.slow
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(functions_of_x(max_leaves=5), min_size=2, max_size=4))
 def test_generated_decks_build_with_checked_lines(tmp_path_factory, functions):
     """A random deck through the real build: the CLI exits 0 (no PageCheckError) and every

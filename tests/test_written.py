@@ -78,7 +78,6 @@ def test_python_built_expressions_print_in_sympys_order():
 
 
 def test_drawn_numbers_merge_but_keep_the_order():
-    a, b = sympy.symbols("a b", real=True)
     expression = parse("b + a*2*x - x**(a - 1)", written=True)
     drawn = _substitute(expression, {"a": sympy.Integer(3), "b": sympy.Integer(5)}, written=True)
     assert sympy.simplify(drawn - (5 + 6 * x - x**2)) == 0
@@ -95,7 +94,8 @@ def test_a_negative_matrix_term_reads_as_a_difference():
     """(y − wᵀx)², not sympy's (y + −wᵀx)²; 1 − y rather than −y + 1."""
     from derivgen.input.matrices import declare, parse_matrix
 
-    declared = {name: declare(name, shape) for name, shape in {"w": "vector(n)", "x": "vector(n)", "y": "scalar"}.items()}
+    shapes = {"w": "vector(n)", "x": "vector(n)", "y": "scalar"}
+    declared = {name: declare(name, shape) for name, shape in shapes.items()}
     tex = to_latex(parse_matrix("(y - w.T*x)**2", declared))
     assert "+ -" not in tex and tex.index("y") < tex.index(r"\mathbf{w}") and " - " in tex
     declared = {name: declare(name, shape) for name, shape in {"y": "vector(m)"}.items()}

@@ -312,13 +312,13 @@ class _Builder:
     def _power(self, base: sympy.Expr, exponent: sympy.Expr, node: ast.AST) -> sympy.Expr:
         column = self.source.column(getattr(node, "col_offset", None))
         # compared in Python numbers: a written (unevaluated) build would keep sympy's 2 · 3 as it stands
-        if exponent.is_Number and abs(float(exponent)) > self.limits.max_exponent:
+        if exponent.is_Number and _magnitude(exponent) > self.limits.max_exponent:
             raise LimitExceeded(
                 f"column {column}: the exponent {_short(exponent)} is larger than {self.limits.max_exponent}"
             )
         if base.is_Rational and exponent.is_Rational and base != 0:
             size = max(abs(base.p), abs(base.q)).bit_length()
-            if size * abs(Fraction(int(exponent.p), int(exponent.q))) > self.limits.max_number_bits:
+            if size * _magnitude(exponent) > self.limits.max_number_bits:
                 raise LimitExceeded(
                     f"column {column}: the number {_short(base)}**{_short(exponent)} is too large to compute"
                 )
@@ -450,6 +450,13 @@ _DESCRIPTIONS = {
     "In": "in",
     "NotIn": "not in",
 }
+
+
+def _magnitude(number: sympy.Expr) -> Fraction | float:
+    """|number| as a Python number: exact for rationals (a 5000-digit integer has no float)."""
+    if number.is_Rational:
+        return abs(Fraction(int(number.p), int(number.q)))
+    return abs(float(number))
 
 
 def _describe(node: ast.AST) -> str:

@@ -44,7 +44,7 @@ def matrix_symbol(left: Left) -> str:
 def gradient_symbol(left: Left) -> str:
     """``∇_x f`` in index notation, or ``(∇_x f)_i`` for its entry."""
     (variable,), (function,) = left.variables, left.functions
-    operand = to_latex(function)
+    operand = to_latex(function, written=left.written)
     # ∇_z (−yᵀ log …) and ∇_x (a + b): without brackets the operator reads as applied to the first term
     if isinstance(function, sympy.Add | sympy.MatAdd) or operand.startswith("-"):
         operand = r"\left(%s\right)" % operand
