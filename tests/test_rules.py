@@ -61,14 +61,29 @@ EXAMPLES = {
     "chain": "sin(x**2)",
     "multivariate_chain": "h(f(x), g(x))",
     "special_function": "erf(x)",
-    "drop_neutral": "(x**2 + 2)**3",
     "evaluate": "(x**2 + 2)**3",
+    # final forms (text, or text and the result: key)
+    "together": "exp(x)**2*log(x)",
+    "factor": "(x**2 - 1)/(x**2 + 1)",
+    "common_factor": "a**3/x**2 - cos(x**2)/x**2",
+    "cancel": ("(x**3 - 1)/(x - 1)", "cancel"),
+    "expand": ("(x + 1)**2*(x - 1)", "expand"),
+    "collect": "a**3/x**2 - cos(x**2)/x**2",
+    "combine_powers": "exp(x)/(exp(x) + exp(y))",
+    "trigonometric_identity": "sin(x)*cos(x)",
+    "simplify_further": "(exp(x) - exp(-x))/(exp(x) + exp(-x))",
+    "rewrite_as": ("x**2*exp(x)", "x*(x + 2)*exp(x)"),
 }
+# Each rule's neutral 1 or 0 goes in the rule's own step; drop_neutral is a safety net after the
+# last rule, tested on its own below.
+SAFETY_NETS = {"drop_neutral"}
 
 
 def test_every_rule_has_an_example():
     """Index-notation rules have theirs in test_matrix.py."""
-    assert set(EXAMPLES) == {rule.id for rule in REGISTRY if rule.apply is not None and rule.family != "index"}
+    assert set(EXAMPLES) | SAFETY_NETS == {
+        rule.id for rule in REGISTRY if rule.apply is not None and rule.family != "index"
+    }
 
 
 def test_rules_are_declared_data():
@@ -86,9 +101,10 @@ def test_statement_only_rules_are_never_searched():
 
 @pytest.mark.parametrize("rule_id", sorted(EXAMPLES))
 def test_rule_on_its_own(rule_id):
-    expression = parse(EXAMPLES[rule_id])
+    text, result = EXAMPLES[rule_id] if isinstance(EXAMPLES[rule_id], tuple) else (EXAMPLES[rule_id], None)
+    expression = parse(text)
     x = sympy.Symbol("x", real=True)
-    derivation = derive(expression, "x")
+    derivation = derive(expression, "x", result=result)
     used = [step.rule for step in derivation.steps]
     assert rule_id in used, used
     assert same_function(derivation.result, sympy.diff(expression, x))
@@ -100,6 +116,14 @@ def test_quotient_rule_keeps_the_minus_sign(x):
     numerator = step.replacement.args[0]
     assert isinstance(numerator, sympy.Add) and numerator.args[1].args[0] == -1
     assert "-" in rule_statement(REGISTRY["quotient"])
+
+
+def test_drop_neutral_keeps_the_order_of_everything_else(x):
+    built = sympy.Add(
+        sympy.Mul(3, sympy.S.One, x, evaluate=False), sympy.S.Zero, sympy.Pow(x, 1, evaluate=False), evaluate=False
+    )
+    dropped = REGISTRY["drop_neutral"].apply(built, None).replacement
+    assert dropped.args == (sympy.Mul(3, x, evaluate=False), x)
 
 
 def test_special_function_note_names_the_function():

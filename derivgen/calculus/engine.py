@@ -17,10 +17,13 @@ from sympy.core.function import AppliedUndef
 
 from ..errors import LimitExceeded, UnsupportedExpression
 from .model import Derivation, Step
-from .rules import RuleRegistry
+from .rules import TRIVIAL, RuleRegistry
+from .rules.final_form import SHORTEST, ResultForm
+from .rules.tidy import drop_neutral_factors, without_neutral_argument
 from .verify import check_equal
 
 _STAND_IN_NAMES = ("u", "v", "w", "z", "s", "t")
+MAX_FINAL_STEPS = 8  # each final-form step shortens the expression; a page holds few of them
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,19 @@ def replace_at(expr: sympy.Basic, path: tuple[int, ...], new: sympy.Basic) -> sy
         return expr.func(*args)
 
 
+def settle_neutral(expr: sympy.Basic, path: tuple[int, ...]) -> tuple[tuple[int, ...], sympy.Basic]:
+    """Drop a neutral 1 or 0 that now stands at ``path`` from the node around it, and so on
+    upwards (``-1·0`` is 0, which then leaves its sum); two signs that meet cancel.  Returns the
+    path of the outermost node changed and the whole expression."""
+    while path:
+        parent_path = path[:-1]
+        settled = without_neutral_argument(node_at(expr, parent_path), path[-1])
+        if settled is None:
+            break
+        expr, path = replace_at(expr, parent_path, settled), parent_path
+    return path, expr
+
+
 class RuleEngine:
     def __init__(
         self,
@@ -85,10 +101,13 @@ class RuleEngine:
         limits: EngineLimits,
         taken: set[str],
         written: frozenset[sympy.Basic] = frozenset(),
+        form: ResultForm = SHORTEST,
     ):
         self.registry = registry
         self.verify = verify
         self.limits = limits
+        self.form = form
+        self.depth = 0
         self.deadline = time.monotonic() + limits.max_seconds
         self.step_count = 0
         self.taken = set(taken)
@@ -99,32 +118,62 @@ class RuleEngine:
         context = _Context(self, variable)
         current: sympy.Expr = Derivative(expression, variable, evaluate=False)
         steps: list[Step] = []
-        while (path := find_pending(current)) is not None:
-            focus = node_at(current, path)
-            found = self.registry.rewrite(focus.expr, _Context(self, focus.variables[0]))
-            if found is None:
-                raise UnsupportedExpression(_unsupported_message(focus))
-            rule, rewrite = found
-            if self.verify:
-                check_equal(focus, rewrite.replacement, rewrite.label or rule.label)
-            after = replace_at(current, path, rewrite.replacement)
-            steps.append(self._step(rule, rewrite, current, after, focus, path))
-            current = after
-        for rule in self.registry.family("tidy"):
-            tidied = rule.apply(current, context) if rule.apply is not None else None
-            if tidied is None or tidied.replacement == current:
-                continue
-            if self.verify:
-                check_equal(current, tidied.replacement, rule.label)
-            steps.append(self._step(rule, tidied, current, tidied.replacement, current, (), tidy=True))
-            current = tidied.replacement
+        self.depth += 1  # nested runs (the chain rule's outer derivatives) end as derived
+        try:
+            while (path := find_pending(current)) is not None:
+                pending = node_at(current, path)
+                found = self.registry.rewrite(pending.expr, _Context(self, pending.variables[0]))
+                if found is None:
+                    raise UnsupportedExpression(_unsupported_message(pending))
+                rule, rewrite = found
+                # a neutral 1 or 0 the rule produced goes in the same step: the step then rewrites
+                # the enclosing node (d/dx(x)·eˣ becomes eˣ, not 1·eˣ carried over several lines)
+                built = drop_neutral_factors(rewrite.replacement)  # 1·(1 + u²)⁻¹ from a table entry
+                path, after = settle_neutral(replace_at(current, path, built), path)
+                focus, replacement = node_at(current, path), node_at(after, path)
+                if self.verify:
+                    check_equal(focus, replacement, rewrite.label or rule.label)
+                steps.append(self._step(rule, rewrite, current, after, focus, path, replacement))
+                current = after
+            current = self._tidy(current, context, steps, final=self.depth == 1)
+        finally:
+            self.depth -= 1
         derivation = Derivation(expression, variable, steps, verified=self.verify, written=self.written)
         if self.verify:
             # end to end as well: catches a slip in how steps were put together
             check_equal(derivation.start, derivation.result, "whole derivation")
         return derivation
 
-    def _step(self, rule, rewrite, before, after, focus, path, tidy: bool = False) -> Step:
+    def _tidy(self, current: sympy.Expr, context: _Context, steps: list[Step], final: bool) -> sympy.Expr:
+        """The tidy family in its declared order, each rule once (the result form may stop after
+        the trivial ones), then — for the derivation asked for, not a nested one — the final-form
+        family: the first rule that applies, again and again, until none does."""
+        for rule in self.registry.family("tidy"):
+            if self.form.tidy_only and rule.level > TRIVIAL:
+                continue
+            current = self._tidy_step(rule, current, context, steps)
+        if not final or self.form.tidy_only:
+            return current
+        for _ in range(MAX_FINAL_STEPS):
+            for rule in self.registry.family("final"):
+                tidied = self._tidy_step(rule, current, context, steps)
+                if tidied is not current:
+                    current = tidied
+                    break
+            else:
+                break
+        return current
+
+    def _tidy_step(self, rule, current: sympy.Expr, context: _Context, steps: list[Step]) -> sympy.Expr:
+        tidied = rule.apply(current, context) if rule.apply is not None else None
+        if tidied is None or tidied.replacement == current:
+            return current
+        if self.verify:
+            check_equal(current, tidied.replacement, rule.label)
+        steps.append(self._step(rule, tidied, current, tidied.replacement, current, (), tidied.replacement, tidy=True))
+        return tidied.replacement
+
+    def _step(self, rule, rewrite, before, after, focus, path, replacement, tidy: bool = False) -> Step:
         self.step_count += 1
         if self.step_count > self.limits.max_steps:
             raise LimitExceeded(f"the derivation needs more than {self.limits.max_steps} steps")
@@ -136,7 +185,7 @@ class RuleEngine:
             before=before,
             after=after,
             focus=focus,
-            replacement=rewrite.replacement,
+            replacement=replacement,
             path=path,
             note=rewrite.note,
             level=rule.level if rewrite.level is None else rewrite.level,
@@ -166,6 +215,10 @@ class _Context:
 
     def fresh_variable(self, real: bool = True) -> sympy.Symbol:
         return self.engine.fresh_variable(real)
+
+    @property
+    def form(self) -> ResultForm:
+        return self.engine.form
 
     @property
     def written(self) -> frozenset[sympy.Basic]:

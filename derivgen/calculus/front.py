@@ -22,6 +22,7 @@ from .model import Derivation
 from .multivariate import MatrixDerivation, derive_many
 from .rules import REGISTRY, RuleRegistry
 from .rules.base import written_sums
+from .rules.final_form import SHORTEST, ResultForm, result_form
 
 MAX_ORDER = 10
 METHODS = ("rules", "limit")
@@ -41,6 +42,7 @@ def derive(
     limits: EngineLimits = DEFAULT_LIMITS,
     registry: RuleRegistry = REGISTRY,
     as_written: bool | None = None,
+    result: str | sympy.Expr | None = None,
 ) -> Derivation | MatrixDerivation | MatrixCalculus:
     """Derive ``expression`` with respect to ``wrt`` step by step.
 
@@ -58,6 +60,11 @@ def derive(
     ``layout="row"`` or ``"shape"``); see :func:`derivgen.calculus.matrix_engine.derive_matrix`.
     ``method="limit"`` derives from the limit of the difference quotient instead of the rules.
 
+    ``result`` says how a derivation by the rules ends: ``"shortest"`` (default: named steps towards
+    the shortest form), ``"factor"``, ``"expand"``, ``"cancel"``, ``"as-derived"`` (the rules' own
+    result, zeros and ones dropped), or an expression (text or sympy) that derivgen proves equal to
+    the derivative and ends with, in a "rewrite as" step; an unequal target is an error.
+
     Text is shown as written: the first line, and every part no rule has touched yet, keep the
     order and signs of its terms (``y - w x``, ``1 + e^x``).  A sympy expression prints in sympy's
     order, unless ``as_written=True`` says it is a user's line built unevaluated
@@ -65,6 +72,9 @@ def derive(
     """
     if method not in METHODS:
         raise DerivgenError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    form = result_form(result, lambda text: parse(text, written=True))
+    if form != SHORTEST and (method == "limit" or symbols is not None):
+        raise DerivgenError("result applies to derivations by the rules, not to the limit method or matrix calculus")
     if method == "limit":
         if symbols is not None or order != 1 or isinstance(expression, list | tuple) or isinstance(wrt, list | tuple):
             raise DerivgenError("the limit method derives one function of one variable, once")
@@ -83,13 +93,16 @@ def derive(
     if not (several_functions or several_variables or order > 1):
         expr = _assume_positive(_as_expression(expression), positive)
         variable = _as_variable(wrt, expr)
-        return derive_one(expr, variable, verify, registry, limits, written=_written(expression, expr, as_written))
+        written = _written(expression, expr, as_written)
+        return derive_one(expr, variable, verify, registry, limits, written=written, form=form)
 
     expressions = [
         _assume_positive(_as_expression(item), positive) for item in (expression if several_functions else [expression])
     ]
     if not expressions:
         raise DerivgenError("a Jacobian needs at least one function")
+    if form.target is not None:
+        raise DerivgenError("a result expression is for one function of one variable; use factor, expand, cancel")
     names = list(wrt) if several_variables else [wrt]
     if not names:
         raise DerivgenError("give at least one variable to differentiate by")
@@ -100,7 +113,7 @@ def derive(
 
     def component(expr: sympy.Expr, variable: sympy.Symbol) -> Derivation:
         # stand-in names (u, v, …) must avoid the names of every function of the Jacobian
-        derivation = derive_one(expr, variable, verify, registry, limits, taken=combined, written=written)
+        derivation = derive_one(expr, variable, verify, registry, limits, taken=combined, written=written, form=form)
         derivation.partial = partial
         return derivation
 
@@ -188,10 +201,11 @@ def derive_one(
     limits: EngineLimits = DEFAULT_LIMITS,
     taken: sympy.Basic | None = None,
     written: frozenset[sympy.Basic] = frozenset(),
+    form: ResultForm = SHORTEST,
 ) -> Derivation:
     """The derivative of one function by one of its variables, by the rules — the method behind
     :func:`derive` for one variable, typed for callers that need the trace itself (the substitution
     layout, plots).  Stand-in variables avoid the names in ``taken`` (default: the expression);
-    ``written`` holds the sums to print in the order typed."""
+    ``written`` holds the sums to print in the order typed; ``form`` is how the derivation ends."""
     names = {s.name for s in (expression if taken is None else taken).free_symbols}
-    return RuleEngine(registry, verify, limits, taken=names, written=written).run(expression, wrt)
+    return RuleEngine(registry, verify, limits, taken=names, written=written, form=form).run(expression, wrt)

@@ -17,6 +17,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 if TYPE_CHECKING:
     from ..model import ChainInfo, ChainProduct, Derivation
+    from .final_form import ResultForm
 
 # How much a step matters for a brief view: trivial steps fold into the line before them,
 # structural ones (chain, product, quotient) always get a line of their own.
@@ -51,6 +52,10 @@ class Context(Protocol):
     @property
     def written(self) -> frozenset[sympy.Basic]:
         """The sums of the expression as the user wrote them: their terms keep the written order."""
+
+    @property
+    def form(self) -> ResultForm:
+        """How the derivation ends (the ``result:`` key): the final-form rules ask it."""
 
 
 RuleFunction = Callable[[sympy.Expr, Context], "Rewrite | None"]
@@ -102,7 +107,7 @@ class RuleRegistry:
     def family(self, name: str) -> list[Rule]:
         return [rule for rule in self._rules if rule.family == name]
 
-    def candidates(self, expression: sympy.Expr, family_excluded: str = "tidy") -> list[Rule]:
+    def candidates(self, expression: sympy.Expr, families_excluded: tuple[str, ...] = ("tidy", "final")) -> list[Rule]:
         """Rules that may apply to ``expression``, by its class (cached per class)."""
         head = type(expression)
         found = self._by_head.get(head)
@@ -111,7 +116,7 @@ class RuleRegistry:
                 rule
                 for rule in self._rules
                 if rule.apply is not None
-                and rule.family != family_excluded
+                and rule.family not in families_excluded
                 and (not rule.heads or issubclass(head, rule.heads))
             ]
             self._by_head[head] = found

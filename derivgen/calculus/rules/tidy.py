@@ -44,9 +44,52 @@ def _without_neutral(node: sympy.Expr, args: list[sympy.Expr]) -> sympy.Expr:
         return node.func(*args)
 
 
+def without_neutral_argument(node: sympy.Basic, index: int) -> sympy.Expr | None:
+    """``node`` without its argument ``index`` where that argument is neutral there (a factor 1, a
+    term 0, an exponent 1), ``0`` for a product with a factor 0, and a product's sign ``-1``
+    cancelled against a negative argument (``-(-1/x^2)`` is ``1/x^2``); None when nothing goes."""
+    argument = node.args[index]
+    others = [arg for i, arg in enumerate(node.args) if i != index]
+    if isinstance(node, Add) and argument == 0:
+        return _sum_of(others)
+    if isinstance(node, Pow):
+        if index == 1 and argument == 1:
+            return node.base
+        if argument == 1 or (index == 1 and argument == 0):
+            return S.One
+        return None
+    if not isinstance(node, Mul):
+        return None
+    if argument == 0:
+        return S.Zero
+    if argument == 1:
+        return _product_of(others)
+    coefficient, rest = argument.as_coeff_Mul()
+    if coefficient.is_negative and S.NegativeOne in others:
+        sign = next(i for i, arg in enumerate(node.args) if i != index and arg == S.NegativeOne)
+        # what is left of the argument stays in its place: (-1)·a·(-b) reads a·b
+        unsigned = rest if coefficient == -1 else (-coefficient if rest == 1 else mul(-coefficient, rest))
+        return _product_of([unsigned if i == index else arg for i, arg in enumerate(node.args) if i != sign])
+    return None
+
+
+def _sum_of(terms: list[sympy.Expr]) -> sympy.Expr:
+    return S.Zero if not terms else terms[0] if len(terms) == 1 else add(*terms)
+
+
+def _product_of(factors: list[sympy.Expr]) -> sympy.Expr:
+    return S.One if not factors else factors[0] if len(factors) == 1 else mul(*factors)
+
+
+def drop_neutral_factors(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` without ``+ 0``, ``· 1``, ``^1``, in the order it was built (pending derivatives
+    kept as they stand)."""
+    return _rebuild(expr, _without_neutral)
+
+
 def drop_neutral(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """... + 0, ... · 1, u^1 -> dropped, keeping the order of everything else."""
-    return Rewrite(_rebuild(expr, _without_neutral))
+    return Rewrite(drop_neutral_factors(expr))
 
 
 def _evaluated(node: sympy.Expr, args: list[sympy.Expr]) -> sympy.Expr:
@@ -55,16 +98,113 @@ def _evaluated(node: sympy.Expr, args: list[sympy.Expr]) -> sympy.Expr:
 
 def evaluated(expr: sympy.Expr) -> sympy.Expr:
     """``expr`` rebuilt with sympy's ordinary arithmetic (derivatives, substitutions and matrix
-    entries kept as they stand: sympy would write (Mx)_i out as a sum)."""
-    return _rebuild(expr, _evaluated)
+    entries kept as they stand: sympy would write (Mx)_i out as a sum).  A product of products is
+    evaluated as one product: 2(y - wx)·(-x) is -2x(y - wx), where evaluating the inner 2(y - wx)
+    first would multiply the 2 into the sum."""
+    if expr.is_Atom or isinstance(expr, Derivative | Subs | MatrixElement):
+        return expr
+    if isinstance(expr, Mul):
+        return Mul(*(evaluated(factor) for factor in _factors(expr)))
+    return _evaluated(expr, [evaluated(arg) for arg in expr.args])
+
+
+def _factors(product: sympy.Expr) -> list[sympy.Expr]:
+    return [factor for arg in product.args for factor in (_factors(arg) if isinstance(arg, Mul) else [arg])]
 
 
 def evaluate(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
-    """Multiply out constants and collect like terms (sympy's automatic evaluation)."""
-    evaluated_expr = evaluated(expr)
+    """Multiply out constants and collect like terms (sympy's automatic evaluation); the user's
+    own sums stay as written."""
+    evaluated_expr = dress(evaluated(expr), written_forms(ctx))
     if same_up_to_order(evaluated_expr, expr):
         return Rewrite(evaluated_expr, label="sympy's order", level=COSMETIC)
     return Rewrite(evaluated_expr)
+
+
+def minus_signs(expr: sympy.Basic) -> int:
+    return sum(1 for node in sympy.preorder_traversal(expr) if node.is_Number and node.is_negative)
+
+
+def written_forms(ctx: Context) -> dict[sympy.Basic, sympy.Basic]:
+    """The user's own sums (as evaluated -> as written), for putting them back where they stand."""
+    forms = {evaluated(node): node for node in ctx.written if not node.has(Derivative)}
+    # kept where sympy would print it otherwise (y - wx, not -wx + y), and not where it was written
+    # longer than it evaluates ((x^2)^2 + a, 2 - 1 + x)
+    return {
+        value: node
+        for value, node in forms.items()
+        if list(node.args) != list(value.as_ordered_terms()) and sympy.count_ops(node) <= sympy.count_ops(value)
+    }
+
+
+def dress(expr: sympy.Expr, written: dict[sympy.Basic, sympy.Basic]) -> sympy.Expr:
+    """``expr`` with each factor's sign chosen to save minus signs, and the user's sums as written."""
+    if expr.is_Atom:
+        return expr
+    args = [dress(arg, written) for arg in expr.args]
+    if isinstance(expr, Mul) and (args != list(expr.args) or any(isinstance(arg, Add) for arg in args)):
+        return _signed_product(args, written)
+    if isinstance(expr, Add):
+        node = Add(*args) if args != list(expr.args) else expr  # in sympy's order, as the rest of the line
+        return written.get(node, node)
+    with sympy.evaluate(False):
+        return expr.func(*args) if args != list(expr.args) else expr
+
+
+def _signed_product(factors: list[sympy.Expr], written: dict[sympy.Basic, sympy.Basic]) -> sympy.Expr:
+    """A product whose sums are turned (``(σ - 1)`` to ``-(1 - σ)``) where that saves minus signs
+    or gives back a sum the user wrote; the signs collect in the numeric coefficient."""
+    as_written = set(written.values())
+    coefficient = S.One
+    rest: list[sympy.Expr] = []
+    turnable: list[tuple[int, sympy.Expr, int]] = []  # (place in rest, turned factor, minus signs saved)
+    for factor in factors:
+        if factor.is_Number:
+            coefficient *= factor
+            continue
+        base, exponent = (factor.base, factor.exp) if isinstance(factor, Pow) else (factor, S.One)
+        if isinstance(base, Add) and base not in as_written and exponent.is_integer and exponent.is_odd:
+            turned = _negated_sum(base)
+            # the user's own sum is worth a minus sign: -2x(y - wx) rather than 2x(wx - y)
+            saved = minus_signs(base) - minus_signs(turned) + (2 if turned in written else 0)
+            turned = written.get(turned, turned)
+            turned_factor = turned if exponent == 1 else Pow(turned, exponent, evaluate=False)
+            turnable.append((len(rest), turned_factor, saved))
+        rest.append(factor)
+    turn = _best_turns([saved for _, _, saved in turnable], coefficient.is_negative)
+    for (place, turned_factor, _), turned in zip(turnable, turn, strict=True):
+        if turned:
+            rest[place] = turned_factor
+            coefficient = -coefficient
+    if coefficient != 1:
+        rest.insert(0, coefficient)
+    if not rest:
+        return S.One
+    if len(rest) == 1:
+        return rest[0]
+    if len(rest) == 2 and rest[0].is_Number and isinstance(rest[1], Add):
+        return Mul(*rest, evaluate=False)  # sympy would multiply a lone number into the sum
+    return Mul(*rest)
+
+
+def _best_turns(savings: list[int], negative: bool) -> list[bool]:
+    """Which factors to turn: most minus signs saved, counting the product's own sign (each turn
+    flips it).  Few sums stand in one product; beyond a handful, each saving is taken alone."""
+    if len(savings) > 6:
+        return [saved > 0 for saved in savings]
+    best: tuple[int, list[bool]] = (0, [False] * len(savings))
+    for mask in range(1, 2 ** len(savings)):
+        turns = [bool(mask >> i & 1) for i in range(len(savings))]
+        saved = sum(s for s, t in zip(savings, turns, strict=True) if t)
+        if sum(turns) % 2:
+            saved += 1 if negative else -1  # the product's own sign flips too
+        if saved > best[0]:
+            best = (saved, turns)
+    return best[1]
+
+
+def _negated_sum(total: sympy.Expr) -> sympy.Expr:
+    return Add(*(-term for term in Add.make_args(total)))
 
 
 def same_up_to_order(first: sympy.Basic, second: sympy.Basic) -> bool:
