@@ -96,6 +96,14 @@ def cli(debug: bool) -> None:
     show_default=True,
     help="Seconds one derivation may take.",
 )
+@click.option(
+    "--result",
+    "result",
+    default=None,
+    metavar="FORM",
+    help="How the result ends: shortest (default), factor, expand, cancel, as-derived, or an expression "
+    "it is rewritten as (proved equal).",
+)
 @click.option("--no-verify", is_flag=True, help="Do not check the steps (faster; not for slides).")
 def derive_command(
     expression: str | None,
@@ -112,6 +120,7 @@ def derive_command(
     method: str,
     max_steps: int,
     time_limit: float,
+    result: str | None,
     no_verify: bool,
 ) -> None:
     """Derive an expression step by step: derivgen derive "(x^2 + 2)^3" --wrt x.
@@ -134,9 +143,11 @@ def derive_command(
     if method == "limit":
         # the limit method takes one function of one variable and no engine limits (derive() refuses
         # several functions or variables itself)
-        _refuse_with(ctx, ("symbol_specs", "assume", "layout", "order", "max_steps", "time_limit"), "--method limit")
+        _refuse_with(
+            ctx, ("symbol_specs", "assume", "layout", "order", "max_steps", "time_limit", "result"), "--method limit"
+        )
     if symbol_specs:
-        _refuse_with(ctx, ("positive", "order"), "--symbol (a matrix derivative)")
+        _refuse_with(ctx, ("positive", "order", "result"), "--symbol (a matrix derivative)")
         if len(texts) != 1 or len(wrt) != 1:
             raise click.UsageError("a matrix derivative takes one EXPRESSION and one --wrt")
         symbols = dict(_symbol_spec(spec) for spec in symbol_specs)
@@ -170,6 +181,7 @@ def derive_command(
         positive=positive,
         method=method,
         limits=limits,
+        result=result,
     )
     _echo(derivation, detail, as_json, as_latex)
 

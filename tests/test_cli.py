@@ -250,6 +250,19 @@ def test_no_verify_skips_the_checks_with_the_same_result(capsys, monkeypatch):
     assert code == 0 and "steps not checked" in out  # …and not with it
 
 
+def test_result_chooses_the_final_form(capsys):
+    x = sympy.Symbol("x")
+    truth = sympy.diff((x**2 - 1) / (x**2 + 1), x)
+    code, out, _ = run(capsys, "derive", "(x^2 - 1)/(x^2 + 1)", "--result", "expand")
+    value = sympy.sympify(_result(out))
+    assert code == 0 and "[expand]" in out
+    assert sympy.simplify(value - truth) == 0 and sympy.expand(value) == value
+    code, out, _ = run(capsys, "derive", "(x^2 - 1)/(x^2 + 1)", "--result", "4x/(x^2 + 1)^2")
+    assert code == 0 and "[rewrite as]" in out and sympy.simplify(sympy.sympify(_result(out)) - truth) == 0
+    code, _, err = run(capsys, "derive", "(x^2 - 1)/(x^2 + 1)", "--result", "4x/(x^2 + 1)")
+    assert code == 2 and "not equal to the derivative" in one_line_error(err)
+
+
 def test_version_is_the_installed_one(capsys):
     code, out, _ = run(capsys, "--version")
     assert code == 0 and out.split()[-1] == metadata.version("derivgen")
@@ -283,6 +296,7 @@ def test_internal_error_is_one_line_and_debug_shows_it(capsys, monkeypatch):
         (["--method", "limit", "--assume", "symmetric(M)"], "--assume does not apply with --method limit"),
         (["--method", "limit", "--layout", "shape"], "--layout does not apply with --method limit"),
         (["--method", "limit", "-s", "x=scalar"], "--symbol does not apply with --method limit"),
+        (["--method", "limit", "--result", "factor"], "--result does not apply with --method limit"),
         (["--layout", "shape"], "--layout is for matrix derivatives"),
         (["--assume", "symmetric(M)"], "--assume is for matrix derivatives"),
         (["--positive", "y"], "no variable y"),

@@ -51,8 +51,13 @@ class Task(_Model):
     assume: list[str] = Field(default_factory=list, description="e.g. symmetric(M), for matrix calculus")
     layout: Literal["row", "shape"] = Field("row", description="gradient by a column vector: row or its shape")
     method: Literal["rules", "limit"] = Field("rules", description="limit: from the limit of the difference quotient")
+    result: str | None = Field(
+        None,
+        description="how the result ends: shortest (default), factor, expand, cancel, as-derived, or an "
+        "expression it is rewritten as, proved equal",
+    )
 
-    @field_validator("derive", mode="before")
+    @field_validator("derive", "result", mode="before")
     @classmethod
     def _number_is_text(cls, value: Any) -> Any:
         def text(item: Any) -> Any:

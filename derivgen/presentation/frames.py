@@ -16,6 +16,7 @@ from ..calculus.model import ChainInfo, Derivation, DerivationResult, Part
 from ..calculus.rules import REGISTRY
 from ..calculus.rules.base import mul
 from ..calculus.rules.chain import outer_derivative_at
+from ..calculus.rules.final_form import RESULT_FORMS
 from ..errors import DerivgenError
 from ..input.matrices import declare, parse_matrix
 from ..input.parser import parse
@@ -196,12 +197,19 @@ def derive_task(task: Task, substitutions: dict | None = None) -> DerivationResu
             raise DerivgenError("matrix calculus takes one expression (derive) and one variable (wrt)")
         declared = {name: declare(name, spec) for name, spec in task.symbols.items()}
         function = _substitute(parse_matrix(task.derive, declared), substitutions)
-        return derive(function, task.wrt, symbols=task.symbols, assume=task.assume, layout=task.layout)
+        return derive(
+            function, task.wrt, symbols=task.symbols, assume=task.assume, layout=task.layout, result=task.result
+        )
     texts = task.derive if isinstance(task.derive, list) else [task.derive]
     expressions = [_substitute(parse(text, written=True), substitutions, written=True) for text in texts]
     wrt = task.wrt if task.wrt is not None else only_variable(*expressions)
     function = expressions if isinstance(task.derive, list) else expressions[0]
-    return derive(function, wrt, order=task.order, positive=task.positive, method=task.method, as_written=True)
+    result = task.result
+    if result is not None and result not in RESULT_FORMS:  # the lecturer's own form, with the drawn numbers
+        result = _substitute(parse(result, written=True), substitutions, written=True)
+    return derive(
+        function, wrt, order=task.order, positive=task.positive, method=task.method, as_written=True, result=result
+    )
 
 
 def _substitute(expression, substitutions: dict, written: bool = False):

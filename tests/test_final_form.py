@@ -1,0 +1,193 @@
+"""Final forms, the result: key, and no neutral 1 or 0 carried from line to line.
+
+Results are compared with sympy (its diff, its factor, its count_ops), never with strings copied
+from derivgen's own output.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import sympy
+from sympy import Symbol
+
+from derivgen import DerivgenError, derive, parse
+from derivgen.calculus.engine import find_pending, node_at, replace_at
+from derivgen.calculus.rules import REGISTRY
+from derivgen.calculus.rules.base import COSMETIC
+from derivgen.calculus.rules.final_form import ResultError, weight
+from derivgen.input.spec import SpecError
+from derivgen.presentation.frames import derive_task
+from tests.conftest import same_function
+
+x, y, w = (Symbol(name, real=True) for name in "xyw")
+
+
+def _steps_hold_together(derivation) -> None:
+    for previous, step in itertools.pairwise(derivation.steps):
+        assert previous.after == step.before
+    for step in derivation.steps:
+        assert node_at(step.before, step.path) == step.focus
+        assert replace_at(step.before, step.path, step.replacement) == step.after
+        assert step.rule in {rule.id for rule in REGISTRY}
+        if step.level != COSMETIC:  # a reorder-only step is never shown
+            assert step.label in {rule.label for rule in REGISTRY}
+
+
+# (expression, variable, the lecturer's final form) — the issue's examples, compared by structure
+# with sympy's own building of that form, and by value with sympy.diff
+LECTURER_FORMS = [
+    ("(x**2 - 1)/(x**2 + 1)", "x", 4 * x / (x**2 + 1) ** 2),
+    ("(x**2 + 1)/(x - 1)", "x", (x**2 - 2 * x - 1) / (x - 1) ** 2),
+    ("(2*x + y**2)**2", "y", 4 * y * (2 * x + y**2)),
+]
+
+
+@pytest.mark.parametrize(("text", "wrt", "expected"), LECTURER_FORMS)
+def test_the_issues_examples_end_in_the_lecturers_form(text, wrt, expected):
+    derivation = derive(text, wrt)
+    assert sympy.srepr(derivation.result) == sympy.srepr(expected)
+    assert same_function(derivation.result, sympy.diff(parse(text), Symbol(wrt, real=True)))
+    _steps_hold_together(derivation)
+
+
+def test_squared_error_keeps_the_written_factor():
+    """d/dw (y - wx)² = -2x(y - wx): the factor as written, the sign in front."""
+    derivation = derive("(y - w*x)**2", "w")
+    written = next(node for node in sympy.preorder_traversal(derivation.expression) if isinstance(node, sympy.Add))
+    coefficient, factors = derivation.result.as_coeff_mul()
+    assert coefficient == -2 and set(factors) == {x, written}
+    assert written.args == (y, -w * x)  # y first, as typed
+    assert same_function(derivation.result, sympy.diff((y - w * x) ** 2, w))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(exp(x) - exp(-x))/(exp(x) + exp(-x))",
+        "x*exp(x*y)",
+        "sin(x)*cos(x)",
+        "-(y*log(sigmoid(x)) + (1 - y)*log(1 - sigmoid(x)))",
+        "(y - w1*x1 - w2*x2)**2",
+        "exp(x)/(exp(x) + exp(y))",
+    ],
+)
+def test_no_longer_than_sympys_best(text):
+    variable = x if "x1" not in text else Symbol("w1", real=True)
+    derivation = derive(text, variable.name)
+    truth = sympy.diff(parse(text), variable)
+    best = min(sympy.count_ops(f(truth)) for f in (sympy.simplify, sympy.factor, sympy.cancel, sympy.together))
+    assert sympy.count_ops(derivation.result) <= best
+    assert same_function(derivation.result, truth)
+
+
+def test_every_final_step_shortens_the_expression():
+    derivation = derive("(x**2 - 1)/(x**2 + 1) + x*exp(x)", "x")
+    final = [step for step in derivation.steps if step.rule in {rule.id for rule in REGISTRY.family("final")}]
+    assert final
+    for step in final:
+        assert weight(step.after) < weight(step.before), step.label
+
+
+def test_nested_derivations_end_as_derived():
+    """The chain rule's outer derivative is shown as derived: σ(u)(1 - σ(u)), no final-form steps."""
+    derivation = derive("sigmoid(x**2)", "x")
+    outer = derivation.steps[0].chain.outer_derivation
+    assert not any(step.rule in {rule.id for rule in REGISTRY.family("final")} for step in outer.steps)
+
+
+# -- no neutral 1 or 0 from line to line ----------------------------------------------------------------
+
+
+def _clutter(expr: sympy.Basic) -> list[sympy.Basic]:
+    """Factors 1, terms 0 and products of two minus signs in a built (unevaluated) tree."""
+    found = []
+    for node in sympy.preorder_traversal(expr):
+        if isinstance(node, sympy.Mul) and (sympy.S.One in node.args or sympy.S.Zero in node.args):
+            found.append(node)
+        if isinstance(node, sympy.Add) and sympy.S.Zero in node.args:
+            found.append(node)
+        others = [arg for arg in node.args if arg != sympy.S.NegativeOne]
+        if (
+            isinstance(node, sympy.Mul)
+            and len(others) < len(node.args)
+            and any(arg.as_coeff_Mul()[0].is_negative for arg in others)
+        ):
+            found.append(node)
+    return found
+
+
+@pytest.mark.parametrize(
+    "text", ["x*exp(x)*sin(x)", "x*log(x)", "x*exp(x*y)", "(x**2 - 1)/(x**2 + 1)", "-1/x", "x - cos(x)", "(y - w*x)**2"]
+)
+def test_no_line_carries_a_neutral_one_or_zero(text):
+    derivation = derive(text, "w" if "w" in text else "x")
+    for step in derivation.steps:
+        assert not _clutter(step.after), (step.label, step.after)
+        if not step.is_tidy:
+            assert find_pending(step.focus) is not None  # the derivative it rewrote, or the node around it
+    _steps_hold_together(derivation)
+
+
+def test_minus_one_over_x_has_one_sign():
+    derivation = derive("-1/x", "x")
+    assert derivation.steps[-1].after == 1 / x**2  # -(-1/x²) worked out in the power rule's step
+    assert [step.rule for step in derivation.steps] == ["constant_multiple", "power"]
+
+
+# -- the result: key ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("form", "sympy_form"), [("factor", sympy.factor), ("expand", sympy.expand)])
+def test_result_factor_and_expand_give_sympys_form(form, sympy_form):
+    derivation = derive("(x**2 - 1)/(x**2 + 1)", "x", result=form)
+    truth = sympy.diff((x**2 - 1) / (x**2 + 1), x)
+    assert sympy.simplify(derivation.result - truth) == 0
+    assert derivation.steps[-1].rule == form
+    assert sympy_form(derivation.result) == derivation.result
+
+
+def test_result_as_derived_stops_after_the_rules():
+    derivation = derive("(x**2 - 1)/(x**2 + 1)", "x", result="as-derived")
+    assert derivation.result == derivation.lecturer_result
+    assert all(step.level == 0 for step in derivation.steps if step.is_tidy)
+
+
+def test_result_target_is_a_checked_rewrite():
+    derivation = derive("x**2*exp(x)", "x", result="x*(x + 2)*e^x")
+    assert derivation.steps[-1].rule == "rewrite_as" and derivation.steps[-1].label == "rewrite as"
+    assert sympy.simplify(derivation.result - x * (x + 2) * sympy.exp(x)) == 0
+    assert same_function(derivation.result, sympy.diff(x**2 * sympy.exp(x), x))
+
+
+@pytest.mark.parametrize("target", ["x*(x + 1)*exp(x)", "2*x*exp(x)"])
+def test_an_unequal_target_is_refused(target):
+    with pytest.raises(ResultError, match="not equal"):
+        derive("x**2*exp(x)", "x", result=target)
+
+
+def test_an_unknown_form_is_read_as_an_expression_and_refused():
+    with pytest.raises(DerivgenError):
+        derive("x**2", "x", result="factorise")  # not a form; as an expression, not the derivative
+
+
+def test_result_is_for_the_rules_only():
+    with pytest.raises(DerivgenError, match="result"):
+        derive("x**2", "x", method="limit", result="factor")
+
+
+def test_a_deck_frame_with_an_unequal_target_names_the_frame(tmp_path):
+    from derivgen.documents.build import build_deck
+
+    deck = tmp_path / "deck.yaml"
+    deck.write_text("title: T\nframes:\n  - title: Wrong\n    derive: x**2*exp(x)\n    result: 2*x*exp(x)\n")
+    with pytest.raises(SpecError, match=r"deck\.yaml:\d+: frame 1 \('Wrong'\): the result .* is not equal"):
+        build_deck(deck, tmp_path / "out", formats=("notes",), tex_only=True)
+
+
+def test_a_task_passes_its_result_on():
+    from derivgen.input.spec import Task
+
+    derivation = derive_task(Task(derive="(x**2 - 1)/(x**2 + 1)", result="expand"))
+    assert derivation.steps[-1].rule == "expand"
