@@ -57,9 +57,8 @@ def example_tasks() -> list:
     """Every derivation task of the example decks and sheets, as arguments of derive()."""
     tasks = []
     for number, item in enumerate(example_items()):
-        if item.method == "limit":
-            continue  # the limit method's labels are not yet rules of the registry
-        kwargs = {"order": item.order, "positive": list(item.positive), "assume": list(item.assume)}
+        kwargs: dict = {"method": item.method} if item.method == "limit" else {}
+        kwargs |= {"order": item.order, "positive": list(item.positive), "assume": list(item.assume)}
         if item.symbols:
             kwargs |= {"symbols": dict(item.symbols), "layout": item.layout}
         wrt = item.wrt if item.wrt is not None else _only_variable(item.derive)
@@ -179,6 +178,38 @@ def test_example_decks_and_sheets(expression, wrt, kwargs: dict) -> None:
 @given(functions_of_x(max_leaves=6))
 def test_random_expressions(written) -> None:
     assert_honest(derive(written.text, "x"))
+
+
+LIMIT_EXAMPLES = [
+    ("x**2 + 1/x", []),
+    ("sqrt(x**2 + 1)", []),
+    ("(x + 1)/(x - 1)", []),
+    ("2*sin(x) + x**2 - 3*exp(x)", []),
+    ("cos(x) + x**3", []),
+    ("x**2 + h*x", ["h"]),  # the step is called k: the labels stay the registry's
+]
+
+
+@pytest.mark.parametrize(("expression", "positive"), LIMIT_EXAMPLES)
+def test_limit_method(expression: str, positive: list[str]) -> None:
+    """Derivatives from first principles: every step a rule of the limit family (or the tidy-up)."""
+    result = derive(expression, "x", method="limit", positive=positive)
+    assert_honest(result)
+    assert {step.rule for step in result.steps} <= {rule.id for rule in REGISTRY.family("limit")} | {"evaluate"}
+
+
+def test_limit_examples_of_the_decks() -> None:
+    """The example decks' limit derivations are among the tasks checked (not skipped)."""
+    limits = [task for task in example_tasks() if task.values[2].get("method") == "limit"]
+    assert limits
+    for expression, wrt, kwargs in (task.values for task in limits):
+        assert_honest(derive(expression, wrt, **kwargs))
+
+
+def test_limit_rules_are_never_searched() -> None:
+    x = sympy.Symbol("x")
+    for expression in (x**2, sympy.sin(x), sympy.Limit(x, x, 0)):
+        assert not [rule for rule in REGISTRY.candidates(expression) if rule.family == "limit"]
 
 
 def test_every_rule_has_a_statement() -> None:

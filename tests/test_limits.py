@@ -14,11 +14,11 @@ from tests.conftest import same_function
 x = sympy.Symbol("x", real=True)
 
 FAMILIES = [
-    ("x**2", ["definition of the derivative", "expand", "cancel h", "take the limit h → 0"]),
-    ("3*x**3 - 2*x + 7", ["limit of a sum and of a constant multiple", "cancel h"]),
-    ("1/x", ["combine the fractions", "cancel h"]),
+    ("x**2", ["definition of the derivative", "expand", "cancel the common factor", "take the limit"]),
+    ("3*x**3 - 2*x + 7", ["limit of a sum and of a constant multiple", "cancel the common factor"]),
+    ("1/x", ["combine the fractions", "cancel the common factor"]),
     ("(x + 1)/(x - 1)", ["combine the fractions"]),
-    ("sqrt(x)", ["rationalise the numerator", "cancel h"]),
+    ("sqrt(x)", ["rationalise the numerator", "cancel the common factor"]),
     ("sqrt(x**2 + 1)", ["rationalise the numerator"]),
     ("sin(x)", ["angle addition", "standard limit: sin h / h → 1", "standard limit: (cos h − 1) / h → 0"]),
     ("cos(x)", ["angle addition", "standard limit: sin h / h → 1"]),
@@ -106,6 +106,7 @@ def test_limit_step_variable_is_not_the_users_h() -> None:
         assert len(names) == len(set(names)), step
     limit_variable = derivation.steps[0].after.args[1]
     assert limit_variable.name != "h"
-    assert any(limit_variable.name in step.label for step in derivation.steps)  # "cancel k", "k → 0"
+    # the labels are registry rules, stated in h: the first line says which letter the step is
+    assert limit_variable.name in (derivation.steps[0].note or "")
     h, x = sympy.Symbol("h", positive=True), sympy.Symbol("x", real=True)
     assert sympy.expand(derivation.result - (2 * x + h)) == 0

@@ -17,7 +17,8 @@ from sympy import Add, Derivative, Limit, Mul, Pow, S, Symbol, cos, exp, sin, sq
 from ..errors import DerivgenError, UnsupportedExpression
 from .engine import node_at, replace_at
 from .model import Derivation, Step
-from .rules.base import COSMETIC, ELEMENTARY
+from .rules import REGISTRY
+from .rules.base import COSMETIC
 from .rules.tidy import evaluated, same_up_to_order
 from .verify import check_equal
 
@@ -63,15 +64,16 @@ class _Trace:
     def step(
         self,
         rule: str,
-        label: str,
         after: sympy.Basic,
         path: tuple[int, ...] = (),
         note: str | None = None,
-        level: int = 1,
+        level: int | None = None,
     ) -> None:
+        """A step of the registry rule ``rule``, with its label and (unless ``level`` says) its level."""
         if after == self.current:
             return  # nothing to do here (h already cancelled, say): no empty line
-        label = label.replace("{h}", self.h.name)  # the step variable may not be called h
+        registered = REGISTRY[rule]
+        label = registered.label
         focus = node_at(self.current, path)
         replacement = node_at(after, path) if path else after
         if self.verify:
@@ -86,24 +88,25 @@ class _Trace:
                 replacement=replacement,
                 path=path,
                 note=note,
-                level=level,
+                level=registered.level if level is None else level,
                 is_tidy=rule in ("evaluate",),
             )
         )
         self.current = after
 
-    def replace(self, rule: str, label: str, path: tuple[int, ...], new: sympy.Basic, note: str | None = None) -> None:
-        self.step(rule, label, replace_at(self.current, path, new), path, note)
+    def replace(self, rule: str, path: tuple[int, ...], new: sympy.Basic, note: str | None = None) -> None:
+        self.step(rule, replace_at(self.current, path, new), path, note)
 
     def run(self) -> None:
         x, h = self.x, self.h
-        self.step("limit_definition", "definition of the derivative", limit(quotient(self.expression, x, h), h))
+        # the labels are the registry's, in h; a step called otherwise is named on the first line
+        renamed = None if h.name == "h" else rf"the step is ${sympy.latex(h)}$ here: $h$ is a name $f$ already uses"
+        self.step("limit_definition", limit(quotient(self.expression, x, h), h), note=renamed)
         terms = self._terms(self.expression)
         if len(terms) > 1 or terms[0][0] != 1:
             parts = [_times(coefficient, limit(quotient(term, x, h), h)) for coefficient, term in terms]
             self.step(
                 "limit_sum",
-                "limit of a sum and of a constant multiple",
                 parts[0] if len(parts) == 1 else Add(*parts, evaluate=False),
             )
         while (path := self._next_quotient()) is not None:
@@ -111,9 +114,8 @@ class _Trace:
             self._work(focus, path)
         result = evaluated(self.current)
         if result != self.current:
-            cosmetic = same_up_to_order(result, self.current)
-            label, level = ("sympy's order", COSMETIC) if cosmetic else ("simplify", ELEMENTARY)
-            self.step("evaluate", label, result, level=level)
+            cosmetic = same_up_to_order(result, self.current)  # a reordering never gets a line of its own
+            self.step("evaluate", result, level=COSMETIC if cosmetic else None)
         if self.verify:
             check_equal(self.derivation.start, self.derivation.result, "whole derivation")
 
@@ -140,14 +142,14 @@ class _Trace:
 
     def _work(self, focus: Limit, path: tuple[int, ...]) -> None:
         body = focus.args[0]
-        for name, handler in _STANDARD_LIMITS:
+        for rule, handler in _STANDARD_LIMITS:
             value = handler(body, self.h)
             if value is not None:
-                self.replace("standard_limit", name, path, value)
+                self.replace(rule, path, value)
                 return
         term = self._term_of(body)
         if term is None:
-            self.replace("take_limit", "take the limit {h} → 0", path, _at_zero(body, self.h))
+            self.replace("limit_take", path, _at_zero(body, self.h))
             return
         family = _family(term, self.x)
         if family is None:
@@ -184,12 +186,12 @@ def _algebraic(trace: _Trace, term: sympy.Expr, path) -> None:
     x, h = trace.x, trace.h
     top, bottom = sympy.fraction(sympy.together(term.xreplace({x: x + h}) - term))
     top = sympy.expand(top)
-    label = "expand" if bottom == 1 else "combine the fractions"
+    rule = "limit_expand" if bottom == 1 else "limit_combine_fractions"
     shown = Mul(top, Pow(Mul(bottom, h), -1, evaluate=False), evaluate=False)  # h still visible
-    trace.replace("expand", label, path, limit(shown, h))
+    trace.replace(rule, path, limit(shown, h))
     cancelled = _tidy_rational(sympy.cancel(top / (bottom * h)), x)
-    trace.replace("cancel_h", "cancel {h}", path, limit(cancelled, h))
-    trace.replace("take_limit", "take the limit {h} → 0", path, _tidy_rational(_at_zero(cancelled, h), x))
+    trace.replace("limit_cancel", path, limit(cancelled, h))
+    trace.replace("limit_take", path, _tidy_rational(_at_zero(cancelled, h), x))
 
 
 def _tidy_rational(expr: sympy.Expr, x: sympy.Symbol) -> sympy.Expr:
@@ -206,17 +208,16 @@ def _square_root(trace: _Trace, term: sympy.Expr, path) -> None:
     below = Pow(Mul(h, conjugate, evaluate=False), -1, evaluate=False)
     difference = Add(shifted(inner, x, h), Mul(-1, inner, evaluate=False), evaluate=False)
     trace.replace(
-        "rationalise",
-        "rationalise the numerator",
+        "limit_rationalise",
         path,
         limit(Mul(difference, below, evaluate=False), h),
         note=r"multiply by $\frac{\sqrt{p(x+h)} + \sqrt{p(x)}}{\sqrt{p(x+h)} + \sqrt{p(x)}}$",
     )
     expanded = sympy.expand(inner.xreplace({x: x + h}) - inner)
-    trace.replace("expand", "expand", path, limit(Mul(expanded, below, evaluate=False), h))
+    trace.replace("limit_expand", path, limit(Mul(expanded, below, evaluate=False), h))
     cancelled = Mul(sympy.cancel(expanded / h), Pow(conjugate, -1, evaluate=False), evaluate=False)
-    trace.replace("cancel_h", "cancel {h}", path, limit(cancelled, h))
-    trace.replace("take_limit", "take the limit {h} → 0", path, _at_zero(evaluated(cancelled), h))
+    trace.replace("limit_cancel", path, limit(cancelled, h))
+    trace.replace("limit_take", path, _at_zero(evaluated(cancelled), h))
 
 
 _ANGLE_ADDITION = {
@@ -232,19 +233,19 @@ def _trigonometric(trace: _Trace, term: sympy.Expr, path) -> None:
     beside_sin_h = cos(x) if term == sin(x) else Mul(-1, sin(x), evaluate=False)
     addition = Add(Mul(term, cos(h)), Mul(beside_sin_h, sin(h), evaluate=False), -term, evaluate=False)
     note = _ANGLE_ADDITION[type(term).__name__]
-    trace.replace("angle_addition", "angle addition", path, limit(Mul(addition, Pow(h, -1)), h), note=note)
+    trace.replace("limit_angle_addition", path, limit(Mul(addition, Pow(h, -1)), h), note=note)
     split = Add(
         Mul(term, limit((cos(h) - 1) / h, h), evaluate=False),
         Mul(beside_sin_h, limit(sin(h) / h, h), evaluate=False),
         evaluate=False,
     )
-    trace.replace("limit_sum", "regroup; limit of a sum", path, split)
+    trace.replace("limit_regroup", path, split)
 
 
 def _exponential(trace: _Trace, term: sympy.Expr, path) -> None:
     x, h = trace.x, trace.h
     factored = Mul(exp(x), limit((exp(h) - 1) / h, h), evaluate=False)
-    trace.replace("factor_exp", "factor out the exponential", path, factored, note=r"$e^{x+h} = e^x e^h$")
+    trace.replace("limit_factor_exp", path, factored, note=r"$e^{x+h} = e^x e^h$")
 
 
 def _family(term: sympy.Expr, x: sympy.Symbol) -> Callable | None:
@@ -272,7 +273,7 @@ def _exp_minus_one(body, h):
 
 
 _STANDARD_LIMITS = [
-    ("standard limit: sin h / h → 1", _sin_over_h),
-    ("standard limit: (cos h − 1) / h → 0", _cos_minus_one),
-    ("standard limit: (e^h − 1) / h → 1", _exp_minus_one),
+    ("limit_sin", _sin_over_h),
+    ("limit_cos", _cos_minus_one),
+    ("limit_exp", _exp_minus_one),
 ]

@@ -17,6 +17,7 @@ from sympy import Derivative, ImmutableMatrix
 
 from ..errors import DerivgenError
 from .model import Derivation, LatexOf, Left, Part, Result, Step
+from .rules import REGISTRY
 
 KINDS = ("gradient", "jacobian", "hessian", "higher")
 
@@ -151,13 +152,6 @@ def _hessian(expression, variables, derive_one: DeriveOne, verified: bool) -> Ma
     )
 
 
-_COLLECT_LABELS = {
-    "gradient": "collect the partial derivatives (a row vector)",
-    "jacobian": "collect the partial derivatives (the Jacobian)",
-    "hessian": "collect the second partial derivatives (the Hessian)",
-}
-
-
 def _collect(kind: str, shape: tuple[int, int], components: list[Derivation], positions) -> Step:
     entries_before = [[None] * shape[1] for _ in range(shape[0])]
     entries_after = [[None] * shape[1] for _ in range(shape[0])]
@@ -165,9 +159,10 @@ def _collect(kind: str, shape: tuple[int, int], components: list[Derivation], po
         entries_before[row][column] = Derivative(derivation.expression, derivation.wrt, evaluate=False)
         entries_after[row][column] = derivation.result
     before, after = ImmutableMatrix(entries_before), ImmutableMatrix(entries_after)
+    rule = REGISTRY[f"collect_{kind}"]  # collect_gradient, collect_jacobian, collect_hessian
     return Step(
-        rule=f"collect_{kind}",
-        label=_COLLECT_LABELS[kind],
+        rule=rule.id,
+        label=rule.label,
         before=before,
         after=after,
         focus=before,
