@@ -3,6 +3,7 @@ the user's order of terms and their signs; the value is the same as sympy's read
 
 from __future__ import annotations
 
+import pytest
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -101,3 +102,90 @@ def test_a_negative_matrix_term_reads_as_a_difference():
     declared = {name: declare(name, shape) for name, shape in {"y": "vector(m)"}.items()}
     tex = to_latex(parse_matrix("(ones(m) - y).T*(ones(m) - y)", declared))
     assert r"\mathbf{1} - \mathbf{y}" in tex, tex
+
+
+# -- matrix calculus: the left side ∇_w f and a sheet's question as typed -----------------------------------
+
+LOGISTIC = "-(y.T*log(sigmoid(X*w)) + (ones(m) - y).T*log(ones(m) - sigmoid(X*w)))"
+LOGISTIC_SYMBOLS = {"X": "matrix(m, n)", "w": "vector(n)", "y": "vector(m)"}
+
+
+def _logistic_values(seed: int) -> tuple[dict, dict]:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    sizes = {"m": 4, "n": 3}
+    values = {
+        "X": rng.normal(size=(4, 3)),
+        "w": rng.normal(size=(3, 1)),
+        "y": rng.uniform(0.1, 0.9, size=(4, 1)),
+    }
+    return sizes, values
+
+
+def test_a_matrix_left_side_keeps_the_typed_order():
+    from derivgen.input.matrices import declare, parse_matrix
+    from derivgen.presentation.matrices import left_side, question
+
+    calculus = derive(LOGISTIC, "w", symbols=LOGISTIC_SYMBOLS)
+    declared = {name: declare(name, spec) for name, spec in LOGISTIC_SYMBOLS.items()}
+    y_term = to_latex(parse_matrix("y.T*log(sigmoid(X*w))", declared))
+    one_minus_y = r"\left(\mathbf{1} - \mathbf{y}\right)^{T}"
+    shown = [left_side(part.left) for part in calculus.parts] + [question(calculus.left)[0]]
+    for line in shown:
+        assert y_term in line and one_minus_y in line, line
+        assert line.index(y_term) < line.index(one_minus_y), line  # yᵀ… before (1 − y)ᵀ…, as typed
+        assert r"- \mathbf{y} + \mathbf{1}" not in line
+    # sympy's order, as the evaluated tree prints: (1 − y)ᵀ… first
+    evaluated_line = to_latex(calculus.expression)
+    assert evaluated_line.index(one_minus_y) < evaluated_line.index(y_term)
+
+
+def test_a_matrix_function_shown_as_written_is_the_derived_function_and_its_gradient_is_right():
+    import numpy as np
+
+    from tests.matrix_numeric import finite_differences, numeric, scalar
+
+    calculus = derive(LOGISTIC, "w", symbols=LOGISTIC_SYMBOLS)
+    assert calculus.verified and calculus.shown is not None
+    assert calculus.shown != calculus.expression  # the written tree, not the evaluated one
+    for seed in range(3):
+        sizes, values = _logistic_values(seed)
+        typed = scalar(numeric(calculus.shown, values, sizes))
+        assert typed == pytest.approx(scalar(numeric(calculus.expression, values, sizes)))
+        # the oracle: central differences of the function as typed, and the textbook Xᵀ(σ(Xw) − y)
+        fd = finite_differences(lambda v, sizes=sizes: numeric(calculus.shown, v, sizes), values, "w")
+        s = 1 / (1 + np.exp(-values["X"] @ values["w"]))
+        closed = values["X"].T @ (s - values["y"])
+        np.testing.assert_allclose(fd, closed, rtol=1e-5, atol=1e-6)
+        derived = np.atleast_2d(np.asarray(numeric(calculus.result, values, sizes), dtype=float))
+        np.testing.assert_allclose(derived, closed.T, rtol=1e-9, atol=1e-9)  # row layout: a row
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        LOGISTIC,
+        "y.T*log(sigmoid(X*w)) + (ones(m) - y).T*log(ones(m) - sigmoid(X*w))",
+        "(ones(m) - y).T*X*w + w.T*w",
+        "3 - w.T*w + 2*(y.T*X*w)",
+        "-(w.T*w + 1) - (ones(m) - y - X*w).T*(ones(m) - y - X*w)",
+    ],
+)
+def test_a_written_matrix_tree_is_the_same_function(text):
+    from derivgen.calculus.matrix_engine import derive_matrix
+    from derivgen.input.matrices import declare, evaluated_matrix, parse_matrix
+
+    declared = {name: declare(name, spec) for name, spec in LOGISTIC_SYMBOLS.items()}
+    written = parse_matrix(text, declared, written=True)
+    # evaluated again, the written tree is what parse_matrix reads without written=True
+    assert str(evaluated_matrix(written)) == str(parse_matrix(text, declared))
+    assert any(isinstance(node, sympy.MatAdd) for node in written_sums(written)) or "ones" not in text
+    from_text = derive_matrix(text, "w", LOGISTIC_SYMBOLS)
+    from_tree = derive_matrix(written, "w", LOGISTIC_SYMBOLS, written=True)
+    assert from_text.verified and from_tree.verified
+    assert str(from_text.result) == str(from_tree.result)
+    assert from_tree.left.functions == (written,)
+    # a tree built in Python is shown in sympy's order, as before
+    evaluated = parse_matrix(text, declared)
+    assert derive_matrix(evaluated, "w", LOGISTIC_SYMBOLS).left.functions == (evaluated,)

@@ -20,13 +20,22 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..errors import DerivgenError
-from ..input.matrices import AsScalar, Assumptions, ShapeError, Softmax, declare, parse_matrix, read_assumptions
+from ..input.matrices import (
+    AsScalar,
+    Assumptions,
+    ShapeError,
+    Softmax,
+    declare,
+    evaluated_matrix,
+    parse_matrix,
+    read_assumptions,
+)
 from .engine import DEFAULT_LIMITS, EngineLimits, RuleEngine, node_at, replace_at
 from .indices import ONE, Indices, to_index, to_matrix, write_traces
 from .matrix_check import check_gradient, check_step
 from .model import Derivation, LatexOf, Left, Part, Result, Step
 from .rules import REGISTRY
-from .rules.base import COSMETIC
+from .rules.base import COSMETIC, written_sums
 from .rules.tidy import evaluated, same_up_to_order
 
 LAYOUTS = ("row", "shape")
@@ -43,6 +52,9 @@ class MatrixCalculus(Result):
     index_derivation: Derivation  # (∇f)_i = … step by step, ending with the entry in matrix form
     matrix_steps: list[Step] = field(default_factory=list)  # layout, assumptions, tidying
     verified: bool = False
+    # the function as the user typed it (parse_matrix(..., written=True)): the same function, shown on
+    # the left side and in a sheet's question with its sums in the order typed; derived is ``expression``
+    shown: sympy.Basic | None = None
 
     @property
     def steps(self) -> list[Step]:
@@ -56,7 +68,14 @@ class MatrixCalculus(Result):
     def left(self) -> Left:
         given = tuple(sorted(self.expression.atoms(MatrixSymbol), key=str))
         facts = tuple((kind, name) for kind, names in sorted(self.assumptions.facts.items()) for name in sorted(names))
-        return Left("matrix_gradient", (self.expression,), (self.variable,), given=given, facts=facts)
+        return dataclasses.replace(self._entry_left, notation="matrix_gradient", given=given, facts=facts)
+
+    @property
+    def _entry_left(self) -> Left:
+        """(∇_x f)_i, f as the user typed it where it was typed."""
+        if self.shown is None:
+            return Left("matrix_gradient_entry", (self.expression,), (self.variable,))
+        return Left("matrix_gradient_entry", (self.shown,), (self.variable,), written=written_sums(self.shown))
 
     @property
     def matrix_phase(self) -> Derivation:
@@ -68,9 +87,8 @@ class MatrixCalculus(Result):
     @property
     def parts(self) -> list[Part]:
         """The index phase under (∇_x f)_i, then the matrix phase under ∇_x f."""
-        entry = Left("matrix_gradient_entry", (self.expression,), (self.variable,))
         return [
-            Part(entry, derivation=self.index_derivation),
+            Part(self._entry_left, derivation=self.index_derivation),
             Part(self.left, derivation=self.matrix_phase, continues=True),
         ]
 
@@ -101,12 +119,18 @@ def derive_matrix(
     layout: str = "row",
     verify: bool = True,
     limits: EngineLimits = DEFAULT_LIMITS,
+    written: bool | None = None,
 ) -> MatrixCalculus:
     """Derive a scalar function of vectors and matrices by ``wrt`` in index notation.
 
     ``symbols`` declares every name: ``{"x": "vector(n)", "M": "matrix(n, n)", "lam": "scalar"}``;
     ``assume`` lists facts such as ``"symmetric(M)"``.  ``layout="row"`` (the seed's convention)
     gives the gradient by a column vector as a row; ``"shape"`` gives it the variable's shape.
+
+    Text is shown as written (``written=None``): the left side ∇_x f and a sheet's question keep the
+    order of the terms typed.  A tree is shown as sympy orders it, unless ``written=True`` says it is
+    ``parse_matrix(text, symbols, written=True)``'s.  The engine derives the evaluated function either
+    way (the same function; index notation is built on evaluated trees).
     """
     if layout not in LAYOUTS:
         raise DerivgenError(f"layout must be row or shape, not {layout!r}")
@@ -114,9 +138,19 @@ def derive_matrix(
         raise ShapeError("declare the symbols: symbols={'x': 'vector(n)', 'M': 'matrix(n, n)'}")
     declared = {name: declare(name, spec) for name, spec in symbols.items()}
     facts = read_assumptions(list(assume), declared)
-    function = parse_matrix(expression, declared) if isinstance(expression, str) else expression
+    shown: sympy.Basic | None = None
+    if isinstance(expression, str):
+        function = parse_matrix(expression, declared)
+        if written is not False:
+            shown = parse_matrix(expression, declared, written=True)
+    elif written:
+        function, shown = evaluated_matrix(expression), expression
+    else:
+        function = expression
     variable = _declared_variable(wrt, declared, function)
-    return _MatrixEngine(function, variable, facts, layout, verify, limits).run()
+    calculus = _MatrixEngine(function, variable, facts, layout, verify, limits).run()
+    calculus.shown = shown
+    return calculus
 
 
 def _declared_variable(wrt, declared: dict[str, sympy.Basic], function) -> MatrixSymbol:

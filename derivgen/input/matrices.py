@@ -16,14 +16,18 @@ from dataclasses import dataclass, field
 
 import sympy
 from sympy import (
+    Add,
     Determinant,
     HadamardProduct,
     Inverse,
+    MatAdd,
     MatMul,
     MatPow,
     MatrixExpr,
     MatrixSymbol,
+    Mul,
     OneMatrix,
+    S,
     Symbol,
     Trace,
     Transpose,
@@ -182,26 +186,53 @@ def _factors(expr: sympy.Basic) -> tuple:
     return expr.args if isinstance(expr, MatMul) else (expr,)
 
 
-def parse_matrix(text: str, symbols: dict[str, sympy.Basic], limits: ParseLimits = DEFAULT_LIMITS) -> sympy.Expr:
-    """Read a scalar-valued matrix expression such as ``"x.T*M*x"`` over declared symbols."""
+def parse_matrix(
+    text: str, symbols: dict[str, sympy.Basic], limits: ParseLimits = DEFAULT_LIMITS, written: bool = False
+) -> sympy.Expr:
+    """Read a scalar-valued matrix expression such as ``"x.T*M*x"`` over declared symbols.
+
+    ``written=True`` keeps the terms of every sum in the order typed, with their signs — scalar
+    sums and sums of matrices built unevaluated, ``(1 - y)ᵀ`` not sympy's ``(-y + 1)ᵀ`` — for the
+    left side of a slide and a sheet's question; everything else is built as without it, and the
+    value is the same function.
+    """
     if not isinstance(text, str):
         raise ParseError(f"an expression must be text, not {type(text).__name__}")
     source = _Source(text)
-    builder = _MatrixBuilder(source, limits, symbols)
-    value = builder.build(source.to_ast(limits).body)
+    tree = source.to_ast(limits).body
+    value = _MatrixBuilder(source, limits, symbols).build(tree)  # evaluated: shapes and limits checked on it
     if is_matrix(value):
         raise ShapeError(
             f"the expression is {describe_shape(value)}; derivgen derives scalar functions of vectors and matrices"
         )
+    if written:
+        value = _MatrixBuilder(source, limits, symbols, written=True).build(tree)
     return scalar(value)
+
+
+def evaluated_matrix(expression: sympy.Basic) -> sympy.Basic:
+    """The tree :func:`parse_matrix` builds from text, from the one it builds with ``written=True``
+    (the drawn numbers of a sheet may have been put in): its sums evaluated, in sympy's order."""
+    if expression.is_Atom or not expression.args or isinstance(expression, sympy.Lambda):
+        return expression
+    args = [evaluated_matrix(arg) for arg in expression.args]
+    if isinstance(expression, MatAdd):
+        total = args[0]
+        for term in args[1:]:
+            total = total + term
+        return total
+    if isinstance(expression, MatMul | Mul) and len(args) == 2 and args[0] == S.NegativeOne:
+        return -args[1]  # a written −(a + b)
+    return expression.func(*args)
 
 
 class _MatrixBuilder(_Builder):
     """The scalar builder, with declared vectors and matrices and shape-aware operators."""
 
-    def __init__(self, source: _Source, limits: ParseLimits, symbols: dict[str, sympy.Basic]):
+    def __init__(self, source: _Source, limits: ParseLimits, symbols: dict[str, sympy.Basic], written: bool = False):
         super().__init__(source, limits)
         self.symbols = symbols
+        self.written = written  # sums in the order typed (see parse_matrix)
 
     def _shape_error(self, message: str, node: ast.AST) -> ShapeError:
         column = self.source.column(getattr(node, "col_offset", None))
@@ -228,11 +259,15 @@ class _MatrixBuilder(_Builder):
         left, right = self.build(node.left), self.build(node.right)
         if isinstance(node.op, ast.Add | ast.Sub):
             if isinstance(node.op, ast.Sub):
-                right = -right
+                right = self._negated(right)
             if is_matrix(left) or is_matrix(right):
                 if not (is_matrix(left) and is_matrix(right) and left.shape == right.shape):
                     raise self._shape_error(f"cannot add {describe_shape(left)} and {describe_shape(right)}", node)
+                if self.written:  # a written sum of sums stays nested: its brackets are the user's
+                    return MatAdd(left, right)  # unevaluated: sympy would sort the terms
                 return left + right
+            if self.written:
+                return Add(scalar(left), scalar(right), evaluate=False)
             return scalar(left) + scalar(right)
         if isinstance(node.op, ast.Mult):
             return self._product(left, right, node)
@@ -243,6 +278,19 @@ class _MatrixBuilder(_Builder):
         if isinstance(node.op, ast.Pow):
             return self._matrix_power(left, right, node)
         raise self.source.error("this operator is not allowed", node)
+
+    def _build_UnaryOp(self, node: ast.UnaryOp) -> sympy.Basic:
+        if self.written and isinstance(node.op, ast.USub):
+            return self._negated(self.build(node.operand))
+        return super()._build_UnaryOp(node)
+
+    def _negated(self, value: sympy.Basic) -> sympy.Basic:
+        """-value; written, a sum stays one: −(a + b), not sympy's −a − b in its own order."""
+        if self.written and isinstance(value, MatAdd):
+            return MatMul(S.NegativeOne, value)
+        if self.written and isinstance(value, Add):
+            return Mul(S.NegativeOne, value, evaluate=False)
+        return -value
 
     def _product(self, left: sympy.Basic, right: sympy.Basic, node: ast.AST) -> sympy.Basic:
         if isinstance(left, MatrixExpr) and isinstance(right, MatrixExpr):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 import sympy
-from sympy import Add, Derivative, Mul, Pow
+from sympy import Add, Derivative, MatAdd, Mul, Pow
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 if TYPE_CHECKING:
@@ -170,8 +170,9 @@ def display_terms(expression: sympy.Expr, written: frozenset[sympy.Basic] = froz
 
 
 def written_sums(expression: sympy.Basic) -> frozenset[sympy.Basic]:
-    """The sums of an expression as written, whose order of terms slides keep."""
-    return frozenset(node for node in sympy.preorder_traversal(expression) if isinstance(node, Add))
+    """The sums of an expression as written, whose order of terms slides keep: scalar sums and sums
+    of matrices (``(1 - y)ᵀ``)."""
+    return frozenset(node for node in sympy.preorder_traversal(expression) if isinstance(node, Add | MatAdd))
 
 
 def negated(term: sympy.Expr) -> sympy.Expr:
