@@ -189,3 +189,20 @@ def test_a_written_matrix_tree_is_the_same_function(text):
     # a tree built in Python is shown in sympy's order, as before
     evaluated = parse_matrix(text, declared)
     assert derive_matrix(evaluated, "w", LOGISTIC_SYMBOLS).left.functions == (evaluated,)
+
+
+def test_drawn_numbers_in_a_written_matrix_tree_keep_its_order():
+    from derivgen.calculus.matrix_engine import derive_matrix
+    from derivgen.input.matrices import declare, parse_matrix, substitute_written
+    from derivgen.presentation.matrices import question
+
+    symbols = {**LOGISTIC_SYMBOLS, "lam": "scalar"}
+    declared = {name: declare(name, spec) for name, spec in symbols.items()}
+    text = "lam - (ones(m) - y).T*X*w + lam*(w.T*w)"
+    written = substitute_written(parse_matrix(text, declared, written=True), {"lam": 3})
+    calculus = derive_matrix(written, "w", symbols, written=True)
+    asked = question(calculus.left)[0]
+    one_minus_y = r"\left(\mathbf{1} - \mathbf{y}\right)^{T}"
+    assert asked.index("3 -") < asked.index(one_minus_y) < asked.index(r"3 \mathbf{w}^{T}"), asked
+    truth = derive_matrix(text.replace("lam", "3"), "w", symbols)  # the numbers typed in: the same gradient
+    assert calculus.verified and str(calculus.result) == str(truth.result)

@@ -221,8 +221,34 @@ def evaluated_matrix(expression: sympy.Basic) -> sympy.Basic:
         for term in args[1:]:
             total = total + term
         return total
-    if isinstance(expression, MatMul | Mul) and len(args) == 2 and args[0] == S.NegativeOne:
+    if isinstance(expression, MatMul) and len(args) > 1 and args[0] == S.NegativeOne:
+        return -(args[1] if len(args) == 2 else MatMul(*args[1:]))  # a written −M, −(a + b)
+    if isinstance(expression, Mul) and len(args) == 2 and args[0] == S.NegativeOne:
         return -args[1]  # a written −(a + b)
+    return expression.func(*args)
+
+
+def substitute_written(expression: sympy.Basic, values: dict[str, object]) -> sympy.Basic:
+    """Numbers put in for the scalars named in ``values`` (a sheet's drawn parameters) in a tree
+    :func:`parse_matrix` built with ``written=True``: its sums stay in the order typed."""
+    by_symbol = {
+        symbol: sympy.sympify(values[symbol.name]) for symbol in expression.free_symbols if symbol.name in values
+    }
+    return _substituted(expression, by_symbol) if by_symbol else expression
+
+
+def _substituted(expression: sympy.Basic, by_symbol: dict) -> sympy.Basic:
+    if expression in by_symbol:
+        return by_symbol[expression]
+    if expression.is_Atom or not expression.args or not expression.free_symbols & set(by_symbol):
+        return expression
+    args = [_substituted(arg, by_symbol) for arg in expression.args]
+    if isinstance(expression, MatAdd):
+        return MatAdd(*args)
+    if isinstance(expression, Add):
+        return Add(*args, evaluate=False)
+    if isinstance(expression, Mul) and len(args) == 2 and args[0] == S.NegativeOne and isinstance(args[1], Add):
+        return Mul(*args, evaluate=False)  # −(a + b)
     return expression.func(*args)
 
 
@@ -286,8 +312,11 @@ class _MatrixBuilder(_Builder):
 
     def _negated(self, value: sympy.Basic) -> sympy.Basic:
         """-value; written, a sum stays one: −(a + b), not sympy's −a − b in its own order."""
-        if self.written and isinstance(value, MatAdd):
-            return MatMul(S.NegativeOne, value)
+        if self.written and isinstance(value, MatrixExpr):  # sympy's −M would also distribute (1 − y)ᵀ
+            factors = _factors(value)
+            if factors[0] == S.NegativeOne:
+                return factors[1] if len(factors) == 2 else MatMul(*factors[1:])
+            return MatMul(S.NegativeOne, *factors)
         if self.written and isinstance(value, Add):
             return Mul(S.NegativeOne, value, evaluate=False)
         return -value
