@@ -2,13 +2,14 @@
 
 Order matters only where two rules could both apply: structural rules on sums and products come
 before the function table, the table (f at x itself) before the chain rule (f at an inner
-function), and the special-function fallback last.
+function), and the special-function fallback last.  The tidy family runs in its order after the last
+derivative rule; the final-form family after it, the first rule that shortens the expression each time.
 The limit family only names the steps of a derivative from first principles (no function: never searched).
 """
 
 from __future__ import annotations
 
-from . import chain, elementary, index, limits, multivariate, scalar, tidy
+from . import chain, elementary, final_form, index, limits, multivariate, scalar, tidy
 from .base import STRUCTURAL, TRIVIAL, Context, Rewrite, Rule, RuleRegistry
 
 REGISTRY = RuleRegistry(
@@ -19,6 +20,7 @@ REGISTRY = RuleRegistry(
         *chain.RULES,
         elementary.SPECIAL,
         *tidy.RULES,
+        *final_form.RULES,
         *multivariate.RULES,
         *limits.RULES,
     ]
