@@ -85,7 +85,7 @@ def derive(
             raise DerivgenError("matrix derivatives are of order 1")
         if isinstance(expression, list | tuple) or isinstance(wrt, list | tuple):
             raise ShapeError("matrix calculus derives one scalar function by one vector or matrix, not lists")
-        return derive_matrix(expression, wrt, symbols, assume, layout, verify, limits)
+        return derive_matrix(expression, wrt, symbols, assume, layout, verify, limits, written=as_written)
     several_functions = isinstance(expression, list | tuple)
     several_variables = isinstance(wrt, list | tuple)
     if not isinstance(order, int) or isinstance(order, bool) or not 1 <= order <= MAX_ORDER:

@@ -295,7 +295,8 @@ class _MatrixEngine:
         if not swaps:
             return expr
         after = expr.xreplace(swaps)
-        _record(steps, "symmetric", expr, after, note=_symmetric_note({e.parent.name for e in swaps}))
+        names = sorted({e.parent.name for e in swaps})
+        _record(steps, "symmetric", expr, after, note=_symmetric_note(names), subject=names)
         return after
 
     def _rename_dummies(self, expr: sympy.Basic, steps: list[Step]) -> sympy.Basic:
@@ -370,13 +371,14 @@ class _MatrixEngine:
         symmetric = {Transpose(m): m for m in current.atoms(MatrixSymbol) if self.facts.symmetric(m.name)}
         if symmetric and current.has(*symmetric):  # the matrix form still shows Sᵀ
             after = current.xreplace(symmetric).doit()
-            _record(steps, "symmetric", current, after, note=_symmetric_note({m.name for m in symmetric.values()}))
+            matrices = sorted({m.name for m in symmetric.values()})
+            _record(steps, "symmetric", current, after, note=_symmetric_note(matrices), subject=matrices)
             current = after
         ones = _sums_to_one(current, self.facts)
         if ones is not None:
-            after, names = ones
-            note = f"the entries of {names} sum to one"
-            _record(steps, "sums_to_one", current, after, note=note)
+            after, vectors = ones
+            note = f"the entries of {vectors} sum to one"
+            _record(steps, "sums_to_one", current, after, note=note, subject=[vectors])
             current = after
         softmax = _recognize_softmax(current)
         _record(steps, "softmax_definition", current, softmax)
@@ -388,18 +390,20 @@ class _MatrixEngine:
 _COLLECT = ("gradient_row", "gradient_shape")
 
 
-def _symmetric_note(names: set[str]) -> str:
-    """Which declared matrix the step needs symmetric (the label names the rule, not the matrix)."""
+def _symmetric_note(names: list[str]) -> str:
+    """Which declared matrix the step needs symmetric, in words for the notes."""
     ordered = sorted(names)
     return f"{', '.join(ordered)} {'is' if len(ordered) == 1 else 'are'} symmetric"
 
 
-def _record(steps: list[Step], rule: str, before, after, *, note: str | None = None, **where) -> None:
+def _record(
+    steps: list[Step], rule: str, before, after, *, note: str | None = None, subject: Iterable[str] = (), **where
+) -> None:
     """Append the step of registry rule ``rule`` unless it changes nothing; a step that only reorders
     terms or factors is cosmetic: it joins the line before instead of showing the same line again."""
     if after == before:
         return
-    step = _step(rule, before, after, note=note, **where)
+    step = _step(rule, before, after, note=note, subject=subject, **where)
     steps.append(_folded_if_reordering(step))
 
 
@@ -435,12 +439,22 @@ def _flattened(expr: sympy.Basic) -> sympy.Basic:
     return expr.func(*args)
 
 
-def _step(rule: str, before, after, focus=None, replacement=None, path=(), note: str | None = None) -> Step:
-    """A step of the registry rule ``rule``, with its label and level."""
+def _step(
+    rule: str,
+    before,
+    after,
+    focus=None,
+    replacement=None,
+    path=(),
+    note: str | None = None,
+    subject: Iterable[str] = (),
+) -> Step:
+    """A step of the registry rule ``rule``, with its label (naming ``subject``: the matrix that
+    must be symmetric) and level."""
     registered = REGISTRY[rule]
     return Step(
         rule=rule,
-        label=registered.label,
+        label=registered.label_for(subject),
         before=before,
         after=after,
         focus=before if focus is None else focus,

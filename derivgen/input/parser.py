@@ -53,6 +53,14 @@ class ParseLimits:
 
 DEFAULT_LIMITS = ParseLimits()
 
+def _log(argument: sympy.Expr, base: sympy.Expr | None = None) -> sympy.Expr:
+    """log x, or log_b x as ln x / ln b — what sympy makes of it, built so also where nothing is
+    evaluated (a written tree would otherwise keep a two-argument log no rule knows)."""
+    if base is None:
+        return sympy.log(argument)
+    return sympy.Mul(sympy.log(argument), sympy.Pow(sympy.log(base), -1))
+
+
 # name -> (builder, minimum and maximum number of arguments)
 _ONE = (1, 1)
 FUNCTIONS: dict[str, tuple[Callable[..., sympy.Expr], tuple[int, int]]] = {
@@ -66,7 +74,7 @@ FUNCTIONS: dict[str, tuple[Callable[..., sympy.Expr], tuple[int, int]]] = {
     },
     **{f"arc{name}": (getattr(sympy, f"a{name}"), _ONE) for name in ("sin", "cos", "tan")},
     "ln": (sympy.log, _ONE),
-    "log": (sympy.log, (1, 2)),
+    "log": (_log, (1, 2)),
     "abs": (Abs, _ONE),
     "Abs": (Abs, _ONE),
     "sigmoid": (sigmoid, _ONE),

@@ -18,7 +18,7 @@ from ..calculus.rules.base import mul
 from ..calculus.rules.chain import outer_derivative_at
 from ..calculus.rules.final_form import RESULT_FORMS
 from ..errors import DerivgenError
-from ..input.matrices import declare, parse_matrix
+from ..input.matrices import declare, parse_matrix, substitute_written
 from ..input.parser import parse
 from ..input.spec import (
     Deck,
@@ -196,9 +196,15 @@ def derive_task(task: Task, substitutions: dict | None = None) -> DerivationResu
         if not isinstance(task.derive, str) or not isinstance(task.wrt, str):
             raise DerivgenError("matrix calculus takes one expression (derive) and one variable (wrt)")
         declared = {name: declare(name, spec) for name, spec in task.symbols.items()}
-        function = _substitute(parse_matrix(task.derive, declared), substitutions)
+        function = substitute_written(parse_matrix(task.derive, declared, written=True), substitutions)
         return derive(
-            function, task.wrt, symbols=task.symbols, assume=task.assume, layout=task.layout, result=task.result
+            function,
+            task.wrt,
+            symbols=task.symbols,
+            assume=task.assume,
+            layout=task.layout,
+            result=task.result,
+            as_written=True,
         )
     texts = task.derive if isinstance(task.derive, list) else [task.derive]
     expressions = [_substitute(parse(text, written=True), substitutions, written=True) for text in texts]
@@ -272,7 +278,10 @@ def derivation_rows(derivation: DerivationResult, detail: str) -> tuple[tuple[Ro
             start = left_side(part.left, part.derivation.start, part.derivation.partial)
             rows += _rows(part.derivation, detail, first_overlay=len(rows) + 1, lhs=start)
     result = derivation.result
-    return rows, matrix_latex(result, True) if isinstance(result, sympy.MatrixBase) else to_latex(result)
+    if isinstance(result, sympy.MatrixBase):
+        return rows, matrix_latex(result, True)
+    # the boxed answer keeps the user's written sums like the lines do: e^x/(1 + e^x)
+    return rows, to_latex(result, written=derivation.left.written)
 
 
 def error_location(task: Task, error: DerivgenError, source: SourceMap, location: tuple) -> str:

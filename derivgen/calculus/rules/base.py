@@ -7,6 +7,7 @@ to decline.  The engine asks the registry; it never names a rule.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -72,6 +73,23 @@ class Rule:
     family: str = "scalar"
     level: int = ELEMENTARY
     heads: tuple[type, ...] = ()  # expression classes the rule can apply to; () means any
+    # A generic name in the label that a step replaces by its own: "requires M to be symmetric"
+    # is shown as "requires S to be symmetric" where S is the matrix the step needs symmetric.
+    subject: str | None = None
+
+    def label_for(self, names: Iterable[str] = ()) -> str:
+        """The label with the generic name replaced by ``names`` ("requires M, N to be symmetric")."""
+        names = list(names)
+        if self.subject is None or not names:
+            return self.label
+        return re.sub(rf"\b{re.escape(self.subject)}\b", ", ".join(names), self.label, count=1)
+
+    def shows(self, label: str) -> bool:
+        """Whether a step's label is this rule's (with any names in place of the generic one)."""
+        if self.subject is None:
+            return label == self.label
+        before, after = re.split(rf"\b{re.escape(self.subject)}\b", self.label, maxsplit=1)
+        return re.fullmatch(re.escape(before) + r"[\w, ]+" + re.escape(after), label) is not None
 
 
 @dataclass(frozen=True)

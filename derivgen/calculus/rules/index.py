@@ -96,8 +96,10 @@ DERIVATIVE_RULES = [
 ]
 
 
-def _applied_by_the_matrix_engine(rule_id: str, label: str, statement: str, level: int = ELEMENTARY) -> Rule:
-    return Rule(id=rule_id, label=label, statement=statement, apply=None, family="index", level=level)
+def _applied_by_the_matrix_engine(
+    rule_id: str, label: str, statement: str, level: int = ELEMENTARY, subject: str | None = None
+) -> Rule:
+    return Rule(id=rule_id, label=label, statement=statement, apply=None, family="index", level=level, subject=subject)
 
 
 # Rewrites the matrix engine (:mod:`derivgen.calculus.matrix_engine`) applies to the whole expression
@@ -132,11 +134,15 @@ MATRIX_STEPS = [
     _applied_by_the_matrix_engine("contract", "Kronecker delta property", r"\sum_k \delta_{i,k}\, a_k = a_i"),
     _applied_by_the_matrix_engine(
         "symmetric",
-        "requires a symmetric matrix",
+        "requires M to be symmetric",  # the seed's label; a step names its own matrix
         r"\mathbf{M}^T = \mathbf{M}, \quad M_{k,i} = M_{i,k}",
+        subject="M",
     ),
     _applied_by_the_matrix_engine(
-        "sums_to_one", "requires entries that sum to one", r"\mathbf{1}^T \mathbf{y} = \sum_k y_k = 1"
+        "sums_to_one",
+        "requires the entries of y to sum to one",
+        r"\mathbf{1}^T \mathbf{y} = \sum_k y_k = 1",
+        subject="y",
     ),
     _applied_by_the_matrix_engine("rename", "renaming dummy indices", r"\sum_k a_k = \sum_l a_l", TRIVIAL),
     _applied_by_the_matrix_engine("combine_sums", "combine the sums", r"\sum_k a_k + \sum_k b_k = \sum_k (a_k + b_k)"),

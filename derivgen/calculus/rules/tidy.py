@@ -117,7 +117,7 @@ def evaluate(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     own sums stay as written."""
     evaluated_expr = dress(evaluated(expr), written_forms(ctx))
     if same_up_to_order(evaluated_expr, expr):
-        return Rewrite(evaluated_expr, label="sympy's order", level=COSMETIC)
+        return Rewrite(evaluated_expr, level=COSMETIC)  # a reordering: folds into the line before
     return Rewrite(evaluated_expr)
 
 
@@ -213,13 +213,22 @@ def same_up_to_order(first: sympy.Basic, second: sympy.Basic) -> bool:
 
 
 def _signature(expr: sympy.Basic) -> tuple:
-    """The expression with the order of sums and products forgotten."""
+    """The expression with the order and grouping of sums and products forgotten: (2x)y³ is 2xy³."""
     if expr.is_Atom:
         return (type(expr).__name__, str(expr))
-    parts = [_signature(arg) for arg in expr.args]
     if isinstance(expr, Add | Mul):
-        parts.sort()
+        parts = sorted(_signature(arg) for arg in _flattened(expr))
+    else:
+        parts = [_signature(arg) for arg in expr.args]
     return (type(expr).__name__, tuple(parts))
+
+
+def _flattened(expr: sympy.Basic) -> list[sympy.Basic]:
+    """The terms of a sum (factors of a product), those of nested sums (products) included."""
+    found: list[sympy.Basic] = []
+    for arg in expr.args:
+        found.extend(_flattened(arg) if type(arg) is type(expr) else [arg])
+    return found
 
 
 RULES = [
