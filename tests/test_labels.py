@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 import sympy
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 
 from derivgen import derive
 from derivgen.calculus.model import Derivation, Step
@@ -167,6 +167,7 @@ def test_example_decks_and_sheets(expression, wrt, kwargs: dict) -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(functions_of_x(max_leaves=6))
 def test_random_expressions(written) -> None:
+    assume(not written.undefined)  # 1/(x - x), log(0): the parser refuses them, nothing to label
     assert_honest(derive(written.text, "x"))
 
 

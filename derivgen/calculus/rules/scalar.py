@@ -154,7 +154,7 @@ def _rule(apply, label, statement, heads=(), level=1, rule_id=None) -> Rule:
 
 RULES = [
     _rule(constant_rule, "constant rule", r"\frac{d}{dx} c = 0", level=TRIVIAL),
-    _rule(identity_rule, "identity", r"\frac{d}{dx} x = 1", level=TRIVIAL),
+    _rule(identity_rule, "derivative of x", r"\frac{d}{dx} x = 1", level=TRIVIAL),
     _rule(sum_rule, "sum rule", r"\frac{d}{dx}\bigl(f(x) \pm g(x)\bigr) = f'(x) \pm g'(x)", heads=(Add,)),
     _rule(
         log_base_rule,
