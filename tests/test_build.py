@@ -88,7 +88,7 @@ def test_seed_deck_builds_and_fits(tmp_path):
         "=2xtm",  # ∇_x xᵀMx = 2xᵀM (the last line of the quadratic-form slides)
         "backtomatrixform",
         "definitionofthederivative",  # S1: x² from the limit definition
-        "cancelh",
+        "cancelthecommonfactor",
         "tangentatx0",
     ):
         assert words.lower() in slides, words
