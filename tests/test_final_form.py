@@ -11,6 +11,7 @@ import itertools
 import pytest
 import sympy
 from sympy import Symbol
+from sympy.functions.elementary.hyperbolic import HyperbolicFunction
 
 from derivgen import DerivgenError, derive, parse
 from derivgen.calculus.engine import find_pending, node_at, replace_at
@@ -62,6 +63,56 @@ def test_squared_error_keeps_the_written_factor():
     assert same_function(derivation.result, sympy.diff((y - w * x) ** 2, w))
 
 
+def test_squared_error_with_two_weights_keeps_the_written_factor():
+    """d/dw₁ (y - w₁x₁ - w₂x₂)² = -2x₁(y - w₁x₁ - w₂x₂): the user's sum wins over a turned sign
+    (2x₁(w₁x₁ + w₂x₂ - y), one operation shorter by count_ops, is not taken)."""
+    w1, w2, x1, x2 = (Symbol(name, real=True) for name in ("w1", "w2", "x1", "x2"))
+    derivation = derive("(y - w1*x1 - w2*x2)**2", "w1")
+    coefficient, factors = derivation.result.as_coeff_mul()
+    assert coefficient == -2 and set(factors) == {x1, y - w1 * x1 - w2 * x2}
+    assert "factor" not in {step.rule for step in derivation.steps}
+    assert same_function(derivation.result, sympy.diff((y - w1 * x1 - w2 * x2) ** 2, w1))
+
+
+def test_tanh_ends_at_sech_squared_after_the_table_form():
+    """1 - tanh²u from the table, then the named identity 1 - tanh² = sech²."""
+    b = Symbol("b", real=True)
+    derivation = derive("tanh(w*x + b)", "x")
+    assert derivation.result.has(sympy.sech) and not derivation.result.has(sympy.tanh)
+    assert derivation.steps[-1].rule == "tanh_squared"
+    assert derivation.steps[-2].after.has(sympy.tanh)  # the table's 1 - tanh²u, kept as derived
+    assert same_function(derivation.result, sympy.diff(sympy.tanh(w * x + b), x))
+    _steps_hold_together(derivation)
+
+
+def test_tan_keeps_the_tables_sec_squared():
+    derivation = derive("tan(2*x)", "x")
+    assert sympy.expand(derivation.result - 2 * sympy.sec(2 * x) ** 2) == 0
+
+
+@pytest.mark.parametrize("text", ["exp(x) - exp(-x)", "exp(x) + exp(-x)", "(exp(x) - exp(-x))/(exp(x) + exp(-x))"])
+def test_no_new_function_family_in_the_final_form(text):
+    """eˣ + e⁻ˣ stays: no 2 cosh x in an exponentials exercise."""
+    derivation = derive(text, "x")
+    assert not derivation.result.has(HyperbolicFunction)
+    assert same_function(derivation.result, sympy.diff(parse(text), x))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sqrt(x**2) + x", sympy.sign(x) + 1),  # x/|x| = sign x
+        ("x*cos(y)/sqrt(x**2)", sympy.S.Zero),  # x sign x = |x|
+        ("sinh(x)*cosh(x)", sympy.cosh(2 * x)),  # sinh² + cosh² = cosh 2x
+        ("sin(sqrt(x**3))", 3 * sympy.sqrt(x**3) * sympy.cos(sympy.sqrt(x**3)) / (2 * x)),  # root to numerator
+    ],
+)
+def test_identities_reach_the_short_form(text, expected):
+    derivation = derive(text, "x")
+    assert sympy.srepr(derivation.result) == sympy.srepr(expected)
+    _steps_hold_together(derivation)
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -69,8 +120,12 @@ def test_squared_error_keeps_the_written_factor():
         "x*exp(x*y)",
         "sin(x)*cos(x)",
         "-(y*log(sigmoid(x)) + (1 - y)*log(1 - sigmoid(x)))",
-        "(y - w1*x1 - w2*x2)**2",
         "exp(x)/(exp(x) + exp(y))",
+        "tanh(w*x + b)",
+        "x/(x + y + tanh(x))",
+        "sinh(x)*cosh(x)",
+        "sqrt(x**2) + x",
+        "sin(sqrt(x**3))",
     ],
 )
 def test_no_longer_than_sympys_best(text):

@@ -71,7 +71,11 @@ EXAMPLES = {
     "collect": "a**3/x**2 - cos(x**2)/x**2",
     "combine_powers": "exp(x)/(exp(x) + exp(y))",
     "trigonometric_identity": "sin(x)*cos(x)",
-    "simplify_further": "(exp(x) - exp(-x))/(exp(x) + exp(-x))",
+    "simplify_further": "log(sqrt(x)*exp(x))",
+    "tanh_squared": "tanh(2*x + 1)",
+    "absolute_value": "x*cos(y)/sqrt(x**2)",
+    "root_to_numerator": "sin(sqrt(x**3))",
+    "hyperbolic_identities": "sinh(x)*cosh(x)",
     "rewrite_as": ("x**2*exp(x)", "x*(x + 2)*exp(x)"),
 }
 # Each rule's neutral 1 or 0 goes in the rule's own step; drop_neutral is a safety net after the

@@ -22,9 +22,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sympy
-from sympy import Add, Derivative, Indexed, KroneckerDelta, Piecewise, Pow, Subs, Sum
-from sympy.functions.elementary.hyperbolic import HyperbolicFunction
-from sympy.functions.elementary.trigonometric import TrigonometricFunction
+from sympy import Abs, Add, Derivative, Indexed, KroneckerDelta, Mul, Piecewise, Pow, Rational, Subs, Sum
+from sympy.functions.elementary.hyperbolic import HyperbolicFunction, InverseHyperbolicFunction
+from sympy.functions.elementary.trigonometric import InverseTrigonometricFunction, TrigonometricFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ...errors import DerivgenError
@@ -96,6 +96,30 @@ def weight(expr: sympy.Basic) -> tuple[int, int, int]:
     return (int(sympy.count_ops(expr)), minus_signs(expr), len(Add.make_args(expr)))
 
 
+def families(expr: sympy.Basic) -> frozenset[str]:
+    """The function families in ``expr``: trigonometric, hyperbolic, their inverses, exponential,
+    logarithm, absolute value (|x| and sign x), and each other function by its own name.  A final
+    form stays among the families the derivative has: sympy's simplify writes eˣ + e⁻ˣ as 2 cosh x,
+    which a lecturer of an exponentials exercise does not want."""
+    found = set()
+    for function in expr.atoms(sympy.Function):
+        if isinstance(function, TrigonometricFunction):
+            found.add("trigonometric")
+        elif isinstance(function, InverseTrigonometricFunction):
+            found.add("inverse trigonometric")
+        elif isinstance(function, HyperbolicFunction):
+            found.add("hyperbolic")
+        elif isinstance(function, InverseHyperbolicFunction):
+            found.add("inverse hyperbolic")
+        elif isinstance(function, Abs | sympy.sign):
+            found.add("absolute value")
+        else:
+            found.add(type(function).__name__)
+    if any(isinstance(node, Pow) and node.base is sympy.E for node in sympy.preorder_traversal(expr)):
+        found.add("exp")  # e^x, however sympy holds it
+    return frozenset(found)
+
+
 def _eligible(expr: sympy.Expr) -> bool:
     return not expr.has(*_NOT_HERE) and sympy.count_ops(expr) <= MAX_OPS
 
@@ -111,8 +135,8 @@ def _opaque(expr: sympy.Expr) -> tuple[sympy.Expr, dict[sympy.Symbol, sympy.Basi
     return expr.xreplace(stand_ins), {dummy: node for node, dummy in stand_ins.items()}
 
 
-def _transformed(expr: sympy.Expr, transform: Transform, wrt: sympy.Symbol) -> sympy.Expr | None:
-    plain, back = _opaque(expr)
+def _transformed(expr: sympy.Expr, transform: Transform, wrt: sympy.Symbol, opaque: bool = True) -> sympy.Expr | None:
+    plain, back = _opaque(expr) if opaque else (expr, {})
     try:
         result = transform(plain, wrt)
     except (sympy.PolynomialError, sympy.CoercionFailed, ValueError, TypeError, NotImplementedError, RecursionError):
@@ -145,20 +169,23 @@ def _cancel(expr: sympy.Expr, wrt: sympy.Symbol) -> sympy.Expr:
     return sympy.cancel(expr)
 
 
-def _final_rule(rule_id: str, transform: Transform) -> Callable:
+def _final_rule(rule_id: str, transform: Transform, opaque: bool = True) -> Callable:
     """A rule function: ``transform`` applied when it shortens the expression (or, for the result
-    form named like the rule, whenever it changes it)."""
+    form named like the rule, whenever it changes it); ``opaque=False`` for a rule that looks
+    inside 1 - tanh²u (the others see it as one symbol)."""
 
     def apply(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
         form = ctx.form
         if form.name not in ("shortest", rule_id) or not _eligible(expr):
             return None
-        candidate = _transformed(expr, transform, ctx.wrt)
+        candidate = _transformed(expr, transform, ctx.wrt, opaque)
         if candidate is None:
             return None
         candidate = dress(candidate, written_forms(ctx))
         if candidate == expr or same_up_to_order(candidate, expr):
             return None
+        if form.name == "shortest" and not families(candidate) <= families(expr):
+            return None  # no function family the derivative does not have (eˣ + e⁻ˣ stays, not 2 cosh x)
         if form.name == "shortest" and weight(candidate) >= weight(expr):
             return None
         return Rewrite(candidate)
@@ -204,13 +231,13 @@ def _time_budget(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _bounded(transform: Callable[[sympy.Expr], sympy.Expr]) -> Transform:
+def _bounded(transform: Callable[[sympy.Expr], sympy.Expr], hyperbolic: bool = False) -> Transform:
     """simplify() and trigsimp(): only on short expressions without hyperbolic functions (whose
     rewriting through exponentials can run for minutes, and which lecturers keep as 1 - tanh²),
-    and for at most SIMPLIFY_SECONDS."""
+    and for at most SIMPLIFY_SECONDS; ``hyperbolic`` lets the hyperbolic identities through."""
 
     def apply(expr: sympy.Expr, wrt: sympy.Symbol) -> sympy.Expr:
-        if sympy.count_ops(expr) > MAX_SIMPLIFY_OPS or expr.has(HyperbolicFunction):
+        if sympy.count_ops(expr) > MAX_SIMPLIFY_OPS or (expr.has(HyperbolicFunction) and not hyperbolic):
             raise ValueError("too long, or hyperbolic")
         try:
             with _time_budget(SIMPLIFY_SECONDS):
@@ -224,6 +251,86 @@ def _bounded(transform: Callable[[sympy.Expr], sympy.Expr]) -> Transform:
 def _trigonometric(expr: sympy.Expr) -> sympy.Expr:
     if not expr.has(TrigonometricFunction):
         raise ValueError("no trigonometric function")
+    return sympy.trigsimp(expr)
+
+
+def _rebuilt(expr: sympy.Expr, node_rule: Callable[[sympy.Expr], sympy.Expr]) -> sympy.Expr:
+    """``expr`` rebuilt bottom-up (sympy's arithmetic), ``node_rule`` applied to every node."""
+    if expr.is_Atom:
+        return expr
+    args = [_rebuilt(arg, node_rule) for arg in expr.args]
+    node = expr.func(*args) if args != list(expr.args) else expr
+    return node_rule(node)
+
+
+def _sech_squared(expr: sympy.Expr, wrt: sympy.Symbol) -> sympy.Expr:
+    """1 - tanh²u = sech²u in every sum where that makes the sum shorter (tanh²u - 1 = -sech²u,
+    x tanh²u - x + y = y - x sech²u)."""
+    if not expr.has(sympy.tanh):
+        raise ValueError("no tanh")
+
+    def in_sum(node: sympy.Expr) -> sympy.Expr:
+        squares = {
+            power_: 1 - sympy.sech(power_.base.args[0]) ** 2
+            for power_ in node.atoms(Pow)
+            if isinstance(power_.base, sympy.tanh) and power_.exp == 2
+        }
+        if not isinstance(node, Add) or not squares:
+            return node
+        rewritten = Add(*(sympy.expand_mul(term, deep=False) for term in Add.make_args(node.xreplace(squares))))
+        # a tie (tanh²u - 1 = -sech²u) is taken: its sign joins the product's, and the whole
+        # expression must still come out strictly shorter for the step to be shown
+        return rewritten if weight(rewritten)[:2] <= weight(node)[:2] else node
+
+    return _rebuilt(expr, in_sum)
+
+
+def _sign(expr: sympy.Expr, wrt: sympy.Symbol) -> sympy.Expr:
+    """u/|u| = sign u and u·sign u = |u| in every product (u real, u ≠ 0 where the derivative exists)."""
+    if not expr.has(Abs, sympy.sign):
+        raise ValueError("no absolute value")
+
+    def in_product(node: sympy.Expr) -> sympy.Expr:
+        if not isinstance(node, Mul):
+            return node
+        factors = list(node.args)
+        for factor in list(factors):
+            if factor not in factors:
+                continue
+            if isinstance(factor, Pow) and isinstance(factor.base, Abs) and factor.exp == -1:
+                inner = factor.base.args[0]
+                if inner in factors and inner.is_real:
+                    factors.remove(factor)
+                    factors.remove(inner)
+                    factors.append(sympy.sign(inner))
+            elif isinstance(factor, sympy.sign):
+                inner = factor.args[0]
+                if inner in factors and inner.is_real:
+                    factors.remove(factor)
+                    factors.remove(inner)
+                    factors.append(Abs(inner))
+        return Mul(*factors) if len(factors) != len(node.args) else node
+
+    return _rebuilt(expr, in_product)
+
+
+def _root_to_numerator(expr: sympy.Expr, wrt: sympy.Symbol) -> sympy.Expr:
+    """a/√b = a√b/b: the root moved to the numerator, where b then cancels against a's factors
+    (x²/√(x³) = √(x³)/x)."""
+    roots = {
+        power_: Pow(power_.base, Rational(1, 2)) / power_.base
+        for power_ in expr.atoms(Pow)
+        if power_.exp == Rational(-1, 2)
+    }
+    if not roots:
+        raise ValueError("no root in a denominator")
+    return expr.xreplace(roots)
+
+
+def _hyperbolic(expr: sympy.Expr) -> sympy.Expr:
+    """sinh and cosh identities (cosh² - sinh² = 1, 2 sinh cosh = sinh 2x), by trigsimp."""
+    if not expr.has(sympy.sinh, sympy.cosh):
+        raise ValueError("no sinh or cosh")
     return sympy.trigsimp(expr)
 
 
@@ -262,13 +369,34 @@ def proved_equal(derived: sympy.Expr, target: sympy.Expr) -> bool:
     return bool(difference.equals(0))
 
 
-def _rule(rule_id: str, label: str, statement: str, transform: Transform) -> Rule:
-    return Rule(id=rule_id, label=label, statement=statement, apply=_final_rule(rule_id, transform), family="final")
+def _rule(rule_id: str, label: str, statement: str, transform: Transform, opaque: bool = True) -> Rule:
+    return Rule(
+        id=rule_id, label=label, statement=statement, apply=_final_rule(rule_id, transform, opaque), family="final"
+    )
 
 
 # Search order (declared data): the cheap, local rewrites first; the engine takes the first rule
 # that shortens the expression, then searches again from the top.
 RULES = [
+    _rule(
+        "tanh_squared",
+        "hyperbolic identity",
+        r"1 - \tanh^2 u = \operatorname{sech}^2 u",
+        _sech_squared,
+        opaque=False,
+    ),
+    _rule(
+        "absolute_value",
+        "absolute value and sign",
+        r"\frac{x}{|x|} = \operatorname{sign} x, \quad x \operatorname{sign} x = |x|",
+        _sign,
+    ),
+    _rule(
+        "root_to_numerator",
+        "move the root to the numerator",
+        r"\frac{a}{\sqrt{b}} = \frac{a \sqrt{b}}{b}",
+        _root_to_numerator,
+    ),
     _rule(
         "together",
         "combine into one fraction",
@@ -296,6 +424,12 @@ RULES = [
         "trigonometric identity",
         r"\sin^2 x + \cos^2 x = 1, \quad 2 \sin x \cos x = \sin 2x",
         _bounded(_trigonometric),
+    ),
+    _rule(
+        "hyperbolic_identities",
+        "sinh and cosh identity",
+        r"\cosh^2 x - \sinh^2 x = 1, \quad 2 \sinh x \cosh x = \sinh 2x",
+        _bounded(_hyperbolic, hyperbolic=True),
     ),
     _rule(
         "simplify_further",

@@ -165,8 +165,9 @@ def _signed_product(factors: list[sympy.Expr], written: dict[sympy.Basic, sympy.
         base, exponent = (factor.base, factor.exp) if isinstance(factor, Pow) else (factor, S.One)
         if isinstance(base, Add) and base not in as_written and exponent.is_integer and exponent.is_odd:
             turned = _negated_sum(base)
-            # the user's own sum is worth a minus sign: -2x(y - wx) rather than 2x(wx - y)
-            saved = minus_signs(base) - minus_signs(turned) + (2 if turned in written else 0)
+            # the user's own sum is worth more than every minus sign of the product: -2x(y - wx)
+            # rather than 2x(wx - y), -2x₁(y - w₁x₁ - w₂x₂) rather than 2x₁(w₁x₁ + w₂x₂ - y)
+            saved = minus_signs(base) - minus_signs(turned) + (WRITTEN_SUM_WORTH if turned in written else 0)
             turned = written.get(turned, turned)
             turned_factor = turned if exponent == 1 else Pow(turned, exponent, evaluate=False)
             turnable.append((len(rest), turned_factor, saved))
@@ -185,6 +186,10 @@ def _signed_product(factors: list[sympy.Expr], written: dict[sympy.Basic, sympy.
     if len(rest) == 2 and rest[0].is_Number and isinstance(rest[1], Add):
         return Mul(*rest, evaluate=False)  # sympy would multiply a lone number into the sum
     return Mul(*rest)
+
+
+# what keeping a sum as the user wrote it is worth, in minus signs: more than turning any sum saves
+WRITTEN_SUM_WORTH = 1000
 
 
 def _best_turns(savings: list[int], negative: bool) -> list[bool]:
