@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,8 +161,12 @@ def test_generated_derivations_obey_both_invariants(written, detail):
         raise
     except DerivgenError:  # outside what the engine supports, or over a limit
         return
-    rows, _ = derivation_rows(derivation, detail)
+    rows, result = derivation_rows(derivation, detail)
     check_rows(rows)
+    shown = [row.rhs for row in rows]
+    # no line repeats the one before, and the last line is the boxed answer (e^{-3x}(-3) is not -3e^{-3x})
+    assert all(before != after for before, after in itertools.pairwise(shown)), shown
+    assert shown[-1].split(" = ")[-1] == result, (shown[-1], result)
 
 
 @pytest.mark.slow

@@ -206,3 +206,14 @@ def test_drawn_numbers_in_a_written_matrix_tree_keep_its_order():
     assert asked.index("3 -") < asked.index(one_minus_y) < asked.index(r"3 \mathbf{w}^{T}"), asked
     truth = derive_matrix(text.replace("lam", "3"), "w", symbols)  # the numbers typed in: the same gradient
     assert calculus.verified and str(calculus.result) == str(truth.result)
+
+
+def test_signs_and_reciprocals_as_typed():
+    """-(-x) keeps both signs, 1/(1/x) is no 1 · 1/x; the value is sympy's."""
+    for text, shown in [("-(-x)", r"- \left(- x\right)"), ("x - -y", r"x - \left(- y\right)"), ("1/(1/x)", None)]:
+        derivation = derive(text, "x")
+        line = to_latex(derivation.start, operator=True, written=derivation.written)
+        assert r"1 \cdot" not in line
+        if shown is not None:
+            assert shown in line, line
+        assert same_function(derivation.result, sympy.diff(parse(text), x))

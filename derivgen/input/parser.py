@@ -35,6 +35,7 @@ from sympy import (
     Symbol,
     pi,
 )
+from sympy.core.parameters import global_parameters
 
 from ..errors import LimitExceeded, ParseError
 from .functions import sigmoid
@@ -294,9 +295,11 @@ class _Builder:
     # -- operators ------------------------------------------------------------------------
     def _build_BinOp(self, node: ast.BinOp) -> sympy.Expr:
         if isinstance(node.op, ast.Add | ast.Sub):
-            return sympy.Add(*self._chain(node, ast.Add, ast.Sub, lambda term: -term))
+            return sympy.Add(*self._chain(node, ast.Add, ast.Sub, _negative))
         if isinstance(node.op, ast.Mult | ast.Div):
             factors = self._chain(node, ast.Mult, ast.Div, lambda factor: self._power(factor, S.NegativeOne, node))
+            if len(factors) > 1 and factors[0] == 1 and isinstance(node.op, ast.Div) and node.left is not None:
+                factors = factors[1:]  # 1/x is a reciprocal, not 1 · 1/x (which a written tree would keep)
             return self._checked(sympy.Mul(*factors), node)
         if isinstance(node.op, ast.Pow):
             return self._power(self.build(node.left), self.build(node.right), node)
@@ -339,7 +342,7 @@ class _Builder:
 
     def _build_UnaryOp(self, node: ast.UnaryOp) -> sympy.Expr:
         if isinstance(node.op, ast.USub):
-            return -self.build(node.operand)
+            return _negative(self.build(node.operand))
         if isinstance(node.op, ast.UAdd):
             return self.build(node.operand)
         raise self.source.error(f"the operator {_describe(node.op)} is not allowed here", node)
@@ -458,6 +461,16 @@ _DESCRIPTIONS = {
     "In": "in",
     "NotIn": "not in",
 }
+
+
+def _negative(term: sympy.Expr) -> sympy.Expr:
+    """-term: evaluated as usual, or — in a written tree — a visible minus, so that -(-x) and
+    x - (-y) keep both signs (sympy's own negation would cancel them even unevaluated)."""
+    if term.is_Number or global_parameters.evaluate:
+        return -term
+    if isinstance(term, sympy.Mul) and not term.args[0].could_extract_minus_sign():
+        return sympy.Mul(S.NegativeOne, *term.args)  # -w x: one product, as sympy writes it
+    return sympy.Mul(S.NegativeOne, term)
 
 
 def _magnitude(number: sympy.Expr) -> Fraction | float:

@@ -280,7 +280,10 @@ def derivation_rows(derivation: DerivationResult, detail: str) -> tuple[tuple[Ro
     result = derivation.result
     if isinstance(result, sympy.MatrixBase):
         return rows, matrix_latex(result, True)
-    # the boxed answer keeps the user's written sums like the lines do: e^x/(1 + e^x)
+    last = derivation.parts[-1].derivation
+    lines = display_lines(last, detail) if last is not None else []
+    if lines:  # the boxed answer is the last line as shown: σ(x)(1 - σ(x)), not sympy's reordering of it
+        return rows, to_latex(lines[-1].expression, last.partial, written=last.written)  # type: ignore[union-attr]
     return rows, to_latex(result, written=derivation.left.written)
 
 

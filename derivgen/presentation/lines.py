@@ -24,6 +24,8 @@ class DisplayLine:
     written: frozenset[sympy.Basic] = frozenset()  # the derivation's sums as typed (printed in that order)
     # LaTeX of subtrees, shared by all lines of the derivation: unchanged parts print once, identically
     memo: dict[sympy.Basic, str] = field(default_factory=dict, compare=False, repr=False)
+    # how many of the last steps changed nothing a reader can see (-(2x) to -2x): they name nothing
+    unseen: int = 0
 
     @property
     def expression(self) -> sympy.Expr:
@@ -35,8 +37,9 @@ class DisplayLine:
     def labels(self) -> list[str]:
         """The labels of every rule the line applied, each once, in order ("product rule, Kronecker
         delta property"); a step that only reordered names nothing."""
-        named = [step.label for step in self.steps if step.level != COSMETIC]
-        return list(dict.fromkeys(named or [step.label for step in self.steps]))
+        seen = self.steps[: len(self.steps) - self.unseen]
+        named = [step.label for step in seen if step.level != COSMETIC]
+        return list(dict.fromkeys(named or [step.label for step in seen]))
 
     @property
     def label(self) -> str:
@@ -75,7 +78,21 @@ def display_lines(derivation: Derivation, detail: str = "normal") -> list[Displa
         else:
             groups[-1].append(step)
     memo: dict[sympy.Basic, str] = {}
-    return [DisplayLine(tuple(group), derivation.written, memo) for group in groups if group]
+    lines: list[DisplayLine] = []
+    for group in groups:
+        line = DisplayLine(tuple(group), derivation.written, memo)
+        if lines and _printed(line, derivation.partial) == _printed(lines[-1], derivation.partial):
+            # the page would show the same line twice ("simplify" of -(2x) to -2x): it joins the one before
+            before = lines[-1]
+            line = DisplayLine(before.steps + line.steps, before.written, memo, before.unseen + len(line.steps))
+            lines[-1] = line
+        else:
+            lines.append(line)
+    return lines
+
+
+def _printed(line: DisplayLine, partial: bool) -> str:
+    return to_latex(line.expression, partial, written=line.written, memo=line.memo)
 
 
 # Marks of the highlighted part while printing: characters LaTeX output never holds, swapped for the

@@ -116,9 +116,18 @@ def evaluate(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """Multiply out constants and collect like terms (sympy's automatic evaluation); the user's
     own sums stay as written."""
     evaluated_expr = dress(evaluated(expr), written_forms(ctx))
-    if same_up_to_order(evaluated_expr, expr):
+    if same_up_to_order(evaluated_expr, expr) and not _trailing_number(expr):
         return Rewrite(evaluated_expr, level=COSMETIC)  # a reordering: folds into the line before
     return Rewrite(evaluated_expr)
+
+
+def _trailing_number(expr: sympy.Basic) -> bool:
+    """Whether a number stands after another factor (e^{-3x} · (-3)): bringing it to the front,
+    -3e^{-3x}, is a reordering a reader sees, not one to hide."""
+    return any(
+        isinstance(node, Mul) and any(factor.is_Number for factor in node.args[1:])
+        for node in sympy.preorder_traversal(expr)
+    )
 
 
 def minus_signs(expr: sympy.Basic) -> int:
