@@ -246,3 +246,27 @@ def test_a_task_passes_its_result_on():
 
     derivation = derive_task(Task(derive="(x**2 - 1)/(x**2 + 1)", result="expand"))
     assert derivation.steps[-1].rule == "expand"
+
+
+@pytest.mark.parametrize(("typed", "hint"), [("factr", "factor"), ("AS-DERIVED", "as-derived"), ("simplify", None)])
+def test_a_misspelt_form_is_named_not_read_as_an_expression(typed, hint):
+    """Found by a hostile review: `factr` was read as f·a·c·t·r and reported "not equal"."""
+    with pytest.raises(ResultError, match="unknown result form") as raised:
+        derive("x**2", "x", result=typed)
+    if hint is not None:
+        assert f"did you mean {hint}" in str(raised.value)
+
+
+def test_a_one_letter_target_is_still_an_expression():
+    a = Symbol("a", real=True)
+    assert derive("a*x", "x", result="a").result == a
+
+
+def test_a_result_error_points_at_the_result_line(tmp_path):
+    from derivgen.input.spec import load_deck
+    from derivgen.presentation.frames import present_deck
+
+    deck = tmp_path / "deck.yaml"
+    deck.write_text("title: T\nframes:\n  - title: Q\n    derive: x**2\n    result: 3*x\n")
+    with pytest.raises(SpecError, match=r"deck\.yaml:5: frame 1"):
+        present_deck(*load_deck(deck))

@@ -16,7 +16,7 @@ from ..calculus.model import ChainInfo, Derivation, DerivationResult, Part
 from ..calculus.rules import REGISTRY
 from ..calculus.rules.base import mul
 from ..calculus.rules.chain import outer_derivative_at
-from ..calculus.rules.final_form import RESULT_FORMS
+from ..calculus.rules.final_form import RESULT_FORMS, ResultError, refuse_misspelt_form
 from ..errors import DerivgenError
 from ..input.matrices import declare, parse_matrix, substitute_written
 from ..input.parser import parse
@@ -211,7 +211,8 @@ def derive_task(task: Task, substitutions: dict | None = None) -> DerivationResu
     wrt = task.wrt if task.wrt is not None else only_variable(*expressions)
     function = expressions if isinstance(task.derive, list) else expressions[0]
     result = task.result
-    if result is not None and result not in RESULT_FORMS:  # the lecturer's own form, with the drawn numbers
+    if result is not None and result.strip() not in RESULT_FORMS:  # the lecturer's own form, with the drawn numbers
+        refuse_misspelt_form(result)
         result = _substitute(parse(result, written=True), substitutions, written=True)
     return derive(
         function, wrt, order=task.order, positive=task.positive, method=task.method, as_written=True, result=result
@@ -288,8 +289,12 @@ def derivation_rows(derivation: DerivationResult, detail: str) -> tuple[tuple[Ro
 
 
 def error_location(task: Task, error: DerivgenError, source: SourceMap, location: tuple) -> str:
-    """``file:line`` of a task's expression, and ``:column`` of the culprit for a parse error."""
+    """``file:line`` of a task's expression (or of its ``result:``), and ``:column`` of the culprit
+    for a parse error."""
     column = getattr(error, "column", None)
+    text = getattr(error, "text", None)
+    if isinstance(error, ResultError) or (text is not None and text == task.result):
+        return source.where_in((*location[:-1], "result"), column)
     if isinstance(task.derive, list):
         text = getattr(error, "text", None)
         if text in task.derive:

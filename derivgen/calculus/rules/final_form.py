@@ -15,6 +15,8 @@ as written, and a factor's sign is turned where that saves a minus (``-σ(σ - 1
 
 from __future__ import annotations
 
+import difflib
+import re
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -73,6 +75,19 @@ class ResultForm:
 SHORTEST = ResultForm()
 
 
+def refuse_misspelt_form(text: str) -> None:
+    """A ``result:`` that reads like a form's name but is none (``factr``, ``AS-DERIVED``,
+    ``simplify``) is an error saying so — not an expression f·a·c·t·r that is "not equal"."""
+    word = text.strip()
+    if not re.fullmatch(r"[A-Za-z]+(-[A-Za-z]+)+|[A-Za-z]{3,}", word):
+        return
+    close = difflib.get_close_matches(word.lower(), RESULT_FORMS, n=1, cutoff=0.6)
+    if close or "-" in word or word.lower() == "simplify":
+        hint = f"did you mean {close[0]}? " if close else ""
+        forms = ", ".join(RESULT_FORMS)
+        raise ResultError(f"unknown result form {word!r}: {hint}use one of {forms}, or an expression to rewrite into")
+
+
 def result_form(form: str | sympy.Expr | ResultForm | None, read: Callable[[str], sympy.Expr]) -> ResultForm:
     """A ``result:`` value as a :class:`ResultForm`: a form's name, or an expression (text read
     with ``read`` — derivgen's parser, never ``eval`` — or a sympy expression) to rewrite into."""
@@ -84,6 +99,7 @@ def result_form(form: str | sympy.Expr | ResultForm | None, read: Callable[[str]
         name = form.strip()
         if name in RESULT_FORMS:
             return ResultForm(name)
+        refuse_misspelt_form(name)
         return ResultForm("target", read(name))
     if isinstance(form, sympy.Expr):
         return ResultForm("target", form)
