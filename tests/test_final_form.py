@@ -74,6 +74,81 @@ def test_squared_error_with_two_weights_keeps_the_written_factor():
     assert same_function(derivation.result, sympy.diff((y - w1 * x1 - w2 * x2) ** 2, w1))
 
 
+def _sums_as_factors(expr: sympy.Basic) -> list[sympy.Expr]:
+    """The sums standing as factors of the result (or of a power that is a factor)."""
+    found = []
+    for factor in sympy.Mul.make_args(expr):
+        base = factor.base if isinstance(factor, sympy.Pow) else factor
+        if isinstance(base, sympy.Add):
+            found.append(base)
+    return found
+
+
+def _leading_term(total: sympy.Expr, derivation) -> sympy.Expr:
+    """The term a slide shows first: as typed for the user's sum, else in sympy's order."""
+    return total.args[0] if total in derivation.written else total.as_ordered_terms()[0]
+
+
+def _mostly_negative(total: sympy.Expr) -> bool:
+    terms = sympy.Add.make_args(total)
+    return sum(1 for term in terms if term.could_extract_minus_sign()) * 2 > len(terms)
+
+
+# Found by a hostile review: needless minus signs inside brackets, the user's sum multiplied out.
+# (expression, variable, the user's written sum that must stand as a factor, its coefficient's sign)
+SIGN_TURNS = [
+    ("-(x - y)**2", "x", x - y, -1),  # -2(x - y): neither -2x + 2y nor 2(-x + y)
+    ("sigmoid(x)*(1 - sigmoid(x))", "x", parse("1 - sigmoid(x)"), 1),  # σ(1 - σ)(1 - 2σ)
+    ("(1 - x)**3", "x", 1 - x, -1),  # -3(1 - x)², not 3(x - 1)²·... or -3x² + 6x - 3
+    ("(y - w*x)**2", "w", y - w * x, -1),
+]
+
+
+@pytest.mark.parametrize(("text", "wrt", "written", "sign"), SIGN_TURNS)
+def test_signs_stay_outside_the_users_sum(text, wrt, written, sign):
+    derivation = derive(text, wrt)
+    variable = Symbol(wrt, real=True)
+    assert same_function(derivation.result, sympy.diff(parse(text), variable))
+    factors = _sums_as_factors(derivation.result)
+    assert any(sympy.expand(factor - written) == 0 for factor in factors), derivation.result
+    assert not any(_mostly_negative(factor) for factor in factors), derivation.result
+    assert not any(_leading_term(factor, derivation).could_extract_minus_sign() for factor in factors)
+    assert sympy.sign(derivation.result.as_coeff_Mul()[0]) == sign
+    _steps_hold_together(derivation)
+
+
+def test_sigmoid_times_one_minus_sigmoid_turns_both_brackets():
+    """σ(1 - σ)(1 - 2σ), not (σ - 1)(2σ - 1)σ: two turns, each saving a minus, and the user's 1 - σ back."""
+    sigma = parse("sigmoid(x)")
+    derivation = derive("sigmoid(x)*(1 - sigmoid(x))", "x")
+    factors = _sums_as_factors(derivation.result)
+    assert len(factors) == 2
+    assert all(minus == 1 for minus in (sum(1 for t in f.args if t.could_extract_minus_sign()) for f in factors))
+    assert {sympy.expand(factor) for factor in factors} == {1 - sigma, 1 - 2 * sigma}  # not σ - 1, 2σ - 1
+    assert derivation.result.as_coeff_Mul()[0] == 1
+
+
+def test_one_minus_tanh_squared_ends_at_minus_two_tanh_sech_squared():
+    """d/dx (1 - tanh²x) = -2 tanh x (1 - tanh²x) = -2 tanh x sech²x: the sign out in front, then
+    the named identity; no 2(tanh²x - 1) tanh x."""
+    derivation = derive("1 - tanh(x)**2", "x")
+    assert same_function(derivation.result, sympy.diff(1 - sympy.tanh(x) ** 2, x))
+    assert sympy.srepr(derivation.result) == sympy.srepr(-2 * sympy.tanh(x) * sympy.sech(x) ** 2)
+    assert derivation.steps[-1].rule == "tanh_squared"
+    before = derivation.steps[-2].after  # the "simplify" line: -2(1 - tanh²x) tanh x
+    assert before.as_coeff_Mul()[0] == -2
+    assert any(sympy.expand(f - (1 - sympy.tanh(x) ** 2)) == 0 for f in _sums_as_factors(before))
+    _steps_hold_together(derivation)
+
+
+def test_simplify_does_not_multiply_a_number_into_a_factor():
+    """2(x + 1) from the chain rule stays 2(x + 1): no 2x + 2 line, then factor back."""
+    derivation = derive("(x + 1)**2", "x")
+    assert [step.rule for step in derivation.steps if step.rule in {"expand", "factor", "common_factor"}] == []
+    assert all(not isinstance(step.after, sympy.Add) for step in derivation.steps)
+    assert same_function(derivation.result, sympy.diff((x + 1) ** 2, x))
+
+
 def test_tanh_ends_at_sech_squared_after_the_table_form():
     """1 - tanh²u from the table, then the named identity 1 - tanh² = sech²."""
     b = Symbol("b", real=True)

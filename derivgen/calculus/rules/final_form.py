@@ -19,7 +19,7 @@ import difflib
 import re
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -106,10 +106,12 @@ def result_form(form: str | sympy.Expr | ResultForm | None, read: Callable[[str]
     raise ResultError(f"result must be a form's name or an expression, not {type(form).__name__}")
 
 
-def weight(expr: sympy.Basic) -> tuple[int, int, int]:
-    """How long a lecturer finds ``expr``: sympy's ``count_ops``, then the minus signs, then the
-    number of terms (so that at a tie the factored form wins: 4(2x + y²) over 8x + 4y²)."""
-    return (int(sympy.count_ops(expr)), minus_signs(expr), len(Add.make_args(expr)))
+def weight(expr: sympy.Basic, written: Collection[sympy.Basic] = ()) -> tuple[int, int, int, int]:
+    """How long a lecturer finds ``expr``: sympy's ``count_ops``; at a tie, fewer of the user's
+    ``written`` sums lost (-2(x - y), not -2x + 2y), then fewer minus signs, then fewer terms (so
+    that the factored form wins: 4(2x + y²) over 8x + 4y²)."""
+    kept = sum(1 for node in sympy.preorder_traversal(expr) if isinstance(node, Add) and node in written)
+    return (int(sympy.count_ops(expr)), -kept, minus_signs(expr), len(Add.make_args(expr)))
 
 
 def families(expr: sympy.Basic) -> frozenset[str]:
@@ -197,12 +199,14 @@ def _final_rule(rule_id: str, transform: Transform, opaque: bool = True) -> Call
         candidate = _transformed(expr, transform, ctx.wrt, opaque)
         if candidate is None:
             return None
-        candidate = dress(candidate, written_forms(ctx))
+        written = written_forms(ctx)
+        candidate = dress(candidate, written)
         if candidate == expr or same_up_to_order(candidate, expr):
             return None
         if form.name == "shortest" and not families(candidate) <= families(expr):
             return None  # no function family the derivative does not have (eˣ + e⁻ˣ stays, not 2 cosh x)
-        if form.name == "shortest" and weight(candidate) >= weight(expr):
+        sums = {*written, *written.values()}
+        if form.name == "shortest" and weight(candidate, sums) >= weight(expr, sums):
             return None
         return Rewrite(candidate)
 

@@ -104,8 +104,23 @@ def evaluated(expr: sympy.Expr) -> sympy.Expr:
     if expr.is_Atom or isinstance(expr, Derivative | Subs | MatrixElement):
         return expr
     if isinstance(expr, Mul):
-        return Mul(*(evaluated(factor) for factor in _factors(expr)))
+        return _product_keeping_sums([evaluated(factor) for factor in _factors(expr)])
     return _evaluated(expr, [evaluated(arg) for arg in expr.args])
+
+
+def _product_keeping_sums(factors: list[sympy.Expr]) -> sympy.Expr:
+    """sympy's product of ``factors``, except that a number is not multiplied into a sum standing
+    as a factor: -2·(x - y) stays -2(x - y), not -2x + 2y (the sum is the one the user wrote, or
+    the one the chain rule brought down)."""
+    product = Mul(*factors)
+    if not isinstance(product, Add) or any(isinstance(factor, Add) and factor.is_number for factor in factors):
+        return product
+    numbers = [factor for factor in factors if factor.is_Number]
+    others = [factor for factor in factors if not factor.is_Number]
+    if len(others) != 1 or not isinstance(others[0], Add):
+        return product
+    coefficient = Mul(*numbers)
+    return others[0] if coefficient == 1 else Mul(coefficient, others[0], evaluate=False)
 
 
 def _factors(product: sympy.Expr) -> list[sympy.Expr]:
@@ -114,7 +129,8 @@ def _factors(product: sympy.Expr) -> list[sympy.Expr]:
 
 def evaluate(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """Multiply out constants and collect like terms (sympy's automatic evaluation); the user's
-    own sums stay as written."""
+    own sums stay as written, and a number stays in front of a sum that stands as a factor
+    (-2(x - y), not -2x + 2y)."""
     evaluated_expr = dress(evaluated(expr), written_forms(ctx))
     if same_up_to_order(evaluated_expr, expr) and not _trailing_number(expr):
         return Rewrite(evaluated_expr, level=COSMETIC)  # a reordering: folds into the line before
@@ -137,12 +153,14 @@ def minus_signs(expr: sympy.Basic) -> int:
 def written_forms(ctx: Context) -> dict[sympy.Basic, sympy.Basic]:
     """The user's own sums (as evaluated -> as written), for putting them back where they stand."""
     forms = {evaluated(node): node for node in ctx.written if not node.has(Derivative)}
-    # kept where sympy would print it otherwise (y - wx, not -wx + y), and not where it was written
-    # longer than it evaluates ((x^2)^2 + a, 2 - 1 + x)
+    # every sum the user wrote, but not one written longer than it evaluates ((x^2)^2 + a,
+    # 2 - 1 + x); written back where sympy would print it otherwise (y - wx, not -wx + y), and as
+    # sympy holds it where it prints the same (x - y, 1 - σ: still the user's sum, which a turned
+    # factor gives back and no final form trades for a minus sign)
     return {
-        value: node
+        value: node if list(node.args) != list(value.as_ordered_terms()) else value
         for value, node in forms.items()
-        if list(node.args) != list(value.as_ordered_terms()) and sympy.count_ops(node) <= sympy.count_ops(value)
+        if isinstance(value, Add) and sympy.count_ops(node) <= sympy.count_ops(value)
     }
 
 
