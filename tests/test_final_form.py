@@ -345,3 +345,23 @@ def test_a_result_error_points_at_the_result_line(tmp_path):
     deck.write_text("title: T\nframes:\n  - title: Q\n    derive: x**2\n    result: 3*x\n")
     with pytest.raises(SpecError, match=r"deck\.yaml:5: frame 1"):
         present_deck(*load_deck(deck))
+
+
+def test_a_callers_own_timer_is_left_alone():
+    """The bounded simplify's one-second timer must not cancel a timer the caller set (a notebook's,
+    a test runner's): before, it reset ITIMER_REAL to 0 on the way out."""
+    import signal
+    import time
+
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 1.0)
+        derive("(x**2 - 1)/(x**2 + 1)", "x")
+        deadline = time.monotonic() + 3
+        while not fired and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert fired
