@@ -99,10 +99,6 @@ def test_the_changed_factor_is_highlighted_not_an_equal_one_elsewhere():
 
 
 # -- every row of every example, every format -------------------------------------------------
-def _rows_of(text: str, latex: str, pattern: str) -> list[str]:
-    return [match.group(1).strip() for match in re.finditer(pattern, latex)] if text else []
-
-
 SLIDE_ROW = r"\\uncover<\d+->\{\{\} = (.*?)\} && \\uncover"
 NOTES_ROW = r"&= (.*?) && \\rulelabel"
 

@@ -13,7 +13,7 @@ from ..calculus.model import ChainProduct, Derivation, Step
 from ..calculus.rules.base import COSMETIC, STRUCTURAL, TRIVIAL
 from ..options import DETAILS
 from .page_check import outside_stands_in
-from .printer import LectureLatexPrinter, to_latex
+from .printer import LectureLatexPrinter, path_to, to_latex
 
 
 @dataclass(frozen=True)
@@ -143,16 +143,7 @@ def _node_and_enclosing(expression: sympy.Basic, node: sympy.Basic) -> list[symp
     """``node`` (found by identity) and the nodes around it, innermost first, the whole expression
     left out — each only if it occurs once in the expression: the printer marks the first print of
     an object, and the factor ``2`` that changed in σ'(2x + 1) · 2 is also the 2 inside σ'."""
-    def path_to(current: sympy.Basic) -> list[sympy.Basic] | None:
-        if current is node:
-            return [current]
-        for argument in current.args:
-            found = path_to(argument)
-            if found is not None:
-                return [*found, current]
-        return None
-
-    path = path_to(expression) or []
+    path = list(reversed(path_to(expression, node)))
     counts: dict[sympy.Basic, int] = {}
     for sub in sympy.preorder_traversal(expression):
         counts[sub] = counts.get(sub, 0) + 1

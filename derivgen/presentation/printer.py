@@ -121,7 +121,7 @@ class LectureLatexPrinter(LatexPrinter):
 
     def doprint(self, expr) -> str:
         if self._highlight is not None:
-            self._around_highlight = {id(node) for node in _path_to(expr, self._highlight[0])}
+            self._around_highlight = {id(node) for node in path_to(expr, self._highlight[0])}
         return super().doprint(expr)
 
     def _print(self, expr, **kwargs) -> str:
@@ -333,12 +333,12 @@ class LectureLatexPrinter(LatexPrinter):
         return r"{}'\left({}\right)".format(self._print(sympy.Symbol(function.__name__)), ", ".join(arguments))
 
 
-def _path_to(root: sympy.Basic, node: sympy.Basic) -> list[sympy.Basic]:
+def path_to(root: sympy.Basic, node: sympy.Basic) -> list[sympy.Basic]:
     """The nodes from ``root`` down to ``node`` (found by identity), or [] where it is not inside."""
     if root is node:
         return [root]
     for argument in root.args:
-        found = _path_to(argument, node)
+        found = path_to(argument, node)
         if found:
             return [root, *found]
     return []
