@@ -318,7 +318,11 @@ def build_command(
     from .documents.build import FORMAT_CHOICES as FORMATS
     from .documents.build import build_deck
 
-    build_deck(deck, out_dir, FORMATS[fmt], templates, tex_only, force, timeout, report=click.echo)
+    build_deck(deck, out_dir, FORMATS[fmt], templates, tex_only, force, timeout, report=click.echo, warn=_warn)
+
+
+def _warn(message: str) -> None:
+    click.echo(f"derivgen: warning: {message}", err=True)
 
 
 def _build_sheet(path, out_dir, templates, tex_only, force, timeout, variants, seed, roster, jobs) -> None:
@@ -368,9 +372,11 @@ def _as_text(derivation: DerivationResult, detail: str) -> str:
             shown = _derivation_lines(part.derivation, detail)
             lines.extend(shown[1:] if part.continues else shown)
     result = derivation.result
-    written = [[to_text(e) for e in result.row(i)] for i in range(result.rows)] if isinstance(
-        result, sympy.MatrixBase
-    ) else to_text(result)
+    written = (
+        [[to_text(e) for e in result.row(i)] for i in range(result.rows)]
+        if isinstance(result, sympy.MatrixBase)
+        else to_text(result)
+    )
     lines.append(f"result: {written}    ({derivation.check_note})")
     return "\n".join(lines)
 

@@ -99,8 +99,31 @@ def test_the_changed_factor_is_highlighted_not_an_equal_one_elsewhere():
 
 
 # -- every row of every example, every format -------------------------------------------------
-SLIDE_ROW = r"\\uncover<\d+->\{\{\} = (.*?)\} && \\uncover"
-NOTES_ROW = r"&= (.*?) && \\rulelabel"
+_ROW_START = re.compile(r"\{\}( = |\\quad )(.*)$")  # a row's first line "{} = …", a continuation "{}\quad …"
+_SLIDE_END = re.compile(r"(?:\$\})?\}(?: && \\uncover<\d+->\{\\rulelabel\{.*\}\})?(?: \\\\)?\s*$")
+_NOTES_END = re.compile(r"(?:\$\})?(?: && \\rulelabel\{.*\})?(?: \\\\)?\s*$")
+
+
+def typeset_rows(tex: str, slides: bool) -> list[str]:
+    """The derivation rows as the .tex sets them, a row broken over lines joined again."""
+    return [row for row, _ in _rows_and_overlays(tex, slides)]
+
+
+def _rows_and_overlays(tex: str, slides: bool) -> list[tuple[str, int]]:
+    """Each row with the overlay that reveals it (0 in the notes)."""
+    rows: list[tuple[str, int]] = []
+    for line in tex.splitlines():
+        start = _ROW_START.search(line)
+        if start is None:
+            continue
+        end = (_SLIDE_END if slides else _NOTES_END).search(start.group(2))
+        body = start.group(2)[: end.start()] if end else start.group(2)
+        if start.group(1) == " = ":
+            overlays = re.findall(r"\\uncover<(\d+)->", line[: start.start()])
+            rows.append((body, int(overlays[-1]) if overlays else 0))
+        else:
+            rows[-1] = (rows[-1][0] + " " + body, rows[-1][1])
+    return rows
 
 
 @pytest.mark.slow
@@ -115,14 +138,12 @@ def test_every_slide_line_is_the_notes_line_and_keeps_its_context(deck, tmp_path
     slides = (out / f"{stem}.tex").read_text()
     notes = (out / f"{stem}-notes.tex").read_text()
     handout = (out / f"{stem}-handout.tex").read_text()
-    shown = re.findall(SLIDE_ROW, slides)
+    shown = typeset_rows(slides, slides=True)
     plain = [without_highlight(line) for line in shown]
-    # a continuation slide repeats the previous slide's last line: once is enough for the comparison
-    unique = [line for i, line in enumerate(plain) if i == 0 or line != plain[i - 1]]
-    assert unique == re.findall(NOTES_ROW, notes)
-    assert shown == re.findall(SLIDE_ROW, handout)  # the same lines; beamer's handout mode drops the red
+    assert plain == typeset_rows(notes, slides=False)
+    assert shown == typeset_rows(handout, slides=True)  # the same lines; beamer's handout mode drops the red
     highlighted = 0
-    overlays = [int(number) for number in re.findall(r"\\uncover<(\d+)->\{\{\} = ", slides)]
+    overlays = [overlay for _, overlay in _rows_and_overlays(slides, slides=True)]
     for previous, line, overlay in zip(plain, shown[1:], overlays[1:], strict=False):
         pieces = split_highlight(line)
         if pieces is not None and overlay > 1:  # the first line of a slide follows its left side
@@ -140,7 +161,7 @@ def test_every_solution_line_of_the_exercise_sheet_obeys_the_invariants(tmp_path
     solutions = sorted(out.glob("*solutions*.tex"))
     assert solutions
     for path in solutions:
-        rows = re.findall(NOTES_ROW, path.read_text())
+        rows = typeset_rows(path.read_text(), slides=False)
         assert rows and all(split_highlight(row) is None for row in rows), path.name
 
 
@@ -187,6 +208,6 @@ def test_generated_decks_build_with_checked_lines(tmp_path_factory, functions):
     assert "bug in derivgen" not in errors.getvalue()
     if code != 0:  # an expression the engine refuses is a one-line error, not a page-check failure
         return
-    slides = [without_highlight(line) for line in re.findall(SLIDE_ROW, (out / "generated.tex").read_text())]
-    notes = re.findall(NOTES_ROW, (out / "generated-notes.tex").read_text())
+    slides = [without_highlight(line) for line in typeset_rows((out / "generated.tex").read_text(), slides=True)]
+    notes = typeset_rows((out / "generated-notes.tex").read_text(), slides=False)
     assert set(slides) <= set(notes)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import DerivgenError
 from ..version import __version__
-from .compile import DEFAULT_TIMEOUT, TexError, compile_tex
+from .compile import DEFAULT_TIMEOUT, TexError, compile_tex, tex_tools_missing
 from .render import FORMATS, DeckInfo, environment, render, templates_fingerprint
 
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ def build_deck(
     force: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     report: Callable[[str], None] = lambda message: None,
+    warn: Callable[[str], None] = lambda message: None,
 ) -> BuildResult:
     """Build the deck into ``out_dir``: ``<deck>.pdf``, ``<deck>-handout.pdf``, … with their ``.tex``."""
     deck_path, out_dir = Path(deck_path), Path(out_dir)
@@ -93,6 +94,7 @@ def build_deck(
         date=deck.date or "",
         aspectratio=169 if deck.aspect == "16:9" else 43,
     )
+    _lay_out(frames, info, env, timeout, source, deck_path, warn)
     sources = {fmt: render(fmt, info, frames, env) for fmt in formats}
     files: dict[Path, bytes] = {}
     for fmt, tex in sources.items():
@@ -113,6 +115,29 @@ def build_deck(
     for path in outputs:
         report(f"wrote {path}")
     return BuildResult(outputs, skipped=False)
+
+
+def _lay_out(frames, info: DeckInfo, env, timeout: float, source, deck_path: Path, warn: Callable[[str], None]) -> None:
+    """Split the derivations over slides by the size TeX measures (by row count without TeX)."""
+    from ..presentation.layout import MIN_SCALE, lay_out
+    from .measure import measure
+
+    if tex_tools_missing():
+        sizes = {}
+        warn(f"{deck_path}: TeX is not installed: derivations are split by row count, not by measured size")
+    else:
+        try:
+            sizes = measure(frames, info, env, timeout)
+        except TexError as error:
+            raise BuildError(_explain(error, deck_path, "measuring the slides", error.source, frames)) from None
+    for frame in frames:
+        if frame.kind == "derivation" and not frame.substitution:
+            for shrunk in lay_out(frame, sizes.get(frame.number)):
+                warn(
+                    f"{source.where(('frames', frame.number - 1))}: frame {frame.number} ({frame.title!r}): "
+                    f"line {shrunk.row} is too wide to break and is set at {shrunk.scale:.0%} of the normal size "
+                    f"(below {MIN_SCALE:.0%}); shorten it or split the derivation"
+                )
 
 
 def _suffixes(tex_only: bool) -> tuple[str, ...]:

@@ -76,6 +76,9 @@ class DerivationFrame(Task):
     )
     intro: str | None = Field(None, description="text above the derivation")
     notes: str | None = Field(None, description="speaker notes / remarks in the notes version")
+    rows_per_frame: int | None = Field(
+        None, ge=2, le=50, description="at most this many lines on one slide (default: the deck's, else as many as fit)"
+    )
 
 
 class TextFrame(_Model):
@@ -204,7 +207,9 @@ class Deck(_Model):
     date: str | None = None
     detail: Detail = "normal"
     aspect: Literal["4:3", "16:9"] = "16:9"
-    rows_per_frame: int = Field(5, ge=2, le=12, description="derivation lines on one frame before it is split")
+    rows_per_frame: int | None = Field(
+        None, ge=2, le=50, description="at most this many derivation lines on one slide (default: as many as fit)"
+    )
     notation: Notation = Field(default_factory=Notation, description="det, log, inverse transpose: one way each")
     frames: list[Frame] = Field(min_length=1)
 

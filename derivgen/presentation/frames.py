@@ -59,6 +59,16 @@ class Row:
     overlay: int
     notes: tuple[Latex, ...] = ()
     steps: tuple[int, ...] = ()  # indices into the derivation's steps, for error messages
+    # as set on the page (by the layout): the row cut into lines, and the size it is set at
+    lines: tuple[Latex, ...] = ()
+    lines_highlighted: tuple[Latex, ...] = ()
+    scale: float = 1.0
+    lhs_above: bool = False  # the left side on a line of its own above the row (wide rows)
+
+    def __post_init__(self) -> None:
+        if not self.lines:  # one line, at the normal size, until the layout says otherwise
+            object.__setattr__(self, "lines", (self.rhs,))
+            object.__setattr__(self, "lines_highlighted", (self.rhs_highlighted,))
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,7 @@ class PresentedFrame:
     pieces: tuple[Piece, ...] = ()
     substitution: tuple[Latex, ...] = ()
     result: str = ""  # LaTeX
+    rows_per_frame: int | None = None  # at most this many rows on one slide
     # text and definition
     text: tuple[TextBlock, ...] = ()
     latex: str = ""  # raw LaTeX from the deck
@@ -320,7 +331,7 @@ def _derivation(frame: DerivationFrame, deck: Deck, number: int, source: SourceM
         intro=text_blocks(frame.intro),
         notes=text_blocks(frame.notes),
         rows=rows,
-        pieces=_split(frame.title, rows, deck.rows_per_frame),
+        rows_per_frame=frame.rows_per_frame or deck.rows_per_frame,
         result=Latex(result),
         sources=[row.rhs for row in rows],
     )
@@ -382,42 +393,6 @@ def _collect_rows(part: Part, detail: str, first_overlay: int) -> tuple[Row, ...
         lhs = Latex(left_side(part.left) if form == 0 else "")
         rows.append(Row(lhs, Latex(tex), Latex(tex), label if form == 0 else "", first_overlay + form))
     return tuple(rows)
-
-
-def _split(title: str, rows: tuple[Row, ...], size: int) -> tuple[Piece, ...]:
-    """Slides of at most ``size`` rows; each continuation repeats the previous slide's last row."""
-    if len(rows) <= size:
-        return (Piece(title, rows),)
-    chunks = [list(rows[:size])]
-    rest = list(rows[size:])
-    while rest:
-        carried = chunks[-1][-1]
-        chunks.append([carried, *rest[: size - 1]])
-        rest = rest[size - 1 :]
-    pieces = []
-    for number, chunk in enumerate(chunks, start=1):
-        renumbered = []
-        for position, row in enumerate(chunk):
-            repeated = number > 1 and position == 0
-            overlay = position + 1
-            renumbered.append(
-                Row(
-                    lhs=Latex("") if repeated else row.lhs,
-                    rhs=row.rhs,
-                    rhs_highlighted=row.rhs if repeated else _renumber(row, overlay),
-                    label="" if repeated else row.label,
-                    overlay=overlay,
-                    notes=() if repeated else row.notes,
-                    steps=row.steps,
-                )
-            )
-        pieces.append(Piece(f"{title} ({number}/{len(chunks)})", tuple(renumbered)))
-    return tuple(pieces)
-
-
-def _renumber(row: Row, overlay: int) -> Latex:
-    """The highlight of a row moved to another overlay number (after splitting)."""
-    return Latex(row.rhs_highlighted.replace(r"\alert<%d|" % row.overlay, r"\alert<%d|" % overlay, 1))
 
 
 def _substitution(derivation: Derivation, where: str, number: int, title: str) -> tuple[Latex, ...]:

@@ -1,0 +1,385 @@
+"""Derivation rows → slides, by measured size: as many rows as fit at the normal size on each slide.
+
+TeX measures (:mod:`derivgen.documents.measure`); this module only decides, from those sizes, where
+a derivation is split and how a row too wide for the slide is set:
+
+- a row that fits is set as it is;
+- a row up to 25 % too wide is scaled down, never below 80 % of the normal size;
+- a wider row is broken before a ``+``, ``-`` or ``=`` of its right-hand side that stands outside
+  every bracket and group (so each line stays well-formed TeX and the highlight is never cut);
+- a row that can be neither is scaled to fit and reported as a warning with the scale used.
+
+Splitting happens only at row boundaries.  A continuation slide repeats the left-hand side in grey,
+so it can be read alone, and holds at least three new rows unless the derivation has fewer left.
+Breaking a row only cuts its text into lines: the lines, joined, are the checked row.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from .frames import Piece, PresentedFrame, Row
+from .page_check import without_highlight
+from .text import Latex
+
+MIN_SCALE = 0.8  # the smallest size a row may be set at, as a fraction of the normal size
+MIN_CONTINUATION_ROWS = 3
+SLACK = 3.0  # points kept free: the height estimate is exact for amsmath's aligned, up to rounding
+
+_OPENERS = {"{": "}", "(": ")", "[": "]"}
+_GROUP_COMMANDS = (r"\left", r"\bigl", r"\Bigl", r"\biggl", r"\Biggl", r"\begin")
+_CLOSE_COMMANDS = (r"\right", r"\bigr", r"\Bigr", r"\biggr", r"\Biggr", r"\end")
+# after these a sign is a sign, not an operation: no line may start there
+_NO_BREAK_AFTER = ("=", "+", "-", "(", "[", "{", ",", r"\cdot", r"\times", "&", "")
+
+
+@dataclass(frozen=True)
+class Box:
+    """A measured box, in TeX points."""
+
+    width: float
+    height: float
+    depth: float
+
+
+@dataclass(frozen=True)
+class RowSize:
+    """What TeX measured of one row: its left side, ``{} = rhs``, the rule label, the terms of the
+    right-hand side between its break points, and the height of the notes below the block."""
+
+    lhs: Box
+    rhs: Box
+    label: Box
+    terms: tuple[Box, ...]
+    notes: float = 0.0
+
+
+@dataclass(frozen=True)
+class Page:
+    """The slide's measures: text width, the width the rule-label column and alignment gap take,
+    the line spacing of an aligned block, and the room left below the title (and intro)."""
+
+    linewidth: float
+    label_column: float
+    baselineskip: float
+    lineskip: float
+    jot: float
+    quad: float
+    first: float  # height free on the first slide, below title and intro
+    continuation: float  # on a continuation slide, below its title
+
+
+def break_points(tex: str) -> list[int]:
+    """Offsets in ``tex`` where a line may break: before a ``+``, ``-`` or ``=`` that stands
+    outside every group, bracket, ``\\left…\\right``, ``\\begin…\\end`` and highlight, and is an
+    operation (a ``-`` after ``=`` or ``(`` is a sign)."""
+    points: list[int] = []
+    depth = 0
+    previous = ""  # the last significant token at depth 0
+    position = 0
+    while position < len(tex):
+        char = tex[position]
+        if char == "\\":
+            end = position + 1
+            while end < len(tex) and tex[end].isalpha():
+                end += 1
+            if end == position + 1:
+                end += 1  # a control symbol: \{ \, \; \!
+            command = tex[position:end]
+            if command in _GROUP_COMMANDS:
+                depth += 1
+            elif command in _CLOSE_COMMANDS:
+                depth -= 1
+            if command in (r"\left", r"\right", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr"):
+                end = _after_delimiter(tex, end)
+            if depth == 0 and command not in (r"\,", r"\;", r"\!", r"\ "):
+                previous = command
+            position = end
+            continue
+        if char in "{([":
+            depth += 1
+        elif char in "})]":
+            depth -= 1
+            if depth == 0:
+                previous = char
+        elif depth == 0 and not char.isspace():
+            if char in "+-=" and previous not in _NO_BREAK_AFTER:
+                points.append(position)
+            previous = char
+        position += 1
+    return points
+
+
+def _after_delimiter(tex: str, position: int) -> int:
+    """The end of the delimiter after ``\\left``/``\\right``: ``(``, ``\\{``, ``\\langle``, ``.``."""
+    while position < len(tex) and tex[position].isspace():
+        position += 1
+    if position < len(tex) and tex[position] == "\\":
+        end = position + 1
+        while end < len(tex) and tex[end].isalpha():
+            end += 1
+        return end if end > position + 1 else end + 1
+    return position + 1
+
+
+def terms(tex: str) -> list[Latex]:
+    """The right-hand side cut at its break points (each piece but the first starts with its operation)."""
+    cuts = [0, *break_points(tex), len(tex)]
+    return [Latex(tex[start:end].strip()) for start, end in zip(cuts, cuts[1:], strict=False)]
+
+
+def _shared_breaks(plain: str, highlighted: str) -> tuple[list[int], list[int]]:
+    """Break points that both forms of a row have at the same place of the text (a highlight
+    spanning a break point removes it): offsets in ``plain`` and the matching ones in ``highlighted``."""
+    plain_points = set(break_points(plain))
+    shared_plain, shared_highlighted = [], []
+    for offset in break_points(highlighted):
+        plain_offset = len(without_highlight(highlighted[:offset]))
+        if plain_offset in plain_points:
+            shared_plain.append(plain_offset)
+            shared_highlighted.append(offset)
+    return shared_plain, shared_highlighted
+
+
+@dataclass(frozen=True)
+class RowLayout:
+    """How one row is set: the cut offsets into its plain text (empty: one line) and its scale."""
+
+    cuts: tuple[int, ...] = ()
+    scale: float = 1.0
+    heights: tuple[tuple[float, float], ...] = ()  # (height, depth) of each line
+    lhs_above: bool = False  # the left side on a line of its own, the row below it
+
+
+def fit_row(
+    plain: str, highlighted: str, size: RowSize, room: float, quad: float, lhs_above: bool = False
+) -> RowLayout:
+    """The row fitted to ``room``; with ``lhs_above`` its left side (if any) gets a line of its own."""
+    layout = _fit(plain, highlighted, size, room, quad, lhs_above)
+    if not lhs_above or size.lhs.width == 0:
+        return layout
+    return RowLayout(layout.cuts, layout.scale, ((size.lhs.height, size.lhs.depth), *layout.heights), True)
+
+
+def _fit(plain: str, highlighted: str, size: RowSize, room: float, quad: float, lhs_above: bool) -> RowLayout:
+    """The way ``plain`` (and its highlighted form) fits ``room`` points: as it is, scaled, or broken."""
+    lhs = Box(0, 0, 0) if lhs_above else size.lhs
+    line = (
+        max(lhs.height, size.rhs.height, size.label.height),
+        max(lhs.depth, size.rhs.depth, size.label.depth),
+    )
+    if size.rhs.width <= room:
+        return RowLayout(heights=(line,))
+    scale = room / size.rhs.width
+    if scale >= MIN_SCALE:
+        return RowLayout(scale=_floor(scale), heights=((line[0] * scale, line[1] * scale),))
+    shared, _ = _shared_breaks(plain, highlighted)
+    offsets = break_points(plain)
+    if not shared or len(size.terms) != len(offsets) + 1:
+        return RowLayout(scale=_floor(scale), heights=((line[0] * scale, line[1] * scale),))
+    # greedy: each line takes the terms that fit; a continuation line starts \quad in
+    widths = [term.width for term in size.terms]
+    cuts: list[int] = []
+    lines: list[list[int]] = [[]]
+    used = 0.0
+    for index, width in enumerate(widths):
+        available = room if not cuts else room - quad
+        breakable = index > 0 and offsets[index - 1] in shared
+        if lines[-1] and used + width > available and breakable:
+            cuts.append(offsets[index - 1])
+            lines.append([])
+            used = 0.0
+        lines[-1].append(index)
+        used += width
+    heights = []
+    worst = 1.0
+    for number, members in enumerate(lines):
+        height = max(size.terms[i].height for i in members)
+        depth = max(size.terms[i].depth for i in members)
+        if number == 0:
+            height, depth = (
+                max(height, lhs.height, size.label.height),
+                max(depth, lhs.depth, size.label.depth),
+            )
+        width = sum(widths[i] for i in members)
+        available = room if number == 0 else room - quad
+        worst = min(worst, available / width if width > available else 1.0)
+        heights.append((height, depth))
+    if worst < 1.0:  # a line still too wide (one long term): the whole row at the smaller size
+        heights = [(h * worst, d * worst) for h, d in heights]
+    return RowLayout(cuts=tuple(cuts), scale=_floor(worst), heights=tuple(heights))
+
+
+def _floor(scale: float) -> float:
+    return math.floor(min(scale, 1.0) * 100) / 100
+
+
+def block_height(heights: Sequence[tuple[float, float]], page: Page) -> float:
+    """Height of an ``aligned`` block of lines with these (height, depth): amsmath opens the line
+    spacing up by ``\\jot`` and puts lines ``\\baselineskip`` apart unless they are taller."""
+    if not heights:
+        return 0.0
+    total = heights[0][0] + heights[-1][1]
+    for (_, depth), (height, _) in zip(heights, heights[1:], strict=False):
+        total += max(page.baselineskip + page.jot, depth + height + page.lineskip + page.jot)
+    return total
+
+
+@dataclass(frozen=True)
+class FrameSizes:
+    """All TeX measured of one derivation frame."""
+
+    page: Page
+    lhs: Box  # the derivation's left side, as the grey repeat on a continuation slide
+    rows: tuple[RowSize, ...]
+
+
+@dataclass(frozen=True)
+class Slide:
+    """The rows (indices into the derivation's rows) of one slide."""
+
+    rows: tuple[int, ...]
+
+
+def split_rows(
+    layouts: Sequence[RowLayout],
+    sizes: Sequence[RowSize],
+    page: Page,
+    lhs: Box,
+    limit: int | None = None,
+) -> list[Slide]:
+    """Rows → slides: as many as fit the room measured for each slide (and at most ``limit``);
+    a continuation slide also holds the grey left-hand side, and at least three new rows."""
+    count = len(layouts)
+    slides: list[list[int]] = [[]]
+    lines: list[tuple[float, float]] = []
+    notes = 0.0
+    for index in range(count):
+        room = page.first if len(slides) == 1 else page.continuation
+        candidate = lines + _row_lines(layouts[index], lhs if not slides[-1] and len(slides) > 1 else None)
+        height = block_height(candidate, page) + notes + sizes[index].notes
+        full = limit is not None and len(slides[-1]) >= limit
+        if slides[-1] and (height > room - SLACK or full):
+            slides.append([])
+            candidate = _row_lines(layouts[index], lhs)
+            notes = 0.0
+        slides[-1].append(index)
+        lines = candidate
+        notes += sizes[index].notes
+    # a continuation holds at least three rows, as far as the slide before can spare them and keep three
+    if len(slides) > 1 and len(slides[-1]) < MIN_CONTINUATION_ROWS:
+        before, last = slides[-2], slides[-1]
+        moved = min(MIN_CONTINUATION_ROWS - len(last), len(before) - MIN_CONTINUATION_ROWS)
+        if moved > 0:
+            slides[-2], slides[-1] = before[:-moved], before[-moved:] + last
+    return [Slide(tuple(rows)) for rows in slides]
+
+
+def _row_lines(layout: RowLayout, grey_lhs: Box | None) -> list[tuple[float, float]]:
+    heights = list(layout.heights)
+    if grey_lhs is not None and layout.lhs_above:
+        heights.insert(0, (grey_lhs.height, grey_lhs.depth))
+    elif grey_lhs is not None and heights:
+        heights[0] = (max(heights[0][0], grey_lhs.height), max(heights[0][1], grey_lhs.depth))
+    return heights
+
+
+def cut(text: str, offsets: Sequence[int]) -> tuple[Latex, ...]:
+    """``text`` cut at ``offsets`` into lines, each stripped; joined with spaces they are ``text``."""
+    bounds = [0, *offsets, len(text)]
+    return tuple(Latex(text[start:end].strip()) for start, end in zip(bounds, bounds[1:], strict=False))
+
+
+def highlighted_cuts(plain: str, highlighted: str, offsets: Sequence[int]) -> list[int]:
+    """The offsets in ``highlighted`` that match the cuts ``offsets`` in ``plain``."""
+    shared_plain, shared_highlighted = _shared_breaks(plain, highlighted)
+    matching = dict(zip(shared_plain, shared_highlighted, strict=True))
+    return [matching[offset] for offset in offsets]
+
+
+# -- rows and slides of a presented frame --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shrunk:
+    """A row set below the smallest allowed size: the build warns with the frame's place."""
+
+    frame: int
+    row: int  # 1-based
+    scale: float
+
+
+def lay_out(frame: PresentedFrame, sizes: FrameSizes | None) -> list[Shrunk]:
+    """Set ``frame.pieces``: its rows fitted to the slide's width and split over slides by
+    measured height (or, unmeasured, by ``rows_per_frame`` rows, default 5)."""
+    rows = frame.rows
+    if sizes is None:
+        per_slide = frame.rows_per_frame or DEFAULT_ROWS
+        slides = [tuple(range(start, min(start + per_slide, len(rows)))) for start in range(0, len(rows), per_slide)]
+        frame.pieces = _pieces(frame.title, rows, slides)
+        return []
+    page = sizes.page
+    widest_lhs = max([sizes.lhs.width, *(size.lhs.width for size in sizes.rows)])
+    beside = page.linewidth - widest_lhs - page.label_column
+    above = page.linewidth - page.quad - page.label_column
+    # the left side on a line of its own (as the seed writes it) when the rows need its room
+    lhs_above = above > beside and any(size.rhs.width > beside for size in sizes.rows)
+    room = above if lhs_above else beside
+    layouts = [
+        fit_row(row.rhs, row.rhs_highlighted, size, room, page.quad, lhs_above)
+        for row, size in zip(rows, sizes.rows, strict=True)
+    ]
+    shrunk = [
+        Shrunk(frame.number, index + 1, layout.scale)
+        for index, layout in enumerate(layouts)
+        if layout.scale < MIN_SCALE
+    ]
+    fitted = tuple(
+        replace(
+            row,
+            lines=cut(row.rhs, layout.cuts),
+            lines_highlighted=cut(row.rhs_highlighted, highlighted_cuts(row.rhs, row.rhs_highlighted, layout.cuts)),
+            scale=layout.scale,
+            lhs_above=lhs_above,
+        )
+        for row, layout in zip(rows, layouts, strict=True)
+    )
+    slides = split_rows(layouts, sizes.rows, page, sizes.lhs, frame.rows_per_frame)
+    frame.rows = fitted  # the notes set each row as the slides do
+    frame.pieces = _pieces(frame.title, fitted, [slide.rows for slide in slides])
+    return shrunk
+
+
+DEFAULT_ROWS = 5
+
+
+def _pieces(title: str, rows: Sequence[Row], slides: Sequence[Sequence[int]]) -> tuple[Piece, ...]:
+    """One piece per slide, its rows revealed from overlay 1; a continuation's first row gets the
+    left side it continues in grey (the rows before it are on the slide before)."""
+    if len(slides) <= 1:
+        return (Piece(title, tuple(rows)),)
+    left_sides, lhs = [], Latex("")
+    for row in rows:  # a gradient's parts each have their own left side
+        lhs = row.lhs or lhs
+        left_sides.append(lhs)
+    pieces = []
+    for number, indices in enumerate(slides, start=1):
+        renumbered = []
+        for position, index in enumerate(indices):
+            row = rows[index]
+            overlay = position + 1
+            changes: dict = {"overlay": overlay, "lines_highlighted": _renumbered(row, overlay)}
+            if number > 1 and position == 0 and not row.lhs:
+                changes["lhs"] = Latex(r"\textcolor{black!45}{%s}" % left_sides[index])
+            renumbered.append(replace(row, **changes))
+        pieces.append(Piece(f"{title} ({number}/{len(slides)})", tuple(renumbered)))
+    return tuple(pieces)
+
+
+def _renumbered(row: Row, overlay: int) -> tuple[Latex, ...]:
+    """The highlight of a row moved to another overlay number (after splitting)."""
+    old = r"\alert<%d|" % row.overlay
+    new = r"\alert<%d|" % overlay
+    return tuple(Latex(line.replace(old, new, 1)) for line in row.lines_highlighted)
