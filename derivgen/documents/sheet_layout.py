@@ -19,7 +19,7 @@ import itertools
 import re
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..presentation.text import Latex
 
@@ -87,6 +87,7 @@ class Widths:
     quad: float
     lhs: list[float]  # per row
     pieces: list[list[float]]  # per row, per piece ("= " in front of the first)
+    answer: list[float] = field(default_factory=list)  # per piece of the boxed answer
 
 
 def measuring_texts(rhs: str) -> list[Latex]:
@@ -144,6 +145,40 @@ def lay_out_rows(
     return lines
 
 
+ANSWER_ROOM_PT = 60.0  # "Answer:" and the box around it
+
+
+def lay_out_answer(answer: str, widths: Widths | None, warn: Callable[[float], None]) -> Latex:
+    """The boxed answer's content: one line, or an ``aligned`` block broken like a row when wider
+    than the solution box (a box cannot break across lines by itself)."""
+    parts = pieces(answer)
+    if widths is None or not widths.answer or len(widths.answer) != len(parts):
+        return Latex(answer)
+    room = widths.line - ANSWER_ROOM_PT
+    groups: list[list[int]] = [[0]]
+    used = widths.answer[0]
+    for k in range(1, len(parts)):
+        if used + widths.answer[k] <= room:
+            groups[-1].append(k)
+            used += widths.answer[k]
+        else:
+            groups.append([k])
+            used = widths.quad + widths.answer[k]
+    if len(groups) == 1 and used <= room:
+        return Latex(answer)
+    lines = []
+    for number, group in enumerate(groups):
+        text = "".join(parts[k] for k in group)
+        natural = sum(widths.answer[k] for k in group) + (widths.quad if number else 0.0)
+        if natural > room:
+            scale = max(room / natural, 0.01)
+            if scale < READABLE_SCALE:
+                warn(scale)
+            text = r"\scalebox{%.2f}{$\displaystyle{}%s$}" % (scale, text)
+        lines.append(("&" if number == 0 else r"&\quad ") + text)
+    return Latex(r"\begin{aligned}%s\end{aligned}" % r" \\ ".join(lines))
+
+
 _WIDTH = re.compile(r"^derivgen-width:([^:\s]+):([a-z]+):(-|\d+):(-|\d+):([0-9.]+)pt$", re.MULTILINE)
 
 
@@ -151,10 +186,12 @@ def read_widths(log: str) -> dict[str, Widths]:
     """The ``derivgen-width:KEY:KIND:ROW:PIECE:WIDTH`` lines of a measuring run's log, by task key."""
     found: dict[str, dict] = {}
     for key, kind, row, piece, value in _WIDTH.findall(log):
-        task = found.setdefault(key, {"lhs": {}, "piece": {}})
+        task = found.setdefault(key, {"lhs": {}, "piece": {}, "answer": {}})
         width = float(value)
         if kind == "lhs":
             task["lhs"][int(row)] = width
+        elif kind == "answer":
+            task["answer"][int(piece)] = width
         elif kind == "piece":
             task["piece"].setdefault(int(row), {})[int(piece)] = width
         else:
@@ -169,6 +206,7 @@ def read_widths(log: str) -> dict[str, Widths]:
             quad=task["quad"],
             lhs=[task["lhs"].get(row, 0.0) for row in rows],
             pieces=[[task["piece"][row][k] for k in sorted(task["piece"][row])] for row in rows],
+            answer=[task["answer"][k] for k in sorted(task["answer"])],
         )
     return result
 

@@ -36,7 +36,7 @@ from ..presentation.matrices import question
 from ..presentation.plots import Picture
 from ..presentation.printer import to_latex, to_text
 from ..presentation.text import Latex
-from .sheet_layout import Line, lay_out_rows, measuring_texts, read_widths, warn_scaled
+from .sheet_layout import Line, lay_out_answer, lay_out_rows, measuring_texts, pieces, read_widths, warn_scaled
 
 MAX_DRAWS = 100
 
@@ -55,11 +55,16 @@ class PresentedTask:
     space: str
     key: str = ""  # names the task in the measuring run's log: "3", "6b"
     lines: tuple[Line, ...] = ()  # the rows as set on the solution sheet, broken where too wide
+    answer_shown: Latex | None = None  # the boxed answer as set: broken like a row where too wide
 
     @property
     def measures(self) -> list[list[Latex]]:
         """Per row, the pieces between its break points, as the measuring run boxes them."""
         return [measuring_texts(row.rhs) for row in self.rows]
+
+    @property
+    def answer_measures(self) -> list[Latex]:
+        return [Latex(text) for text in pieces(self.answer)]
 
 
 @dataclass
@@ -257,6 +262,7 @@ def _task(task: Task, derivation, sheet: ExerciseSheet, holder, key: str) -> Pre
         prompt=text_blocks(holder.prompt),
         space=holder.space or sheet.space,
         key=key,
+        answer_shown=Latex(answer),
         lines=tuple(lay_out_rows([(row.lhs, row.rhs, row.label) for row in rows], None, lambda scale: None)),
     )
 
@@ -329,7 +335,11 @@ def lay_out_solutions(variant: Variant, measure: Callable[[Variant], str] | None
                 warn_scaled(where, key, scale)
 
             rows = [(row.lhs, row.rhs, row.label) for row in task.rows]
-            laid.append(dataclasses.replace(task, lines=tuple(lay_out_rows(rows, widths.get(task.key), warn))))
+            measured = widths.get(task.key)
+            lines = tuple(lay_out_rows(rows, measured, warn))
+            laid.append(
+                dataclasses.replace(task, lines=lines, answer_shown=lay_out_answer(task.answer, measured, warn))
+            )
         if exercise.task is not None:
             exercise.task = laid[0]
         else:
