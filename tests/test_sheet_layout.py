@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from derivgen.cli import main
-from derivgen.documents.sheet_layout import Widths, break_points, lay_out_answer, lay_out_rows, pieces, warn_scaled
+from derivgen.documents.sheet_layout import Widths, lay_out_answer, lay_out_rows, pieces, warn_scaled
 from derivgen.documents.sheets import ASSUMPTION_WORDS, symbols_sentence
 from derivgen.input.matrices import ASSUMPTIONS
 from derivgen.input.spec import Part
@@ -145,7 +145,7 @@ def test_long_solutions_break_across_pages_at_the_normal_size(tmp_path, capsys):
     normal = body[len(body) // 2]  # the height of a word of text
     lines: dict[tuple[int, int], float] = {}
     for page, x0, y0, x1, y1, width, height, _ in every:
-        assert 0 <= x0 and x1 <= width and 0 <= y0 and y1 <= height  # nothing beyond the page
+        assert x0 >= 0 and x1 <= width and y0 >= 0 and y1 <= height  # nothing beyond the page
         key = (page, round(y1 / 4))
         lines[key] = max(lines.get(key, 0.0), y1 - y0)
     # a shrunk row would make every word of its line small; sub- and superscripts stand beside normal glyphs
