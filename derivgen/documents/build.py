@@ -403,13 +403,21 @@ def _failed(job: SheetJob, error: Exception) -> SheetOutcome:
 def _build_variant(job: SheetJob) -> SheetOutcome:
     from ..input.spec import load_sheet
     from ..presentation.printer import notation
-    from .sheets import present_variant
+    from .sheets import lay_out_solutions, present_variant
 
     sheet, source = load_sheet(job.sheet_path)
     with notation(sheet.notation):
         variant = present_variant(sheet, source, job.seed, job.number, job.name, job.stems[0], job.identity)
     env = environment(job.templates)
     info = SheetInfo.of(sheet)
+
+    def measure(variant: Variant) -> str:  # one small TeX run: the widths the solution rows are broken by
+        try:
+            return compile_tex(render_sheet(env, info, variant, True, measuring=True), "measure", job.timeout).log
+        except TexError as error:
+            raise BuildError(f"{job.sheet_path}: {job.stems[1]} (measuring): {error.one_line()}") from None
+
+    lay_out_solutions(variant, None if tex_tools_missing() else measure)
     compiled_before = {} if job.force else _cache(job.out_dir)["pdfs"]
     files: dict[Path, bytes] = {}
     compiled_from: dict[str, str] = {}
@@ -454,8 +462,13 @@ class SheetInfo:
         )
 
 
-def render_sheet(env: jinja2.Environment, info: SheetInfo, variant: Variant, solutions: bool) -> str:
+def render_sheet(
+    env: jinja2.Environment, info: SheetInfo, variant: Variant, solutions: bool, measuring: bool = False
+) -> str:
+    """The sheet's LaTeX; ``measuring``: the solution sheet that only logs the widths of its rows."""
     try:
-        return env.get_template("sheet.tex.j2").render(sheet=info, variant=variant, solutions=solutions)
+        return env.get_template("sheet.tex.j2").render(
+            sheet=info, variant=variant, solutions=solutions, measuring=measuring
+        )
     except Exception as error:  # jinja's own errors: a broken user template
         raise BuildError(f"template sheet.tex.j2: {error}") from None

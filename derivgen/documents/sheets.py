@@ -8,8 +8,10 @@ undefined, or with a derivative that is identically zero — is drawn again.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -18,6 +20,7 @@ import sympy
 
 from ..calculus.model import DerivationResult
 from ..errors import DerivgenError
+from ..input.matrices import ASSUMPTIONS, declare, read_assumptions
 from ..input.parser import parse
 from ..input.spec import Exercise, ExerciseSheet, Parameter, SourceMap, SpecError, Task
 from ..presentation.frames import (
@@ -31,8 +34,9 @@ from ..presentation.frames import (
 )
 from ..presentation.matrices import question
 from ..presentation.plots import Picture
-from ..presentation.printer import to_text
+from ..presentation.printer import to_latex, to_text
 from ..presentation.text import Latex
+from .sheet_layout import Line, lay_out_answer, lay_out_rows, measuring_texts, pieces, read_widths, warn_scaled
 
 MAX_DRAWS = 100
 
@@ -42,13 +46,25 @@ class PresentedTask:
     """What the sheet asks (``question``) and what the solutions show."""
 
     question: Latex
-    given: tuple[Latex, ...]  # shapes and assumptions of a matrix task
+    where: Latex | None  # "where $x, y ∈ ℝⁿ$; $M$ is symmetric": the declared symbols, in words and maths
     rows: tuple[Row, ...]
     answer: Latex
     answer_text: str
     points: int
     prompt: tuple[TextBlock, ...]
     space: str
+    key: str = ""  # names the task in the measuring run's log: "3", "6b"
+    lines: tuple[Line, ...] = ()  # the rows as set on the solution sheet, broken where too wide
+    answer_shown: Latex | None = None  # the boxed answer as set: broken like a row where too wide
+
+    @property
+    def measures(self) -> list[list[Latex]]:
+        """Per row, the pieces between its break points, as the measuring run boxes them."""
+        return [measuring_texts(row.rhs) for row in self.rows]
+
+    @property
+    def answer_measures(self) -> list[Latex]:
+        return [Latex(text) for text in pieces(self.answer)]
 
 
 @dataclass
@@ -61,6 +77,11 @@ class PresentedExercise:
     parts: list[PresentedTask] = field(default_factory=list)
     parameters: dict[str, str] = field(default_factory=dict)
     picture: Picture | None = None
+    where: str = ""  # file:line of the exercise, for warnings
+
+    @property
+    def tasks(self) -> list[PresentedTask]:
+        return [self.task] if self.task is not None else self.parts
 
 
 @dataclass
@@ -171,8 +192,8 @@ def _exercise(
         reason = f": {last_error.one_line()}" if last_error else " (every derivative came out zero)"
         raise SpecError(f"{where}: exercise {number}: no usable parameters in {MAX_DRAWS} draws{reason}")
     presented = [
-        _task(task, derivation, sheet, exercise if task is exercise else task)
-        for task, derivation in zip(tasks, derivations, strict=True)
+        _task(task, derivation, sheet, exercise if task is exercise else task, f"{number}{_letter(k, exercise)}")
+        for k, (task, derivation) in enumerate(zip(tasks, derivations, strict=True))
     ]
     drawn = None
     if exercise.picture is not None:
@@ -190,7 +211,12 @@ def _exercise(
         parts=presented if exercise.parts else [],
         parameters={name: str(value) for name, value in values.items()},
         picture=drawn,
+        where=where,
     )
+
+
+def _letter(index: int, exercise: Exercise) -> str:
+    return "abcdefghijklmnopqrstuvwxyz"[index % 26] if exercise.parts else ""
 
 
 def _texts(task: Task) -> list[str]:
@@ -221,12 +247,12 @@ def _degenerate(derivation) -> bool:
     return result == 0 or result.has(sympy.zoo, sympy.nan)
 
 
-def _task(task: Task, derivation, sheet: ExerciseSheet, holder) -> PresentedTask:
+def _task(task: Task, derivation, sheet: ExerciseSheet, holder, key: str) -> PresentedTask:
     rows, answer = derivation_rows(derivation, task.detail or sheet.detail)
-    question, given = _question(derivation)
+    question, _ = _question(derivation)
     return PresentedTask(
         question=Latex(question),
-        given=tuple(Latex(item) for item in given),
+        where=symbols_sentence(task),
         rows=rows,
         answer=Latex(answer),
         answer_text=to_text(derivation.result)
@@ -235,12 +261,89 @@ def _task(task: Task, derivation, sheet: ExerciseSheet, holder) -> PresentedTask
         points=holder.points,
         prompt=text_blocks(holder.prompt),
         space=holder.space or sheet.space,
+        key=key,
+        answer_shown=Latex(answer),
+        lines=tuple(lay_out_rows([(row.lhs, row.rhs, row.label) for row in rows], None, lambda scale: None)),
     )
 
 
 def _question(derivation: DerivationResult) -> tuple[str, list[str]]:
     """The quantity to compute, in LaTeX, and the givens (shapes, assumptions)."""
     return question(derivation.left)
+
+
+# an assumption in words, for one symbol and for several
+ASSUMPTION_WORDS: dict[str, tuple[str, str]] = {
+    "symmetric": ("is symmetric", "are symmetric"),
+    "positive_definite": ("is positive definite", "are positive definite"),
+    "invertible": ("is invertible", "are invertible"),
+    "positive_determinant": ("has a positive determinant", "have positive determinants"),
+    "sums_to_one": ("has entries that sum to one", "have entries that sum to one"),
+}
+
+
+def symbols_sentence(task: Task) -> Latex | None:
+    r"""Every declared symbol and assumption, in words and maths: "where $\mathbf{w}, \mathbf{x} \in
+    \mathbb{R}^{n}$ and $y \in \mathbb{R}$; $\mathbf{M}$ is symmetric".
+
+    Symbols of one space are grouped (in the order declared); names print as the derivation prints
+    them, so the sheet and its solution spell them alike."""
+    declared = {name: declare(name, spec) for name, spec in (task.symbols or {}).items()}
+    spaces: dict[str, list[str]] = {}
+    for symbol in declared.values():
+        spaces.setdefault(_space(symbol), []).append(to_latex(symbol))
+    clauses = ["$%s \\in %s$" % (", ".join(names), space) for space, names in spaces.items()]
+    if task.positive:
+        clauses.append("$%s > 0$" % ", ".join(to_latex(sympy.Symbol(name)) for name in task.positive))
+    facts = read_assumptions(list(task.assume), declared).facts if declared else {}
+    statements = []
+    for kind in ASSUMPTIONS:  # a fixed order: the same sentence whatever order they were listed in
+        names = sorted(facts.get(kind, ()))
+        if names:
+            one, several = ASSUMPTION_WORDS[kind]
+            symbols = _and(["$%s$" % to_latex(declared[name]) for name in names])
+            statements.append(f"{symbols} {several if len(names) > 1 else one}")
+    if not clauses and not statements:
+        return None
+    return Latex("where " + "; ".join(filter(None, [_and(clauses), *statements])))
+
+
+def _space(symbol: sympy.Basic) -> str:
+    if not isinstance(symbol, sympy.MatrixSymbol):
+        return r"\mathbb{R}"
+    rows, cols = symbol.shape
+    if cols == 1:
+        return r"\mathbb{R}^{%s}" % to_latex(rows)
+    return r"\mathbb{R}^{%s \times %s}" % (to_latex(rows), to_latex(cols))
+
+
+def _and(items: list[str]) -> str:
+    """One item, "a and b", or "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
+
+
+def lay_out_solutions(variant: Variant, measure: Callable[[Variant], str] | None) -> None:
+    """Break every too-wide solution row at a top-level operator, by the widths one measuring TeX
+    run reports (``measure`` renders and compiles the measuring sheet, returning its log).  Without
+    ``measure`` (no TeX installed) the rows stay whole."""
+    widths = read_widths(measure(variant)) if measure is not None else {}
+    for exercise in variant.exercises:
+        laid = []
+        for task in exercise.tasks:
+
+            def warn(scale: float, where: str = exercise.where, key: str = task.key) -> None:
+                warn_scaled(where, key, scale)
+
+            rows = [(row.lhs, row.rhs, row.label) for row in task.rows]
+            measured = widths.get(task.key)
+            lines = tuple(lay_out_rows(rows, measured, warn))
+            laid.append(
+                dataclasses.replace(task, lines=lines, answer_shown=lay_out_answer(task.answer, measured, warn))
+            )
+        if exercise.task is not None:
+            exercise.task = laid[0]
+        else:
+            exercise.parts = laid
 
 
 @dataclass(frozen=True)
