@@ -21,45 +21,12 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ..presentation.layout import break_points
 from ..presentation.text import Latex
 
 READABLE_SCALE = 0.8  # below this a row cannot be read from the back of a room (DESIGN.md)
 LHS_SHARE = 0.3  # a left side wider than this share of the room goes on a line of its own
 SLACK_PT = 2.0  # rounding of measured widths, TeX's own overfull tolerance
-
-# TeX tokens as far as breaking cares: \left/\right with their delimiter, environment ends,
-# \alert<…> with its overlay (whose "3-" is no minus), control words, control symbols, characters
-_TOKEN = re.compile(
-    r"\\(?:left|right)(?![a-zA-Z])\s*(?:\\[a-zA-Z]+|\\.|.)"
-    r"|\\(?:begin|end)\{[^}]*\}|\\alert<[^>]*>|\\[a-zA-Z]+|\\.|.",
-    re.DOTALL,
-)
-# after these a "+" or "-" is a sign, not an operator between two terms
-_NO_OPERAND = {"=", "+", "-", "&", ",", r"\cdot", r"\times", r"\quad", r"\qquad", r"\pm", r"\mp"}
-
-
-def break_points(rhs: str) -> list[int]:
-    """Offsets in ``rhs`` where a continuation line may start: just before a top-level ``=``, binary
-    ``+`` or ``-``.  Depth counts braces, brackets, parentheses, ``\\left…\\right`` and
-    ``\\begin…\\end``.  An unbalanced row (which the printer does not write) gives none."""
-    points: list[int] = []
-    depth = 0
-    previous = ""  # the last token, to tell a binary minus from a sign
-    for match in _TOKEN.finditer(rhs):
-        token = match.group(0)
-        if token.isspace():
-            continue
-        if token.startswith((r"\left", r"\begin{")) or token in ("{", "(", "["):
-            depth += 1
-        elif token.startswith((r"\right", r"\end{")) or token in ("}", ")", "]"):
-            depth -= 1
-            if depth < 0:
-                return []
-        elif depth == 0 and token in ("=", "+", "-") and previous and previous not in _NO_OPERAND:
-            points.append(match.start())
-        previous = token
-    return points if depth == 0 else []
-
 
 def pieces(rhs: str) -> list[str]:
     """``rhs`` cut at every break point: ``"".join(pieces(rhs)) == rhs``."""

@@ -16,7 +16,9 @@ Breaking a row only cuts its text into lines: the lines, joined, are the checked
 
 from __future__ import annotations
 
+import itertools
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -28,11 +30,15 @@ MIN_SCALE = 0.8  # the smallest size a row may be set at, as a fraction of the n
 MIN_CONTINUATION_ROWS = 3
 SLACK = 3.0  # points kept free: the height estimate is exact for amsmath's aligned, up to rounding
 
-_OPENERS = {"{": "}", "(": ")", "[": "]"}
-_GROUP_COMMANDS = (r"\left", r"\bigl", r"\Bigl", r"\biggl", r"\Biggl", r"\begin")
-_CLOSE_COMMANDS = (r"\right", r"\bigr", r"\Bigr", r"\biggr", r"\Biggr", r"\end")
-# after these a sign is a sign, not an operation: no line may start there
-_NO_BREAK_AFTER = ("=", "+", "-", "(", "[", "{", ",", r"\cdot", r"\times", "&", "")
+# TeX tokens as far as breaking cares: \left/\right with their delimiter, environment ends,
+# \alert<…> with its overlay (whose "3-" is no minus), control words, control symbols, characters
+_TOKEN = re.compile(
+    r"\\(?:left|right)(?![a-zA-Z])\s*(?:\\[a-zA-Z]+|\\.|.)"
+    r"|\\(?:begin|end)\{[^}]*\}|\\alert<[^>]*>|\\[a-zA-Z]+|\\.|.",
+    re.DOTALL,
+)
+# after these a "+" or "-" is a sign, not an operation between two terms: no line may start there
+_NO_OPERAND = {"=", "+", "-", "&", ",", r"\cdot", r"\times", r"\quad", r"\qquad", r"\pm", r"\mp"}
 
 
 @dataclass(frozen=True)
@@ -71,63 +77,33 @@ class Page:
     continuation: float  # on a continuation slide, below its title
 
 
-def break_points(tex: str) -> list[int]:
-    """Offsets in ``tex`` where a line may break: before a ``+``, ``-`` or ``=`` that stands
-    outside every group, bracket, ``\\left…\\right``, ``\\begin…\\end`` and highlight, and is an
-    operation (a ``-`` after ``=`` or ``(`` is a sign)."""
+def break_points(rhs: str) -> list[int]:
+    """Offsets in ``rhs`` where a continuation line may start: just before a top-level ``=``, binary
+    ``+`` or ``-``.  Depth counts braces, brackets, parentheses, ``\\left…\\right`` and
+    ``\\begin…\\end`` (and so the highlight's group).  An unbalanced row gives none."""
     points: list[int] = []
     depth = 0
-    previous = ""  # the last significant token at depth 0
-    position = 0
-    while position < len(tex):
-        char = tex[position]
-        if char == "\\":
-            end = position + 1
-            while end < len(tex) and tex[end].isalpha():
-                end += 1
-            if end == position + 1:
-                end += 1  # a control symbol: \{ \, \; \!
-            command = tex[position:end]
-            if command in _GROUP_COMMANDS:
-                depth += 1
-            elif command in _CLOSE_COMMANDS:
-                depth -= 1
-            if command in (r"\left", r"\right", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr"):
-                end = _after_delimiter(tex, end)
-            if depth == 0 and command not in (r"\,", r"\;", r"\!", r"\ "):
-                previous = command
-            position = end
+    previous = ""  # the last token, to tell a binary minus from a sign
+    for match in _TOKEN.finditer(rhs):
+        token = match.group(0)
+        if token.isspace():
             continue
-        if char in "{([":
+        if token.startswith((r"\left", r"\begin{")) or token in ("{", "(", "["):
             depth += 1
-        elif char in "})]":
+        elif token.startswith((r"\right", r"\end{")) or token in ("}", ")", "]"):
             depth -= 1
-            if depth == 0:
-                previous = char
-        elif depth == 0 and not char.isspace():
-            if char in "+-=" and previous not in _NO_BREAK_AFTER:
-                points.append(position)
-            previous = char
-        position += 1
-    return points
-
-
-def _after_delimiter(tex: str, position: int) -> int:
-    """The end of the delimiter after ``\\left``/``\\right``: ``(``, ``\\{``, ``\\langle``, ``.``."""
-    while position < len(tex) and tex[position].isspace():
-        position += 1
-    if position < len(tex) and tex[position] == "\\":
-        end = position + 1
-        while end < len(tex) and tex[end].isalpha():
-            end += 1
-        return end if end > position + 1 else end + 1
-    return position + 1
+            if depth < 0:
+                return []
+        elif depth == 0 and token in ("=", "+", "-") and previous and previous not in _NO_OPERAND:
+            points.append(match.start())
+        previous = token
+    return points if depth == 0 else []
 
 
 def terms(tex: str) -> list[Latex]:
     """The right-hand side cut at its break points (each piece but the first starts with its operation)."""
     cuts = [0, *break_points(tex), len(tex)]
-    return [Latex(tex[start:end].strip()) for start, end in zip(cuts, cuts[1:], strict=False)]
+    return [Latex(tex[start:end].strip()) for start, end in itertools.pairwise(cuts)]
 
 
 def _shared_breaks(plain: str, highlighted: str) -> tuple[list[int], list[int]]:
@@ -222,7 +198,7 @@ def block_height(heights: Sequence[tuple[float, float]], page: Page) -> float:
     if not heights:
         return 0.0
     total = heights[0][0] + heights[-1][1]
-    for (_, depth), (height, _) in zip(heights, heights[1:], strict=False):
+    for (_, depth), (height, _) in itertools.pairwise(heights):
         total += max(page.baselineskip + page.jot, depth + height + page.lineskip + page.jot)
     return total
 
@@ -289,7 +265,7 @@ def _row_lines(layout: RowLayout, grey_lhs: Box | None) -> list[tuple[float, flo
 def cut(text: str, offsets: Sequence[int]) -> tuple[Latex, ...]:
     """``text`` cut at ``offsets`` into lines, each stripped; joined with spaces they are ``text``."""
     bounds = [0, *offsets, len(text)]
-    return tuple(Latex(text[start:end].strip()) for start, end in zip(bounds, bounds[1:], strict=False))
+    return tuple(Latex(text[start:end].strip()) for start, end in itertools.pairwise(bounds))
 
 
 def highlighted_cuts(plain: str, highlighted: str, offsets: Sequence[int]) -> list[int]:
