@@ -77,10 +77,15 @@ class Page:
     continuation: float  # on a continuation slide, below its title
 
 
+# commands that begin a factor of a product: a long product may break before one
+_FACTORS = {r"\frac", r"\sin", r"\cos", r"\tan", r"\log", r"\ln", r"\exp", r"\sigma", r"\tanh", r"\sqrt", r"\sum"}
+
+
 def break_points(rhs: str) -> list[int]:
     """Offsets in ``rhs`` where a continuation line may start: just before a top-level ``=``, binary
     ``+`` or ``-``.  Depth counts braces, brackets, parentheses, ``\\left…\\right`` and
-    ``\\begin…\\end`` (and so the highlight's group).  An unbalanced row gives none."""
+    ``\\begin…\\end`` (and so the highlight's group); a long product breaks before a factor that
+    opens a bracket or a function.  An unbalanced row gives none."""
     points: list[int] = []
     depth = 0
     previous = ""  # the last token, to tell a binary minus from a sign
@@ -95,6 +100,10 @@ def break_points(rhs: str) -> list[int]:
             if depth < 0:
                 return []
         elif depth == 0 and token in ("=", "+", "-") and previous and previous not in _NO_OPERAND:
+            points.append(match.start())
+        if depth == 0 and token in _FACTORS and previous and previous not in _NO_OPERAND and previous not in "^_":
+            points.append(match.start())  # a product may continue on the next line before a factor
+        if token.startswith(r"\left") and depth == 1 and previous and previous not in _NO_OPERAND | {"^", "_"}:
             points.append(match.start())
         previous = token
     return points if depth == 0 else []
