@@ -32,7 +32,7 @@ from ..presentation.frames import (
 from ..presentation.matrices import question
 from ..presentation.plots import Picture
 from ..presentation.printer import to_text
-from ..presentation.text import Latex
+from ..presentation.text import Latex, Plain
 
 MAX_DRAWS = 100
 
@@ -142,7 +142,7 @@ def present_variant(
     for index, exercise in enumerate(sheet.exercises):
         rng = variant_random(seed, number if identity is None else identity, index)
         exercises.append(_exercise(sheet, exercise, index + 1, rng, source, ("exercises", index)))
-    return Variant(number, name, slug, exercises)
+    return Variant(number, Plain(name), slug, exercises)  # a roster's name is data: its $ is a dollar
 
 
 def _exercise(
