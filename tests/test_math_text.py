@@ -47,6 +47,8 @@ REFUSED = [
     (r"$a \\ b$", 3, r"\\"),
     ("$a\\\tb$", 2, "not allowed"),
     ("$a{b$", 2, "not closed"),
+    (r"$\left( a$", 1, r"no \right"),
+    (r"$a \right)$", 3, r"no \left"),
     ("$a}b$", 2, "closes no"),
     ("$a%b$", 2, "%"),
     ("$a#1$", 2, "#"),
@@ -104,9 +106,30 @@ def test_allowed_maths_is_typeset_and_text_stays_escaped(text, latex):
     assert converted == converted.strip() and "\n" not in converted
 
 
+def every_command_in_use() -> str:
+    """Each allowed command as a lecturer would use it (with its arguments), in one maths."""
+    two = {"frac", "dfrac", "tfrac", "binom"}
+    one = {"sqrt", "boxed", "overline", "underline", "operatorname"}
+    one |= {name for name in ALLOWED_COMMANDS if name.startswith(("math", "wide")) or name == "boldsymbol"}
+    one |= set("hat bar tilde vec dot ddot check breve acute grave".split())
+    delimiter = {name for name in ALLOWED_COMMANDS if re.fullmatch(r"[bB]ig+[lr]?", name)} | {"middle"}
+    uses = []
+    for name in sorted(ALLOWED_COMMANDS - {"left", "right"}):
+        if name in two:
+            uses.append(f"\\{name}{{a}}{{b}}")
+        elif name in one:
+            uses.append(f"\\{name}{{A}}")
+        elif name in delimiter:
+            uses.append(f"\\left( \\{name}| \\right)" if name == "middle" else f"\\{name}(")
+        elif name in ("limits", "nolimits"):
+            uses.append(f"\\sum\\{name}_{{i}}")
+        else:
+            uses.append(f"\\{name}")
+    return "$" + " ".join(uses) + " x" + " x".join(UNICODE_COMMANDS) + "$"  # x: ᵀ² is a double superscript
+
+
 def test_every_allowed_command_passes():
-    for name in ALLOWED_COMMANDS:
-        check_math_text(f"$\\{name}$")
+    check_math_text(every_command_in_use())
     for char in UNICODE_COMMANDS:
         check_math_text(f"${char}$")
 
@@ -218,6 +241,9 @@ frames:
 
       - a bullet with $\theta$
       - a price of \$5
+  - kind: text
+    title: Every allowed command
+    text: 'ALLCOMMANDS'
 """
 
 SHEET = r"""title: 'Sheet on $\sigma$'
@@ -241,7 +267,8 @@ def _no_source_maths(text: str) -> None:
 @pytest.mark.slow
 def test_maths_in_every_text_field_of_every_format(tmp_path):
     out = tmp_path / "out"
-    for name, text in (("deck", DECK), ("sheet", SHEET)):
+    every = every_command_in_use().replace("'", "''")  # TeX compiles each command of the allow-list
+    for name, text in (("deck", DECK.replace("ALLCOMMANDS", every)), ("sheet", SHEET)):
         done = subprocess.run(
             [sys.executable, "-m", "derivgen", "build", str(write(tmp_path, f"{name}.yaml", text)), "-o", str(out)],
             capture_output=True,

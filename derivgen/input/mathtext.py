@@ -31,7 +31,7 @@ _GREEK = (
 _OPERATORS = (
     "cdot times div pm mp ast star circ bullet odot otimes oplus cup cap setminus wedge vee "
     "sum prod coprod int iint iiint oint bigcup bigcap bigoplus bigotimes "
-    "lim liminf limsup sup inf min max arg det dim ker deg gcd exp log ln lg Pr tr "
+    "lim liminf limsup sup inf min max arg det dim ker deg gcd exp log ln lg Pr "
     "sin cos tan cot sec csc arcsin arccos arctan sinh cosh tanh coth limits nolimits operatorname"
 )
 _RELATIONS = (
@@ -177,6 +177,7 @@ def check_math(source: str, offset: int = 0) -> None:
             offset + broken.start(),
         )
     depth: list[int] = []  # positions of the open braces
+    lefts: list[int] = []  # positions of the open \left (TeX stops on one without its \right)
     i = 0
     while i < len(source):
         char = source[i]
@@ -185,6 +186,12 @@ def check_math(source: str, offset: int = 0) -> None:
             word = _CONTROL_WORD.match(source, i)
             if word:
                 _check_command(word.group(1), where)
+                if word.group(1) == "left":
+                    lefts.append(where)
+                elif word.group(1) == "right" and not lefts:
+                    raise MathTextError("this \\right has no \\left before it in the maths", where)
+                elif word.group(1) == "right":
+                    lefts.pop()
                 i = word.end()
                 continue
             symbol = source[i + 1 : i + 2]
@@ -207,6 +214,8 @@ def check_math(source: str, offset: int = 0) -> None:
         i += 1
     if depth:
         raise MathTextError("this { is not closed within the maths", depth[-1])
+    if lefts:
+        raise MathTextError("this \\left has no \\right after it in the maths", lefts[-1])
 
 
 def _allowed_character(char: str) -> bool:
