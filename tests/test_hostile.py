@@ -218,6 +218,7 @@ deck_like = st.fixed_dictionaries(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
 @given(st.one_of(deck_like, yaml_values))
+@example({"title": "a $", "frames": [{"title": "T", "text": "t"}]})  # maths in text: refused with line and column
 def test_fuzz_deck_loader(tmp_path, data):
     """A deck that loads holds what the file says; a refused one names the file and a line in it."""
     path = tmp_path / "fuzz.yaml"
@@ -234,7 +235,7 @@ def test_fuzz_deck_loader(tmp_path, data):
 
 
 def assert_names_file_and_line(error: SpecError, path: Path) -> None:
-    located = re.match(re.escape(str(path)) + r":(\d+)?:? ", error.one_line())
+    located = re.match(re.escape(str(path)) + r":(\d+)?(?::\d+)?:? ", error.one_line())  # line, and column in a text
     assert located, error.one_line()
     # YAML counts NEL (\x85) and the Unicode line separators as line breaks, like str.splitlines
     lines = max(1, len(path.read_bytes().decode("utf-8", errors="replace").splitlines()))

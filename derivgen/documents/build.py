@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import DerivgenError
+from ..presentation.text import Plain
 from ..version import __version__
 from .compile import DEFAULT_TIMEOUT, TexError, compile_tex, tex_tools_missing
 from .render import FORMATS, DeckInfo, environment, render, templates_fingerprint
@@ -91,7 +92,7 @@ def build_deck(
         author=deck.author or "",
         institute=deck.institute or "",
         course=deck.course or "",
-        date=deck.date or "",
+        date=Plain(deck.date or ""),  # data, not a text field: a $ in it is a dollar
         aspectratio=169 if deck.aspect == "16:9" else 43,
     )
     _lay_out(frames, info, env, timeout, source, deck_path, warn)
@@ -457,8 +458,14 @@ class SheetInfo:
         from ..presentation.frames import text_blocks
 
         heading = f"Sheet {sheet.number}" if sheet.number is not None else ""
+        # title, course and instructions may hold $…$ maths (checked on loading); number, dates are data
         return cls(
-            sheet.title, sheet.course or "", heading, sheet.date or "", sheet.due or "", text_blocks(sheet.instructions)
+            sheet.title,
+            sheet.course or "",
+            Plain(heading),
+            Plain(sheet.date or ""),
+            Plain(sheet.due or ""),
+            text_blocks(sheet.instructions),
         )
 
 

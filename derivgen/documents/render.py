@@ -2,7 +2,8 @@
 
 The environment uses LaTeX-safe delimiters (``\\VAR{…}``, ``\\BLOCK{…}``, ``\\#{…}``), no line
 statements (``%`` is everywhere in LaTeX), ``StrictUndefined``, and a ``finalize`` hook that
-escapes every printed value unless it is :class:`~derivgen.presentation.frames.Latex`.  A user folder given
+escapes every printed value unless it is :class:`~derivgen.presentation.frames.Latex`; in text, ``$…$`` is
+checked maths (:func:`~derivgen.presentation.text.text_latex`).  A user folder given
 with ``--templates`` is searched before the built-in templates, so any template can be overridden.
 """
 
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from ..errors import DerivgenError
-from ..presentation.text import Latex, escape_text
+from ..presentation.text import Latex, Plain, escape_text, text_latex
 
 if TYPE_CHECKING:
     from ..presentation.frames import PresentedFrame
@@ -42,10 +43,14 @@ def builtin_templates() -> jinja2.BaseLoader:
 
 
 def _finalize(value: Any) -> str:
+    """Every printed value: trusted LaTeX as it is, text with its ``$…$`` maths checked (in every
+    template, a user's own too), data (:class:`Plain`, numbers) escaped literally."""
     if value is None:
         return ""
     if isinstance(value, Latex):
         return str(value)
+    if isinstance(value, str) and not isinstance(value, Plain):
+        return text_latex(value)
     return escape_text(value)
 
 

@@ -35,7 +35,7 @@ from ..presentation.frames import (
 from ..presentation.matrices import question
 from ..presentation.plots import Picture
 from ..presentation.printer import to_latex, to_text
-from ..presentation.text import Latex
+from ..presentation.text import Latex, Plain
 from .sheet_layout import Line, lay_out_answer, lay_out_rows, measuring_texts, pieces, read_widths, warn_scaled
 
 MAX_DRAWS = 100
@@ -163,7 +163,7 @@ def present_variant(
     for index, exercise in enumerate(sheet.exercises):
         rng = variant_random(seed, number if identity is None else identity, index)
         exercises.append(_exercise(sheet, exercise, index + 1, rng, source, ("exercises", index)))
-    return Variant(number, name, slug, exercises)
+    return Variant(number, Plain(name), slug, exercises)  # a roster's name is data: its $ is a dollar
 
 
 def _exercise(

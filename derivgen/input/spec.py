@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 from pydantic_core import ErrorDetails
 
 from ..errors import DerivgenError
+from .mathtext import MathTextError, check_math_text
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 50_000  # YAML aliases can make a small file expand enormously ("billion laughs")
@@ -302,10 +303,13 @@ class ExerciseSheet(_Model):
 class SourceMap:
     """Line numbers of the keys and items of a loaded YAML document."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, text: str = ""):
         self.path = path
+        self.text = text  # the file, to find a character of a multi-line or quoted value
         self.lines: dict[tuple, int] = {}
         self.columns: dict[tuple, int] = {}  # where a one-line text value starts (1-based)
+        self.scalars: dict[tuple, tuple[int, int, str | None]] = {}  # start and end index in text, YAML style
+        self.values: dict[tuple, str] = {}  # the text values as read, before pydantic strips them
 
     def line(self, location: tuple) -> int:
         """Line of the longest prefix of ``location`` that is known (1 for the document)."""
@@ -322,6 +326,64 @@ class SourceMap:
         if column is None or start is None:
             return self.where(location)
         return f"{self.path}:{self.line(location)}:{start + column - 1}"
+
+    def where_at(self, location: tuple, offset: int) -> str:
+        """``file:line:column`` of character ``offset`` (0-based) of a text value, in whatever style the
+        YAML writes it (plain, quoted with escapes, or a ``|``/``>`` block over several lines)."""
+        found = self.scalars.get(location)
+        if found is None:
+            return self.where(location)
+        value = self.values.get(location)
+        if value is None:
+            return self.where(location)
+        start, end, style = found
+        index = _source_index(self.text, start, end, style, value, offset)
+        line = self.text.count("\n", 0, index) + 1
+        return f"{self.path}:{line}:{index - self.text.rfind(chr(10), 0, index)}"
+
+
+# YAML escapes in double quotes: the character each stands for (\x, \u, \U take hex digits)
+_YAML_ESCAPES = {
+    "0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r",
+    "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029",
+}  # fmt: skip
+_HEX_DIGITS = {"x": 2, "u": 4, "U": 8}
+
+
+def _source_index(text: str, start: int, end: int, style: str | None, value: str, offset: int) -> int:
+    """Index in ``text`` of character ``offset`` of ``value``, the scalar written at ``text[start:end]``.
+
+    YAML changes only white space when it folds lines and strips indentation, so the k-th character
+    of the value that is not white space is the k-th one written (a quoted value's escape or doubled
+    quote counting as the one character it stands for)."""
+    wanted = sum(1 for char in value[:offset] if not char.isspace())
+    i = start
+    if style in ("|", ">"):  # skip the block header line (| or >, with its indicators)
+        i = text.find("\n", start, end) + 1 or end
+    elif style in ("'", '"'):
+        i += 1
+    seen = 0
+    while i < end:
+        width, char = 1, text[i]
+        if style == '"' and char == "\\" and i + 1 < end:
+            code = text[i + 1]
+            if code == "\n":  # an escaped line break stands for nothing
+                i += 2
+                continue
+            digits = _HEX_DIGITS.get(code, 0)
+            width = 2 + digits
+            try:
+                char = chr(int(text[i + 2 : i + 2 + digits], 16)) if digits else _YAML_ESCAPES.get(code, code)
+            except ValueError:
+                char = code
+        elif style == "'" and text.startswith("''", i):
+            width = 2
+        if not char.isspace():
+            if seen == wanted:
+                return i
+            seen += 1
+        i += width
+    return max(start, min(i, end) - 1)
 
 
 def read_yaml(path: Path) -> tuple[Any, SourceMap]:
@@ -354,7 +416,7 @@ def read_yaml(path: Path) -> tuple[Any, SourceMap]:
         raise SpecError(f"{path}: the YAML is nested too deeply") from None
     finally:
         loader.dispose()
-    source = SourceMap(path)
+    source = SourceMap(path, text)
     if node is None:
         raise SpecError(f"{path}:1: the file is empty")
     try:
@@ -411,6 +473,10 @@ class _Converter:
         value = self.loader.construct_object(node, deep=True)
         if node.tag == "tag:yaml.org,2002:timestamp":
             return str(value)
+        if isinstance(value, str):  # where each character stands: for errors inside a text (maths)
+            style = node.style if isinstance(node, yaml.ScalarNode) else None
+            self.source.scalars[location] = (node.start_mark.index, node.end_mark.index, style)
+            self.source.values[location] = value
         return value
 
 
@@ -428,7 +494,36 @@ def _load(path: Path, model: type[BaseModel], what: str) -> tuple[Any, SourceMap
     data, source = read_yaml(path)
     if not isinstance(data, dict):
         raise SpecError(f"{path}:1: {what}, not a {_kind_of(data)}")
-    return validate(model, data, source), source
+    loaded = validate(model, data, source)
+    check_text_fields(loaded, source)
+    return loaded, source
+
+
+TEXT_FIELDS = frozenset(
+    "title subtitle author institute course intro text notes after term prompt instructions".split()
+)
+"""The free-text keys where ``$…$`` is maths (checked against the allow-list of :mod:`.mathtext`); every
+other text is printed literally or, in ``latex:`` and ``formulas:``, is raw LaTeX."""
+
+
+def check_text_fields(model: BaseModel, source: SourceMap, location: tuple = ()) -> None:
+    """Check the maths of every text field before anything is derived: the first bad one is a
+    :class:`SpecError` naming ``file:line:column`` of its culprit."""
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        here = (*location, name)
+        if name in TEXT_FIELDS and isinstance(value, str):
+            written = source.values.get(here, value)  # as in the file: pydantic stripped the spaces
+            try:
+                check_math_text(written)
+            except MathTextError as error:
+                raise SpecError(f"{source.where_at(here, error.offset)}: {_dotted(here)}: {error.one_line()}") from None
+        elif isinstance(value, BaseModel):
+            check_text_fields(value, source, here)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    check_text_fields(item, source, (*here, index))
 
 
 def is_exercise_file(path: str | Path) -> bool:

@@ -1,4 +1,5 @@
-"""Text on a page: trusted LaTeX (:class:`Latex`) and free text escaped so that it typesets literally.
+"""Text on a page: trusted LaTeX (:class:`Latex`), free text escaped so that it typesets literally with
+its ``$…$`` maths checked and typeset (:func:`text_latex`), and :class:`Plain` text without maths.
 
 Used by the printer (labels, notes) and by the templates' ``finalize`` hook alike.
 """
@@ -9,11 +10,37 @@ from typing import Any
 
 from pylatex.utils import escape_latex
 
+from ..input.mathtext import math_latex, segments
+
 
 class Latex(str):
     """Trusted LaTeX, printed as it is; every other template value is escaped."""
 
     __slots__ = ()
+
+
+class Plain(str):
+    """Text printed literally, dollars included: data that is not a lecturer's text field (a student's
+    name from a roster, a date), where ``$`` means a dollar."""
+
+    __slots__ = ()
+
+
+def text_latex(text: str) -> str:
+    r"""A text field → LaTeX: the text escaped, each ``$…$`` checked against the allow-list and typeset
+    as inline maths, ``\$`` a dollar.  Raises :class:`~derivgen.input.mathtext.MathTextError` rather
+    than emit maths that does not pass (loading a file checks first, with file:line:column)."""
+    out = []
+    for part in segments(text):
+        if part.math:
+            out.append("$" + math_latex(part.text) + "$")
+            continue
+        words = escape_text(part.text)  # strips the spaces that separate it from the maths: put them back
+        if not words:
+            out.append(" " if part.text else "")
+        else:
+            out.append((" " if part.text[0].isspace() else "") + words + (" " if part.text[-1].isspace() else ""))
+    return "".join(out).strip()
 
 
 def escape_text(value: Any) -> str:
