@@ -59,14 +59,14 @@ def compile_tex(
     ``openin_any=p`` TeX can read nothing else, so an image the document shows must come this way.
     The caller passes bytes, not paths, so what is compiled is exactly what it fingerprinted.
     """
-    missing = tex_tools_missing()
-    if missing:
-        raise TexError(f"{', '.join(missing)} not found: install TeX Live (bash scripts/setup.sh --tex does it)")
     extra = dict(files or {})
     for file_name in extra:
         # a fixed, plain name: no folders, and never the source or what latexmk writes beside it
         if not _EXTRA_FILE.fullmatch(file_name) or file_name.startswith(f"{name}."):
             raise ValueError(f"not a plain file name for the build folder: {file_name!r}")
+    missing = tex_tools_missing()
+    if missing:
+        raise TexError(f"{', '.join(missing)} not found: install TeX Live (bash scripts/setup.sh --tex does it)")
     with tempfile.TemporaryDirectory(prefix="derivgen-tex-") as folder:
         build = Path(folder)
         for file_name, content in extra.items():

@@ -7,6 +7,7 @@ unknown name is refused up front with the deck's ``file:line`` and the names tha
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 import shutil
@@ -48,8 +49,12 @@ def deck_look(deck: Deck, source: SourceMap, deck_path: Path, check_installed: b
         for kind, name in names.items():
             if name and not theme_installed(kind, name):
                 installed = installed_themes(kind)
+                close = difflib.get_close_matches(name, installed, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
                 listed = ", ".join(installed) if installed else "none found"
-                raise ThemeError(f"{source.where((kind,))}: {kind} {name!r} is not installed (installed: {listed})")
+                raise ThemeError(
+                    f"{source.where((kind,))}: {kind} {name!r} is not installed ({hint}installed: {listed})"
+                )
     if not deck.logo:
         return Look(names["theme"], names["colortheme"], names["fonttheme"])
     content = logo_bytes(deck_path, deck.logo, source.where(("logo",)))
