@@ -28,6 +28,7 @@ from ..presentation.text import Plain
 from ..version import __version__
 from .compile import DEFAULT_TIMEOUT, TexError, compile_tex, tex_tools_missing
 from .render import FORMATS, DeckInfo, environment, render, templates_fingerprint
+from .themes import deck_look, logo_fingerprint
 
 if TYPE_CHECKING:
     import jinja2
@@ -84,6 +85,8 @@ def build_deck(
     from ..presentation.printer import notation
 
     deck, source = load_deck(deck_path)
+    # before the derivations: an uninstalled theme or a missing logo fails fast, with nothing written
+    look = deck_look(deck, source, deck_path)
     with notation(deck.notation):  # the deck's one way of writing det, log, (X^T)^-1
         frames = present_deck(deck, source)
     info = DeckInfo(
@@ -94,6 +97,11 @@ def build_deck(
         course=deck.course or "",
         date=Plain(deck.date or ""),  # data, not a text field: a $ in it is a dollar
         aspectratio=169 if deck.aspect == "16:9" else 43,
+        theme=look.theme,
+        colortheme=look.colortheme,
+        fonttheme=look.fonttheme,
+        logo=look.logo,
+        notes_for_students=deck.notes == "students",
     )
     _lay_out(frames, info, env, timeout, source, deck_path, warn)
     sources = {fmt: render(fmt, info, frames, env) for fmt in formats}
@@ -104,7 +112,8 @@ def build_deck(
         report(f"{deck_path}: compiling {', '.join(formats)}")
         with ThreadPoolExecutor(max_workers=max(1, min(len(formats), os.cpu_count() or 1))) as pool:
             futures = {
-                fmt: pool.submit(compile_tex, tex, f"{stem}{FORMATS[fmt][1]}", timeout) for fmt, tex in sources.items()
+                fmt: pool.submit(compile_tex, tex, f"{stem}{FORMATS[fmt][1]}", timeout, dict(look.files))
+                for fmt, tex in sources.items()
             }
             for fmt, future in futures.items():
                 try:
@@ -155,6 +164,7 @@ def _fingerprint(deck_path: Path, env, formats: tuple[str, ...], tex_only: bool)
     for part in (*parts, templates_fingerprint(env)):
         digest.update(part.encode() + b"\0")
     digest.update(deck_bytes)
+    digest.update(b"\0logo\0" + logo_fingerprint(deck_path))  # the logo is part of the output too
     return digest.hexdigest()
 
 

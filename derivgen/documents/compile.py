@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from ..errors import DerivgenError
 DEFAULT_TIMEOUT = 120.0
 _FILE_LINE_ERROR = re.compile(r"^(?:\./)?[^:\n]*\.tex:(\d+): (.*)$", re.MULTILINE)
 _BANG_ERROR = re.compile(r"^! (.*)$", re.MULTILINE)
+_EXTRA_FILE = re.compile(r"[a-z][a-z0-9-]{0,30}\.(?:png|jpe?g|pdf)")
 _CONTEXT_LINE = re.compile(r"^(?:l\.(\d+)|<argument>|<recently read>|<to be read again>) ?(.*)$", re.MULTILINE)
 
 
@@ -45,13 +47,30 @@ def tex_tools_missing() -> list[str]:
     return [tool for tool in ("latexmk", "pdflatex") if shutil.which(tool) is None]
 
 
-def compile_tex(source: str, name: str = "document", timeout: float = DEFAULT_TIMEOUT) -> CompileResult:
-    """Compile a LaTeX source; returns the PDF bytes and the log.  Raises :class:`TexError`."""
+def compile_tex(
+    source: str,
+    name: str = "document",
+    timeout: float = DEFAULT_TIMEOUT,
+    files: Mapping[str, bytes] | None = None,
+) -> CompileResult:
+    """Compile a LaTeX source; returns the PDF bytes and the log.  Raises :class:`TexError`.
+
+    ``files`` are put into the build folder beside the source (e.g. ``{"logo.png": …}``): with
+    ``openin_any=p`` TeX can read nothing else, so an image the document shows must come this way.
+    The caller passes bytes, not paths, so what is compiled is exactly what it fingerprinted.
+    """
+    extra = dict(files or {})
+    for file_name in extra:
+        # a fixed, plain name: no folders, and never the source or what latexmk writes beside it
+        if not _EXTRA_FILE.fullmatch(file_name) or file_name.startswith(f"{name}."):
+            raise ValueError(f"not a plain file name for the build folder: {file_name!r}")
     missing = tex_tools_missing()
     if missing:
         raise TexError(f"{', '.join(missing)} not found: install TeX Live (bash scripts/setup.sh --tex does it)")
     with tempfile.TemporaryDirectory(prefix="derivgen-tex-") as folder:
         build = Path(folder)
+        for file_name, content in extra.items():
+            (build / file_name).write_bytes(content)
         (build / f"{name}.tex").write_text(source, encoding="utf-8")
         command = [
             "latexmk",

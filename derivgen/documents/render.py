@@ -91,6 +91,12 @@ class DeckInfo:
     course: str = ""
     date: str = ""
     aspectratio: int = 169
+    # the look (slides and handouts): installed beamer theme names, checked; "" for beamer's default
+    theme: str = ""
+    colortheme: str = ""
+    fonttheme: str = ""
+    logo: str = ""  # the logo's fixed name in the TeX build folder, e.g. "logo.png"
+    notes_for_students: bool = False  # frame notes also in the students' notes (deck key notes: students)
 
 
 def render(fmt: str, deck: DeckInfo, frames: list[PresentedFrame], env: jinja2.Environment) -> str:

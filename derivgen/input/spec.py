@@ -197,6 +197,10 @@ class Notation(_Model):
     inverse_transpose: Literal["(X^T)^-1", "X^-T"] = Field("(X^T)^-1", description="the inverse of a transpose")
 
 
+_THEME_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
+LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf")
+
+
 class Deck(_Model):
     """A lecture deck: title page data and a list of frames."""
 
@@ -212,7 +216,34 @@ class Deck(_Model):
         None, ge=2, le=50, description="at most this many derivation lines on one slide (default: as many as fit)"
     )
     notation: Notation = Field(default_factory=Notation, description="det, log, inverse transpose: one way each")
+    theme: str | None = Field(None, description="an installed beamer theme for slides and handouts, e.g. Madrid")
+    colortheme: str | None = Field(None, description="an installed beamer colour theme, e.g. beaver")
+    fonttheme: str | None = Field(None, description="an installed beamer font theme, e.g. serif")
+    logo: str | None = Field(None, description="an image next to the deck (png, jpg or pdf) shown on every slide")
+    notes: Literal["speaker", "students"] = Field(
+        "speaker", description="frame notes: speaker (beamer notes only) or students (also in the notes)"
+    )
     frames: list[Frame] = Field(min_length=1)
+
+    # the names go into \usetheme{…}: plain names only, so nothing else can reach the preamble
+    @field_validator("theme", "colortheme", "fonttheme")
+    @classmethod
+    def _theme_name(cls, value: str | None) -> str | None:
+        if value is not None and not (len(value) <= 40 and _THEME_NAME.fullmatch(value)):
+            raise ValueError("a theme name is letters and digits (inner hyphens allowed), e.g. Madrid")
+        return value
+
+    @field_validator("logo")
+    @classmethod
+    def _logo_path(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = value.replace("\\", "/").split("/")
+        if value.startswith(("/", "~")) or ".." in parts or ":" in value:
+            raise ValueError("the logo is a file next to the deck: a relative path without ..")
+        if not value.lower().endswith(LOGO_SUFFIXES):
+            raise ValueError(f"the logo is an image: {', '.join(LOGO_SUFFIXES)}")
+        return value
 
 
 # -- exercise sheets ----------------------------------------------------------------------------------
