@@ -103,7 +103,7 @@ def build_deck(
         logo=look.logo,
         notes_for_students=deck.notes == "students",
     )
-    _lay_out(frames, info, env, timeout, source, deck_path, warn)
+    _lay_out(frames, info, env, timeout, source, deck_path, warn, dict(look.files))
     sources = {fmt: render(fmt, info, frames, env) for fmt in formats}
     files: dict[Path, bytes] = {}
     for fmt, tex in sources.items():
@@ -127,18 +127,20 @@ def build_deck(
     return BuildResult(outputs, skipped=False)
 
 
-def _lay_out(frames, info: DeckInfo, env, timeout: float, source, deck_path: Path, warn: Callable[[str], None]) -> None:
+def _lay_out(
+    frames, info: DeckInfo, env, timeout: float, source, deck_path: Path, warn: Callable[[str], None], files: dict
+) -> None:
     """Split the derivations over slides by the size TeX measures (by row count without TeX)."""
     from ..presentation.layout import MIN_SCALE, lay_out
-    from .measure import measure
+    from .measure import MeasureError, measure
 
     if tex_tools_missing():
         sizes = {}
         warn(f"{deck_path}: TeX is not installed: derivations are split by row count, not by measured size")
     else:
         try:
-            sizes = measure(frames, info, env, timeout)
-        except TexError as error:
+            sizes = measure(frames, info, env, timeout, files)
+        except MeasureError as error:
             raise BuildError(_explain(error, deck_path, "measuring the slides", error.source, frames)) from None
     for frame in frames:
         if frame.kind == "derivation" and not frame.substitution:

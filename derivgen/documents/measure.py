@@ -64,8 +64,20 @@ def _measured_row(row: Row) -> MeasuredRow:
     return MeasuredRow(row.lhs, row.rhs, row.label, tuple(terms(row.rhs)), row.notes)
 
 
+class MeasureError(TexError):
+    """TeX failed on the measuring document; ``source`` is that document, to name the frame."""
+
+    def __init__(self, error: TexError, source: str):
+        super().__init__(str(error), error.line, error.context)
+        self.source = source
+
+
 def measure(
-    frames: Sequence[PresentedFrame], deck: DeckInfo, env: jinja2.Environment, timeout: float
+    frames: Sequence[PresentedFrame],
+    deck: DeckInfo,
+    env: jinja2.Environment,
+    timeout: float,
+    files: dict[str, bytes] | None = None,
 ) -> dict[int, FrameSizes]:
     """Sizes of every laid-out derivation frame, by frame number."""
     items = measured_frames(frames)
@@ -73,10 +85,9 @@ def measure(
         return {}
     source = env.get_template("measure.tex.j2").render(deck=deck, frames=frames, measured=items)
     try:
-        log = compile_tex(source, "measure", timeout).log
+        log = compile_tex(source, "measure", timeout, files).log
     except TexError as error:
-        error.source = source  # type: ignore[attr-defined]  # the build names the frame from it
-        raise
+        raise MeasureError(error, source) from None
     values = {key: value for key, value in _MEASURE.findall(log)}
     return {item.number: _frame_sizes(item, values) for item in items}
 

@@ -302,8 +302,8 @@ def lay_out(frame: PresentedFrame, sizes: FrameSizes | None) -> list[Shrunk]:
     rows = frame.rows
     if sizes is None:
         per_slide = frame.rows_per_frame or DEFAULT_ROWS
-        slides = [tuple(range(start, min(start + per_slide, len(rows)))) for start in range(0, len(rows), per_slide)]
-        frame.pieces = _pieces(frame.title, rows, slides)
+        counted = [tuple(range(start, min(start + per_slide, len(rows)))) for start in range(0, len(rows), per_slide)]
+        frame.pieces = _pieces(frame.title, rows, counted)
         return []
     page = sizes.page
     widest_lhs = max([sizes.lhs.width, *(size.lhs.width for size in sizes.rows)])
