@@ -173,3 +173,37 @@ def test_handouts_are_readable_and_fit(tmp_path, source, capfd):
     if source == "seed":  # the issue's bound; long derivations at the normal size need their slides
         assert pages(handout) <= 1.25 * frames + 1
     assert "too wide" not in capfd.readouterr().out  # no row had to go below 80 %
+
+
+def test_a_long_product_breaks_between_factors_only_when_the_terms_do_not_suffice():
+    row = r"3 \sin{\left(x \right)} \cos{\left(x \right)} + \left(x + 1\right) \log{\left(x \right)}"
+    assert [row[point] for point in break_points(row)] == ["+"]
+    factors = break_points(row, factors=True)
+    assert len(factors) > 1 and all(row[point] in "\\+" for point in factors)
+    widths = (60.0, 60, 60, 60, 60, 60)[: len(factors) + 1]
+    size = _size(sum(widths), widths)
+    assert fit_row(row, row, size, 200, 11).cuts == (break_points(row)[0],)  # the + is enough
+    narrow = fit_row(row, row, size, 130, 11)  # it is not: the products break too, at the normal size
+    assert narrow.scale == 1 and len(narrow.cuts) > 1
+
+
+def test_labels_take_the_room_the_lines_leave():
+    """Short lines leave room: the label column widens to the widest measured width that fits, and
+    the rows are then as tall as their labels are in that column."""
+    from derivgen.presentation.frames import PresentedFrame, Row
+    from derivgen.presentation.layout import LABEL_GROWTHS, FrameSizes, lay_out
+    from derivgen.presentation.text import Latex
+
+    page = Page(300, 110, 13.6, 1, 3, 11, 150, 180, label_width=100)
+    wrapped = Box(100, 6, 30)  # three lines at the normal width
+    wider = tuple(Box(100 * growth, 6, 18 if growth < 1.5 else 2) for growth in LABEL_GROWTHS)
+    size = RowSize(Box(20, 10, 4), Box(60, 10, 4), wrapped, (Box(60, 10, 4),), wider_labels=wider)
+    rows = tuple(Row(Latex("f" if n == 0 else ""), Latex("a"), Latex("a"), "a long label", n + 1) for n in range(3))
+    frame = PresentedFrame(1, "derivation", "T", rows=rows)
+    lay_out(frame, FrameSizes(page, Box(20, 10, 4), (size,) * 3))
+    # room for lines: 300 - 20 - 110 = 170, lines 60 wide: 110 spare, so the column may grow by 100 %
+    assert frame.label_width == pytest.approx(200)
+    narrow = RowSize(Box(20, 10, 4), Box(165, 10, 4), wrapped, (Box(165, 10, 4),), wider_labels=wider)
+    frame = PresentedFrame(1, "derivation", "T", rows=rows)
+    lay_out(frame, FrameSizes(page, Box(20, 10, 4), (narrow,) * 3))
+    assert frame.label_width is None  # 5 points spare: the normal column

@@ -140,8 +140,10 @@ def _lay_out(
     else:
         try:
             sizes = measure(frames, info, env, timeout, files)
-        except MeasureError as error:
-            raise BuildError(_explain(error, deck_path, "measuring the slides", error.source, frames)) from None
+        except MeasureError as error:  # the slides themselves will fail and say where; --tex-only still writes them
+            sizes = {}
+            explained = _explain(error, deck_path, "measuring", error.source, frames)
+            warn(f"{explained}: the slides could not be measured; derivations are split by row count")
     for frame in frames:
         if frame.kind == "derivation" and not frame.substitution:
             for shrunk in lay_out(frame, sizes.get(frame.number)):

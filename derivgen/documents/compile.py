@@ -52,12 +52,14 @@ def compile_tex(
     name: str = "document",
     timeout: float = DEFAULT_TIMEOUT,
     files: Mapping[str, bytes] | None = None,
+    single_pass: bool = False,
 ) -> CompileResult:
     """Compile a LaTeX source; returns the PDF bytes and the log.  Raises :class:`TexError`.
 
     ``files`` are put into the build folder beside the source (e.g. ``{"logo.png": …}``): with
     ``openin_any=p`` TeX can read nothing else, so an image the document shows must come this way.
     The caller passes bytes, not paths, so what is compiled is exactly what it fingerprinted.
+    ``single_pass``: one pdflatex run (a document that only writes to its log needs no second).
     """
     extra = dict(files or {})
     for file_name in extra:
@@ -81,6 +83,7 @@ def compile_tex(
             "-file-line-error",
             "-no-shell-escape",
             f"-outdir={build}",
+            *(["-e", "$max_repeat = 1"] if single_pass else []),
             f"{name}.tex",
         ]
         environment = {

@@ -9,12 +9,13 @@ other TeX run (:func:`.compile.compile_tex`).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..presentation.layout import Box, FrameSizes, Page, RowSize, terms
+from ..presentation.layout import LABEL_GROWTHS, Box, FrameSizes, Page, RowSize, terms
 from .compile import TexError, compile_tex
 
 if TYPE_CHECKING:
@@ -83,13 +84,34 @@ def measure(
     items = measured_frames(frames)
     if not items:
         return {}
-    source = env.get_template("measure.tex.j2").render(deck=deck, frames=frames, measured=items)
-    try:
-        log = compile_tex(source, "measure", timeout, files).log
-    except TexError as error:
-        raise MeasureError(error, source) from None
+    template = env.get_template("measure.tex.j2")
+    source = template.render(deck=deck, frames=frames, measured=items, label_growths=LABEL_GROWTHS)
+    log = _measured_log(source, timeout, files or {})
     values = {key: value for key, value in _MEASURE.findall(log)}
-    return {item.number: _frame_sizes(item, values) for item in items}
+    # a frame the document did not measure (a user's slides template without derivgen's blocks) is
+    # left out: the layout splits it by row count
+    return {item.number: _frame_sizes(item, values) for item in items if f"{item.number}.first.top" in values}
+
+
+_LOGS: dict[str, str] = {}  # measuring logs by a hash of the document (and the files it reads), this process
+_MAX_LOGS = 64
+
+
+def _measured_log(source: str, timeout: float, files: dict[str, bytes]) -> str:
+    """The log of the measuring run; the same document is measured once per process."""
+    digest = hashlib.sha256(source.encode())
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name])
+    key = digest.hexdigest()
+    if key not in _LOGS:
+        try:
+            log = compile_tex(source, "measure", timeout, files, single_pass=True).log
+        except TexError as error:
+            raise MeasureError(error, source) from None
+        if len(_LOGS) >= _MAX_LOGS:
+            _LOGS.pop(next(iter(_LOGS)))
+        _LOGS[key] = log
+    return _LOGS[key]
 
 
 def _box(values: dict[str, str], key: str) -> Box:
@@ -111,6 +133,7 @@ def _frame_sizes(item: MeasuredFrame, values: dict[str, str]) -> FrameSizes:
     page = Page(
         linewidth=_length(values, "page.linewidth"),
         label_column=aligned.width - plain.width,
+        label_width=_box(values, "page.label").width,
         baselineskip=_length(values, "page.baselineskip"),
         lineskip=_length(values, "page.lineskip"),
         jot=_length(values, "page.jot"),
@@ -128,6 +151,7 @@ def _frame_sizes(item: MeasuredFrame, values: dict[str, str]) -> FrameSizes:
                 lhs=_box(values, f"{key}.lhs"),
                 rhs=_box(values, f"{key}.rhs"),
                 label=_box(values, f"{key}.label"),
+                wider_labels=tuple(_box(values, f"{key}.label.{n}") for n in range(len(LABEL_GROWTHS))),
                 terms=tuple(_box(values, f"{key}.term.{n}") for n in range(len(row.terms))),
                 notes=notes,
             )

@@ -100,6 +100,7 @@ class PresentedFrame:
     substitution: tuple[Latex, ...] = ()
     result: str = ""  # LaTeX
     rows_per_frame: int | None = None  # at most this many rows on one slide
+    label_width: float | None = None  # points: the rule-label column, widened where the lines leave room
     # text and definition
     text: tuple[TextBlock, ...] = ()
     latex: str = ""  # raw LaTeX from the deck

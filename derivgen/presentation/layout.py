@@ -60,6 +60,7 @@ class RowSize:
     label: Box
     terms: tuple[Box, ...]
     notes: float = 0.0
+    wider_labels: tuple[Box, ...] = ()  # the label in a column LABEL_GROWTHS times as wide
 
 
 @dataclass(frozen=True)
@@ -68,24 +69,25 @@ class Page:
     the line spacing of an aligned block, and the room left below the title (and intro)."""
 
     linewidth: float
-    label_column: float
+    label_column: float  # the label box and the gap before it
     baselineskip: float
     lineskip: float
     jot: float
     quad: float
     first: float  # height free on the first slide, below title and intro
     continuation: float  # on a continuation slide, below its title
+    label_width: float = 0.0  # the label box alone (\\rulelabelwidth)
 
 
 # commands that begin a factor of a product: a long product may break before one
 _FACTORS = {r"\frac", r"\sin", r"\cos", r"\tan", r"\log", r"\ln", r"\exp", r"\sigma", r"\tanh", r"\sqrt", r"\sum"}
 
 
-def break_points(rhs: str) -> list[int]:
+def break_points(rhs: str, factors: bool = False) -> list[int]:
     """Offsets in ``rhs`` where a continuation line may start: just before a top-level ``=``, binary
     ``+`` or ``-``.  Depth counts braces, brackets, parentheses, ``\\left…\\right`` and
-    ``\\begin…\\end`` (and so the highlight's group); a long product breaks before a factor that
-    opens a bracket or a function.  An unbalanced row gives none."""
+    ``\\begin…\\end`` (and so the highlight's group).  With ``factors`` also before a factor of a
+    product that opens a bracket or a function (for a long product).  An unbalanced row gives none."""
     points: list[int] = []
     depth = 0
     previous = ""  # the last token, to tell a binary minus from a sign
@@ -101,9 +103,8 @@ def break_points(rhs: str) -> list[int]:
                 return []
         elif depth == 0 and token in ("=", "+", "-") and previous and previous not in _NO_OPERAND:
             points.append(match.start())
-        if depth == 0 and token in _FACTORS and previous and previous not in _NO_OPERAND and previous not in "^_":
-            points.append(match.start())  # a product may continue on the next line before a factor
-        if token.startswith(r"\left") and depth == 1 and previous and previous not in _NO_OPERAND | {"^", "_"}:
+        opens_factor = (depth == 0 and token in _FACTORS) or (depth == 1 and token.startswith(r"\left"))
+        if factors and opens_factor and previous and previous not in _NO_OPERAND | {"^", "_"}:
             points.append(match.start())
         previous = token
     return points if depth == 0 else []
@@ -111,16 +112,16 @@ def break_points(rhs: str) -> list[int]:
 
 def terms(tex: str) -> list[Latex]:
     """The right-hand side cut at its break points (each piece but the first starts with its operation)."""
-    cuts = [0, *break_points(tex), len(tex)]
+    cuts = [0, *break_points(tex, factors=True), len(tex)]
     return [Latex(tex[start:end].strip()) for start, end in itertools.pairwise(cuts)]
 
 
-def _shared_breaks(plain: str, highlighted: str) -> tuple[list[int], list[int]]:
+def _shared_breaks(plain: str, highlighted: str, factors: bool = True) -> tuple[list[int], list[int]]:
     """Break points that both forms of a row have at the same place of the text (a highlight
     spanning a break point removes it): offsets in ``plain`` and the matching ones in ``highlighted``."""
-    plain_points = set(break_points(plain))
+    plain_points = set(break_points(plain, factors))
     shared_plain, shared_highlighted = [], []
-    for offset in break_points(highlighted):
+    for offset in break_points(highlighted, factors):
         plain_offset = len(without_highlight(highlighted[:offset]))
         if plain_offset in plain_points:
             shared_plain.append(plain_offset)
@@ -160,18 +161,29 @@ def _fit(plain: str, highlighted: str, size: RowSize, room: float, quad: float, 
     scale = room / size.rhs.width
     if scale >= MIN_SCALE:
         return RowLayout(scale=_floor(scale), heights=((line[0] * scale, line[1] * scale),))
-    shared, _ = _shared_breaks(plain, highlighted)
-    offsets = break_points(plain)
-    if not shared or len(size.terms) != len(offsets) + 1:
+    offsets = break_points(plain, factors=True)  # where the measured terms begin
+    if len(size.terms) != len(offsets) + 1:
         return RowLayout(scale=_floor(scale), heights=((line[0] * scale, line[1] * scale),))
-    # greedy: each line takes the terms that fit; a continuation line starts \quad in
+    # between terms first; only where that is not enough also between the factors of a product
+    layout = _broken(size, lhs, offsets, set(_shared_breaks(plain, highlighted, factors=False)[0]), room, quad)
+    if layout.scale < MIN_SCALE:
+        finer = _broken(size, lhs, offsets, set(_shared_breaks(plain, highlighted)[0]), room, quad)
+        layout = max(layout, finer, key=lambda candidate: candidate.scale)
+    if not layout.cuts:
+        return RowLayout(scale=_floor(scale), heights=((line[0] * scale, line[1] * scale),))
+    return layout
+
+
+def _broken(size: RowSize, lhs: Box, offsets: list[int], allowed: set[int], room: float, quad: float) -> RowLayout:
+    """Greedy: each line takes the terms that fit, breaking only at ``allowed`` offsets; a
+    continuation line starts a \\quad in.  A line still too wide sets the whole row smaller."""
     widths = [term.width for term in size.terms]
     cuts: list[int] = []
     lines: list[list[int]] = [[]]
     used = 0.0
     for index, width in enumerate(widths):
         available = room if not cuts else room - quad
-        breakable = index > 0 and offsets[index - 1] in shared
+        breakable = index > 0 and offsets[index - 1] in allowed
         if lines[-1] and used + width > available and breakable:
             cuts.append(offsets[index - 1])
             lines.append([])
@@ -184,15 +196,12 @@ def _fit(plain: str, highlighted: str, size: RowSize, room: float, quad: float, 
         height = max(size.terms[i].height for i in members)
         depth = max(size.terms[i].depth for i in members)
         if number == 0:
-            height, depth = (
-                max(height, lhs.height, size.label.height),
-                max(depth, lhs.depth, size.label.depth),
-            )
+            height, depth = max(height, lhs.height, size.label.height), max(depth, lhs.depth, size.label.depth)
         width = sum(widths[i] for i in members)
         available = room if number == 0 else room - quad
         worst = min(worst, available / width if width > available else 1.0)
         heights.append((height, depth))
-    if worst < 1.0:  # a line still too wide (one long term): the whole row at the smaller size
+    if worst < 1.0:
         heights = [(h * worst, d * worst) for h, d in heights]
     return RowLayout(cuts=tuple(cuts), scale=_floor(worst), heights=tuple(heights))
 
@@ -316,6 +325,15 @@ def lay_out(frame: PresentedFrame, sizes: FrameSizes | None) -> list[Shrunk]:
         fit_row(row.rhs, row.rhs_highlighted, size, room, page.quad, lhs_above)
         for row, size in zip(rows, sizes.rows, strict=True)
     ]
+    row_sizes = list(sizes.rows)
+    growth = _label_width(row_sizes, layouts, page, room)
+    if growth is not None:  # the labels take the room the lines leave: fewer wrap, rows get shorter
+        row_sizes = [_wider_label(size, growth) for size in row_sizes]
+        layouts = [
+            fit_row(row.rhs, row.rhs_highlighted, size, room, page.quad, lhs_above)
+            for row, size in zip(rows, row_sizes, strict=True)
+        ]
+        frame.label_width = math.floor(page.label_width * LABEL_GROWTHS[growth] * 10) / 10
     shrunk = [
         Shrunk(frame.number, index + 1, layout.scale)
         for index, layout in enumerate(layouts)
@@ -331,13 +349,30 @@ def lay_out(frame: PresentedFrame, sizes: FrameSizes | None) -> list[Shrunk]:
         )
         for row, layout in zip(rows, layouts, strict=True)
     )
-    slides = split_rows(layouts, sizes.rows, page, sizes.lhs, frame.rows_per_frame)
+    slides = split_rows(layouts, row_sizes, page, sizes.lhs, frame.rows_per_frame)
     frame.rows = fitted  # the notes set each row as the slides do
     frame.pieces = _pieces(frame.title, fitted, [slide.rows for slide in slides])
     return shrunk
 
 
 DEFAULT_ROWS = 5
+LABEL_GROWTHS = (1.25, 1.5, 1.75, 2.0)  # wider label columns measured: the layout takes the widest that fits
+
+
+def _label_width(sizes: Sequence[RowSize], layouts: Sequence[RowLayout], page: Page, room: float) -> int | None:
+    """Which of the wider label columns the lines leave room for (None: the normal one)."""
+    if page.label_width <= 0 or any(layout.scale < 1 or layout.cuts for layout in layouts):
+        return None
+    spare = room - max(size.rhs.width for size in sizes)
+    fitting = [n for n, growth in enumerate(LABEL_GROWTHS) if page.label_width * (growth - 1) <= spare - 1]
+    if not fitting or all(len(size.wider_labels) != len(LABEL_GROWTHS) for size in sizes):
+        return None
+    return fitting[-1]
+
+
+def _wider_label(size: RowSize, growth: int) -> RowSize:
+    """The row's size with its label in the wider column."""
+    return replace(size, label=size.wider_labels[growth]) if size.wider_labels else size
 
 
 def _pieces(title: str, rows: Sequence[Row], slides: Sequence[Sequence[int]]) -> tuple[Piece, ...]:
