@@ -15,6 +15,8 @@ from derivgen.documents.build import BuildError, build_deck
 from derivgen.documents.compile import compile_tex
 from derivgen.input.spec import SpecError
 
+from .pdf_pages import outside_the_page, smallest_text
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "examples" / "dnn_supplementary.yaml"
 
@@ -296,7 +298,10 @@ def test_the_readme_deck_example_builds(tmp_path):
 def test_matrix_cookbook_example_builds(tmp_path):
     out = tmp_path / "out"
     build_deck(ROOT / "examples" / "matrix_cookbook.yaml", out, formats=("handout",))
-    text = "".join(pdf_text(out / "matrix_cookbook-handout.pdf").split()).lower()
+    handout = out / "matrix_cookbook-handout.pdf"
+    # readable from the back of the room, nothing off the page (the rows no break fits are warned about)
+    assert smallest_text(handout) >= 0.7 and outside_the_page(handout) == []
+    text = "".join(pdf_text(handout).split()).lower()
     for words in (
         "logdeterminant",
         "jacobi’sformula",

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import re
-import statistics
-import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -24,6 +21,7 @@ from derivgen.presentation.layout import (
     split_rows,
 )
 
+from .pdf_pages import outside_the_page, smallest_text
 from .test_build import SEED, deck, pages
 
 PAGE = Page(linewidth=300, label_column=100, baselineskip=13.6, lineskip=1, jot=3, quad=11, first=150, continuation=180)
@@ -121,45 +119,6 @@ frames:
 """
 
 
-def _pages(pdf: Path) -> list[tuple[float, float, list[tuple[float, float, float, float, str]]]]:
-    """(width, height, words with their boxes) of every page, from ``pdftotext -bbox``."""
-    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    result: list = []
-    for line in out.splitlines():
-        page = re.search(r'<page width="([\d.]+)" height="([\d.]+)"', line)
-        if page:
-            result.append((float(page.group(1)), float(page.group(2)), []))
-        word = re.search(r'<word xMin="([-\d.]+)" yMin="([-\d.]+)" xMax="([-\d.]+)" yMax="([-\d.]+)">(.*)</word>', line)
-        if word:
-            result[-1][2].append((*(float(value) for value in word.groups()[:4]), word.group(5)))
-    return result
-
-
-def _smallest_text(pdf: Path) -> float:
-    """The smallest size text is set at on any page, as a share of the deck's normal size: the upper
-    quartile of the word heights below the title, against the median height of the words of text
-    (a frame shrunk as a whole shrinks its quartile; subscripts alone do not)."""
-    every = _pages(pdf)
-    normal = statistics.median(
-        top - bottom for _, _, words in every for _, bottom, _, top, text in words if len(text) >= 3 and text.isalpha()
-    )
-    shares = []
-    for _, height, words in every:
-        body = sorted(top - bottom for _, bottom, _, top, _ in words if 0.15 * height < bottom < 0.9 * height)
-        if len(body) >= 5:
-            shares.append(body[int(0.75 * (len(body) - 1))] / normal)
-    return min(shares)
-
-
-def _outside(pdf: Path) -> list[str]:
-    return [
-        text
-        for width, height, words in _pages(pdf)
-        for left, bottom, right, top, text in words
-        if left < -0.5 or bottom < -0.5 or right > width + 0.5 or top > height + 0.5
-    ]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("source", ["seed", "long"])
 def test_handouts_are_readable_and_fit(tmp_path, source, capfd):
@@ -168,8 +127,8 @@ def test_handouts_are_readable_and_fit(tmp_path, source, capfd):
     build_deck(path, out, formats=("handout",), warn=print)
     handout = out / f"{path.stem}-handout.pdf"
     frames = len(re.findall(r"^  - ", path.read_text(), re.MULTILINE))
-    assert _smallest_text(handout) >= 0.7
-    assert _outside(handout) == []
+    assert smallest_text(handout) >= 0.7
+    assert outside_the_page(handout) == []
     if source == "seed":  # the issue's bound; long derivations at the normal size need their slides
         assert pages(handout) <= 1.25 * frames + 1
     assert "too wide" not in capfd.readouterr().out  # no row had to go below 80 %

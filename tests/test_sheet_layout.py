@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -13,6 +11,7 @@ from derivgen.documents.sheet_layout import Widths, lay_out_answer, lay_out_rows
 from derivgen.documents.sheets import ASSUMPTION_WORDS, symbols_sentence
 from derivgen.input.matrices import ASSUMPTIONS
 from derivgen.input.spec import Part
+from tests.pdf_pages import outside_the_page, smallest_text
 from tests.test_build import pages, pdf_text
 
 
@@ -119,18 +118,6 @@ exercises:
 """
 
 
-def words(path: Path) -> list[tuple[int, float, float, float, float, float, float, str]]:
-    """Every word of a PDF: page, its box, the page's size, the word (pdftotext -bbox)."""
-    html = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
-    found = []
-    for number, page in enumerate(re.findall(r"<page (.*?)</page>", html, re.DOTALL), start=1):
-        width, height = (float(v) for v in re.search(r'width="([\d.]+)" height="([\d.]+)"', page).groups())
-        for box, word in re.findall(r'<word (xMin="[^>]*)>([^<]*)</word>', page):
-            x0, y0, x1, y1 = (float(v) for v in re.findall(r'"([-\d.]+)"', box))
-            found.append((number, x0, y0, x1, y1, width, height, word))
-    return found
-
-
 @pytest.mark.slow
 def test_long_solutions_break_across_pages_at_the_normal_size(tmp_path, capsys):
     path = tmp_path / "long.yaml"
@@ -140,16 +127,8 @@ def test_long_solutions_break_across_pages_at_the_normal_size(tmp_path, capsys):
     assert "warning" not in capsys.readouterr().err  # every row found a break point
     solutions, sheet = out / "long-solutions.pdf", out / "long.pdf"
     assert pages(solutions) >= 3  # the solutions did run on over pages
-    every = words(solutions)
-    body = sorted(y1 - y0 for _, _, y0, _, y1, _, _, word in every if word.isalpha() and len(word) > 3)
-    normal = body[len(body) // 2]  # the height of a word of text
-    lines: dict[tuple[int, int], float] = {}
-    for page, x0, y0, x1, y1, width, height, _ in every:
-        assert x0 >= 0 and x1 <= width and y0 >= 0 and y1 <= height  # nothing beyond the page
-        key = (page, round(y1 / 4))
-        lines[key] = max(lines.get(key, 0.0), y1 - y0)
-    # a shrunk row would make every word of its line small; sub- and superscripts stand beside normal glyphs
-    assert min(lines.values()) >= 0.7 * normal
+    assert outside_the_page(solutions) == []
+    assert smallest_text(solutions) >= 0.7
     text = pdf_text(sheet)
     assert re.search(r"Name:.*Student ID:", text) and "Question" in text and "Total" in text
     assert "Student ID" not in pdf_text(solutions) and "Points" in pdf_text(solutions)

@@ -19,6 +19,7 @@ from derivgen.documents.build import build_deck
 from derivgen.documents.compile import compile_tex
 from derivgen.documents.themes import ThemeError, installed_themes, theme_installed
 from derivgen.input.spec import SpecError
+from tests.pdf_pages import page_words
 from tests.test_build import SEED, pages, pdf_text
 
 needs_kpsewhich = pytest.mark.skipif(shutil.which("kpsewhich") is None, reason="TeX Live is not installed")
@@ -60,15 +61,8 @@ def page_texts(pdf: Path) -> list[str]:
 
 def word_boxes(pdf: Path, page: int) -> list[tuple[str, float, float, float]]:
     """(word, xMin, xMax, yMin) of every word on a page, in reading order."""
-    done = subprocess.run(
-        ["pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(pdf), "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    word = r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>'
-    found = re.findall(word, done.stdout)
-    return [(word, float(x0), float(x1), float(y0)) for x0, y0, x1, word in found]
+    _, _, words = page_words(pdf)[page - 1]
+    return [(word, x0, x1, y0) for x0, y0, x1, _, word in words]
 
 
 @pytest.mark.slow

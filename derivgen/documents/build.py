@@ -418,6 +418,7 @@ def _failed(job: SheetJob, error: Exception) -> SheetOutcome:
 def _build_variant(job: SheetJob) -> SheetOutcome:
     from ..input.spec import load_sheet
     from ..presentation.printer import notation
+    from .measure import measured_log
     from .sheets import lay_out_solutions, present_variant
 
     sheet, source = load_sheet(job.sheet_path)
@@ -428,7 +429,7 @@ def _build_variant(job: SheetJob) -> SheetOutcome:
 
     def measure(variant: Variant) -> str:  # one small TeX run: the widths the solution rows are broken by
         try:
-            return compile_tex(render_sheet(env, info, variant, True, measuring=True), "measure", job.timeout).log
+            return measured_log(render_sheet(env, info, variant, True, measuring=True), job.timeout)
         except TexError as error:
             raise BuildError(f"{job.sheet_path}: {job.stems[1]} (measuring): {error.one_line()}") from None
 

@@ -86,7 +86,7 @@ def measure(
         return {}
     template = env.get_template("measure.tex.j2")
     source = template.render(deck=deck, frames=frames, measured=items, label_growths=LABEL_GROWTHS)
-    log = _measured_log(source, timeout, files or {})
+    log = measured_log(source, timeout, files or {})
     values = {key: value for key, value in _MEASURE.findall(log)}
     # a frame the document did not measure (a user's slides template without derivgen's blocks) is
     # left out: the layout splits it by row count
@@ -97,8 +97,10 @@ _LOGS: dict[str, str] = {}  # measuring logs by a hash of the document (and the 
 _MAX_LOGS = 64
 
 
-def _measured_log(source: str, timeout: float, files: dict[str, bytes]) -> str:
-    """The log of the measuring run; the same document is measured once per process."""
+def measured_log(source: str, timeout: float, files: dict[str, bytes] | None = None) -> str:
+    """The log of a measuring run (one pdflatex pass of a document that writes sizes to its log,
+    for slides or for a sheet's solutions); the same document is measured once per process."""
+    files = files or {}
     digest = hashlib.sha256(source.encode())
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + files[name])
