@@ -166,3 +166,22 @@ def test_labels_take_the_room_the_lines_leave():
     frame = PresentedFrame(1, "derivation", "T", rows=rows)
     lay_out(frame, FrameSizes(page, Box(20, 10, 4), (narrow,) * 3))
     assert frame.label_width is None  # 5 points spare: the normal column
+
+
+@pytest.mark.parametrize(
+    ("row", "lines"),
+    [
+        (
+            r"- \frac{\partial}{\partial w_{i}} \sum_{p} \left(\log{\left(x \right)}\right) y_{p}",
+            [r"- \frac{\partial}{\partial w_{i}} \sum_{p} \left(\log{\left(x \right)}\right) y_{p}"],
+        ),
+        (
+            r"x \sum_{k} \sum_{l} \left(a\right) \sin{\left(b \right)}",
+            [r"x", r"\sum_{k} \sum_{l} \left(a\right)", r"\sin{\left(b \right)}"],
+        ),
+        (r"2 \frac{d}{d x} \left(x^{2} + 1\right)", [r"2", r"\frac{d}{d x} \left(x^{2} + 1\right)"]),
+    ],
+)
+def test_no_line_ends_between_an_operator_and_what_it_acts_on(row, lines):
+    """A sum and a d/dx stand before their operand: a product never breaks right after them."""
+    assert list(cut(row, break_points(row, factors=True))) == lines

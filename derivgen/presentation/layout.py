@@ -83,6 +83,11 @@ class Page:
 _FACTORS = {r"\frac", r"\sin", r"\cos", r"\tan", r"\log", r"\ln", r"\exp", r"\sigma", r"\tanh", r"\sqrt", r"\sum"}
 
 
+# operators whose operand follows them: a product never breaks right after one
+_OPERATORS = {r"\sum", r"\prod", r"\lim"}
+_DERIVATIVE = (r"{\partial}", "{d}")  # \frac{\partial}{\partial x} and \frac{d}{dx} stand before what they act on
+
+
 def break_points(rhs: str, factors: bool = False) -> list[int]:
     """Offsets in ``rhs`` where a continuation line may start: just before a top-level ``=``, binary
     ``+`` or ``-``.  Depth counts braces, brackets, parentheses, ``\\left…\\right`` and
@@ -91,10 +96,13 @@ def break_points(rhs: str, factors: bool = False) -> list[int]:
     points: list[int] = []
     depth = 0
     previous = ""  # the last token, to tell a binary minus from a sign
+    awaiting = False  # a sum or a d/dx waits for its operand: no line may end between them
     for match in _TOKEN.finditer(rhs):
         token = match.group(0)
         if token.isspace():
             continue
+        operand = depth == 0 and token not in ("{", "}", ")", "]", "_", "^") and previous not in ("_", "^")
+        operand = operand and not token.startswith(r"\right")
         if token.startswith((r"\left", r"\begin{")) or token in ("{", "(", "["):
             depth += 1
         elif token.startswith((r"\right", r"\end{")) or token in ("}", ")", "]"):
@@ -104,8 +112,16 @@ def break_points(rhs: str, factors: bool = False) -> list[int]:
         elif depth == 0 and token in ("=", "+", "-") and previous and previous not in _NO_OPERAND:
             points.append(match.start())
         opens_factor = (depth == 0 and token in _FACTORS) or (depth == 1 and token.startswith(r"\left"))
-        if factors and opens_factor and previous and previous not in _NO_OPERAND | {"^", "_"}:
+        if (
+            factors
+            and opens_factor
+            and not (operand and awaiting)
+            and previous
+            and previous not in _NO_OPERAND | {"^", "_"}
+        ):
             points.append(match.start())
+        if operand:
+            awaiting = token in _OPERATORS or (token == r"\frac" and rhs.startswith(_DERIVATIVE, match.end()))
         previous = token
     return points if depth == 0 else []
 
