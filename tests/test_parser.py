@@ -151,7 +151,10 @@ def test_limits_are_configurable():
 
 
 def test_long_sum_is_not_a_deep_recursion():
-    assert len(parse("+".join(f"x**{i}" for i in range(500))).args) == 500
+    text = "+".join(f"x**{i}" for i in range(500))
+    assert len(parse(text, ParseLimits(max_terms=1000)).args) == 500
+    with pytest.raises(LimitExceeded, match="a sum of 500 terms; the limit is 100"):
+        parse(text)  # no slide holds it
 
 
 def test_non_text_is_refused():

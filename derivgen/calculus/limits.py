@@ -14,7 +14,7 @@ from collections.abc import Callable
 import sympy
 from sympy import Add, Derivative, Limit, Mul, Pow, S, Symbol, cos, exp, sin, sqrt
 
-from ..errors import DerivgenError, UnsupportedExpression
+from ..errors import DerivgenError, LimitExceeded, UnsupportedExpression
 from .engine import node_at, replace_at
 from .model import Derivation, Step
 from .rules import REGISTRY
@@ -23,6 +23,10 @@ from .rules.tidy import evaluated, same_up_to_order
 from .verify import check_equal
 
 COVERED = "polynomials, rational functions, square roots, sin, cos, exp, and sums and constant multiples of these"
+# The limit method expands f(x + h) − f(x): a polynomial of degree d in x and h has ~d²/2 terms, and
+# sympy's expand of (x² + x + 1)**50 runs for minutes (and **100 fills 4 GB).  No slide shows more than
+# degree 12 expanded; beyond it the rules are the method to use.
+MAX_LIMIT_DEGREE = 12
 
 
 def derive_by_limit(expression: sympy.Expr, x: sympy.Symbol, verify: bool = True) -> Derivation:
@@ -181,9 +185,33 @@ def _at_zero(body: sympy.Expr, h: sympy.Symbol) -> sympy.Expr:
 # -- the families ------------------------------------------------------------------------------------------
 
 
+def degree(expr: sympy.Expr, x: sympy.Symbol) -> int:
+    """An upper bound of the degree in ``x`` of ``expr`` written out (numerator and denominator of a
+    rational function together) — read from the tree, without expanding anything."""
+    if not expr.has(x):
+        return 0
+    if expr == x:
+        return 1
+    if isinstance(expr, Pow) and expr.exp.is_Rational:
+        return degree(expr.base, x) * int(abs(expr.exp) + 1 if not expr.exp.is_Integer else abs(expr.exp))
+    if isinstance(expr, Add):
+        return max(degree(arg, x) for arg in expr.args)
+    return sum(degree(arg, x) for arg in expr.args)
+
+
+def _refuse_high_degree(term: sympy.Expr, x: sympy.Symbol) -> None:
+    found = degree(term, x)
+    if found > MAX_LIMIT_DEGREE:
+        raise LimitExceeded(
+            f"the limit method would expand {sympy.sstr(term)[:40]} (degree {found} in {x}); the limit is degree "
+            f"{MAX_LIMIT_DEGREE}: use the rule-based method (--method rules)"
+        )
+
+
 def _algebraic(trace: _Trace, term: sympy.Expr, path) -> None:
     """Polynomials and rational functions: expand (or combine the fractions), cancel h, h → 0."""
     x, h = trace.x, trace.h
+    _refuse_high_degree(term, x)
     top, bottom = sympy.fraction(sympy.together(term.xreplace({x: x + h}) - term))
     top = sympy.expand(top)
     rule = "limit_expand" if bottom == 1 else "limit_combine_fractions"
@@ -203,6 +231,7 @@ def _square_root(trace: _Trace, term: sympy.Expr, path) -> None:
     """√p: multiply by the conjugate, (√p(x+h) − √p(x))(√p(x+h) + √p(x)) = p(x+h) − p(x)."""
     x, h = trace.x, trace.h
     inner = term.base
+    _refuse_high_degree(inner, x)
     up, down = sqrt(shifted(inner, x, h)), sqrt(inner)
     conjugate = Add(up, down, evaluate=False)
     below = Pow(Mul(h, conjugate, evaluate=False), -1, evaluate=False)

@@ -43,6 +43,47 @@ _DPS = 40
 _STEP = mpmath.mpf(10) ** -12
 _TOLERANCE = mpmath.mpf(10) ** -8
 _SIZES = (3, 4, 2, 5, 6, 7)
+# A dimension written as a number (vector(999)) is checked at a small size: the identities do not depend
+# on it, and at full size a check is O(n²)-O(n³) in mpmath (vector(999) took 20 s, vector(9999) 4 GB).
+MAX_CHECK_DIMENSION = 8
+_SMALL_SIZES = (5, 6, 7, 4, 3, 2)
+
+
+def shrunk(expressions: list[sympy.Basic]) -> tuple[list[sympy.Basic], dict[sympy.Expr, sympy.Expr]]:
+    """``expressions`` with every numeric dimension above :data:`MAX_CHECK_DIMENSION` made small: in the
+    shapes of the symbols (and of I, 1, 0) and in the bounds of the sums over them (0 … n − 1); and the
+    sizes that replace them."""
+    dims = {
+        dim
+        for expression in expressions
+        for node in expression.atoms(MatrixSymbol, Identity, OneMatrix, ZeroMatrix)
+        for dim in node.shape
+        if dim.is_Integer and dim > MAX_CHECK_DIMENSION
+    }
+    if not dims:
+        return expressions, {}
+    sizes = {dim: sympy.Integer(_SMALL_SIZES[n % len(_SMALL_SIZES)]) for n, dim in enumerate(sorted(dims))}
+    highs = {dim - 1: size - 1 for dim, size in sizes.items()}
+    return [_shrink(expression, sizes, highs) for expression in expressions], sizes
+
+
+def _shrink(expr: sympy.Basic, sizes: dict, highs: dict) -> sympy.Basic:
+    if isinstance(expr, MatrixSymbol):
+        return MatrixSymbol(expr.name, *(sizes.get(dim, dim) for dim in expr.shape))
+    if isinstance(expr, Identity):
+        return Identity(sizes.get(expr.shape[0], expr.shape[0]))
+    if isinstance(expr, OneMatrix | ZeroMatrix):
+        return expr.func(*(sizes.get(dim, dim) for dim in expr.shape))
+    if expr.is_Atom or not expr.args:
+        return expr
+    if isinstance(expr, Sum):
+        function = _shrink(expr.function, sizes, highs)
+        limits = [(i, low, highs.get(high, high)) for i, low, high in expr.limits]
+        return Sum(function, *limits)
+    args = [_shrink(arg, sizes, highs) for arg in expr.args]
+    if all(new is old for new, old in zip(args, expr.args, strict=True)):
+        return expr
+    return expr.func(*args)
 
 
 class _Values:
@@ -212,6 +253,7 @@ def check_gradient(
     """Raise :class:`VerificationError` unless ``gradient`` (the variable's shape, or its transpose
     when ``transposed``) is the derivative of ``function`` by ``variable``."""
     seed = zlib.crc32(sympy.srepr(function).encode())
+    (function, variable, gradient), _ = shrunk([function, variable, gradient])
     with mpmath.workdps(_DPS):
         values = _Values([function, gradient, variable], assumptions, seed)
         evaluator = _Evaluator(values)
@@ -252,6 +294,8 @@ def check_step(
     """Raise :class:`VerificationError` unless one step of an index derivation keeps its value:
     random sizes, values, and values of the free indices (the i of ∂/∂x_i, a k bound outside)."""
     seed = zlib.crc32(sympy.srepr(before).encode() + b"|" + sympy.srepr(after).encode())
+    (before, after), sizes = shrunk([before, after])
+    ranges = {index: size.xreplace(sizes) for index, size in ranges.items()}
     with mpmath.workdps(_DPS):
         values = _Values([before, after, *(sympy.Tuple(*ranges.values()),)], assumptions, seed)
         for size in ranges.values():

@@ -36,7 +36,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..errors import DerivgenError, ParseError
 from .functions import sigmoid
-from .parser import DEFAULT_LIMITS, ParseLimits, _Builder, _Source
+from .parser import DEFAULT_LIMITS, ParseLimits, _Builder, _Source, check_substitution
 
 _SHAPE = re.compile(r"\s*(scalar|vector|matrix)\s*(?:\(\s*([^()]*)\s*\))?\s*")
 _DIMENSION = re.compile(r"[A-Za-z][A-Za-z0-9_]*|[1-9][0-9]{0,3}")
@@ -234,6 +234,8 @@ def substitute_written(expression: sympy.Basic, values: dict[str, object]) -> sy
     by_symbol = {
         symbol: sympy.sympify(values[symbol.name]) for symbol in expression.free_symbols if symbol.name in values
     }
+    if by_symbol:
+        check_substitution(expression, by_symbol)
     return _substituted(expression, by_symbol) if by_symbol else expression
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import ast
 import io
+import math
 import re
 import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import sympy
 from sympy import (
@@ -43,16 +44,175 @@ from .functions import sigmoid
 
 @dataclass(frozen=True)
 class ParseLimits:
-    """What one expression may cost; each limit is refused with a clear message."""
+    """What one expression may cost; each limit is refused with a clear message.
+
+    They refuse, before anything is computed, what can only explode: a number (also one the
+    expression works out, such as ``2**5000`` or ``gamma(2000)``, or a sheet's parameter put in) of
+    more than ``max_number_bits`` bits (12000 bits: about 3600 digits, under Python's 4300 it can
+    print), exponents over ``max_exponent``, exponentials nested more than ``max_exp_nesting`` deep
+    (``exp(exp(exp(exp(exp(x)))))``: its derivative's values overflow every numeric check), sums of
+    more than ``max_terms`` terms (no slide holds them; printing alone takes seconds).
+    """
 
     max_length: int = 5000
     max_depth: int = 100
     max_integer_digits: int = 100
     max_exponent: int = 1000
-    max_number_bits: int = 20000
+    max_number_bits: int = 12000
+    max_exp_nesting: int = 4
+    max_terms: int = 100
 
 
 DEFAULT_LIMITS = ParseLimits()
+# functions sympy evaluates eagerly at a number, with a result that grows like n! (gamma(10**99) never ends)
+_FACTORIAL_LIKE = (sympy.gamma, sympy.loggamma, sympy.factorial, sympy.binomial)
+
+
+class ExpressionSize:
+    """The checks of :class:`ParseLimits` that look at a node of the expression tree: applied by the
+    parser to each operation before sympy computes it, and by :func:`check_expression` to a whole tree
+    (built unevaluated: a sheet's drawn numbers put in, before anything is worked out)."""
+
+    def __init__(self, limits: ParseLimits = DEFAULT_LIMITS):
+        self.limits = limits
+        self._bits: dict[sympy.Basic, int] = {}
+        self._nesting: dict[sympy.Basic, int] = {}
+
+    def refusal(self, func: Any, args: tuple) -> str | None:
+        """Why ``func(*args)`` must not be computed, or None."""
+        limits = self.limits
+        if func is sympy.Pow:
+            base, exponent = args
+            if exponent.is_Number and _magnitude(exponent) > limits.max_exponent:
+                return f"the exponent {_short(exponent)} is larger than {limits.max_exponent}"
+            constant = not exponent.free_symbols and exponent.is_Rational and not base.free_symbols and base != 0
+            if constant and self.bits(base) * _magnitude(exponent) > limits.max_number_bits:
+                return f"the number {_short(base)}**{_short(exponent)} is too large to compute"
+        if func in _FACTORIAL_LIKE and all(not arg.free_symbols for arg in args):
+            bits = self.bits(func(*args, evaluate=False))
+            if bits > limits.max_number_bits:
+                call = f"{func.__name__}({', '.join(_short(arg) for arg in args)})"
+                limit = _digits(limits.max_number_bits)
+                return f"{call} is too large to compute ({_digits(bits)}; the limit is {limit})"
+        if func is sympy.Add and len(args) > limits.max_terms:
+            return f"a sum of {len(args)} terms; the limit is {limits.max_terms} (no slide holds more)"
+        if func in (sympy.Add, sympy.Mul):
+            bits = sum(self.bits(arg) for arg in args if not arg.free_symbols)
+            if bits > limits.max_number_bits:
+                return f"the numbers in it are too large to compute ({_digits(bits)})"
+        if _exponential(func, args):
+            nesting = 1 + max(self.nesting(arg) for arg in args)
+            if nesting > limits.max_exp_nesting:
+                return f"exponentials are nested {nesting} deep; the limit is {limits.max_exp_nesting}"
+        return None
+
+    def bits(self, node: sympy.Basic) -> int:
+        """About how many bits the number a constant ``node`` stands for takes (0 for a variable part)."""
+        if node.free_symbols:
+            return 0
+        if node.is_Rational:
+            return max(abs(node.p), abs(node.q)).bit_length()
+        if node.is_Atom:
+            return 64
+        known = self._bits.get(node)
+        if known is not None:
+            return known
+        args = node.args
+        if isinstance(node, sympy.Pow) and args[1].is_Rational:
+            bits = int(self.bits(args[0]) * _magnitude(args[1])) + 1
+        elif isinstance(node, sympy.Mul | sympy.Add):
+            bits = sum(self.bits(arg) for arg in args)
+        elif isinstance(node, _FACTORIAL_LIKE):
+            bits = _factorial_bits(node, self)
+        else:
+            bits = max((self.bits(arg) for arg in args), default=0)
+        self._bits[node] = bits
+        return bits
+
+    def nesting(self, node: sympy.Basic) -> int:
+        """How deep exponentials with a variable exponent are nested in ``node``."""
+        if node.is_Atom:
+            return 0
+        known = self._nesting.get(node)
+        if known is None:
+            inner = max((self.nesting(arg) for arg in node.args), default=0)
+            known = inner + 1 if _exponential(node.func, node.args) else inner
+            self._nesting[node] = known
+        return known
+
+    def check(self, expression: sympy.Basic) -> None:
+        """Raise :class:`LimitExceeded` for the innermost node of ``expression`` over the limits."""
+        order: list[sympy.Basic] = []  # every node once, parents before children
+        stack = [expression]
+        seen: set[sympy.Basic] = set()
+        while stack:
+            node = stack.pop()
+            if node not in seen:
+                seen.add(node)
+                order.append(node)
+                stack.extend(node.args)
+        for node in reversed(order):  # children first: the culprit, not the product it stands in
+            if node.is_Rational and self.bits(node) > self.limits.max_number_bits:
+                raise LimitExceeded(f"the number {_short(node)} is too large ({_digits(self.bits(node))})")
+            if not node.is_Atom:
+                reason = self.refusal(node.func, node.args)
+                if reason is not None:
+                    raise LimitExceeded(reason)
+
+
+def check_expression(expression: sympy.Basic, limits: ParseLimits = DEFAULT_LIMITS) -> None:
+    """Hold ``expression`` — best built unevaluated, so nothing was computed yet — to the parser's
+    limits (a sheet's drawn numbers put into a parsed expression); raises :class:`LimitExceeded`."""
+    ExpressionSize(limits).check(expression)
+
+
+def check_parameter(name: str, value: sympy.Basic, limits: ParseLimits = DEFAULT_LIMITS) -> None:
+    """A drawn number is held to the limits of a number written in the text."""
+    for part in (value.p, value.q) if value.is_Rational else ():
+        if len(str(abs(part))) > limits.max_integer_digits:
+            raise LimitExceeded(
+                f"the parameter {name} = {_short(value)} has more than {limits.max_integer_digits} digits"
+            )
+    check_expression(value, limits)
+
+
+def check_substitution(
+    expression: sympy.Basic, values: dict[sympy.Symbol, sympy.Basic], limits: ParseLimits = DEFAULT_LIMITS
+) -> None:
+    """Numbers about to be put in for symbols (a sheet's drawn parameters) held to the limits the parser
+    applies to text: each value as a number written in the text, and the expression with them put in —
+    built unevaluated, so that nothing (gamma(10**8), 2**(10**9)) is computed before it is checked."""
+    for symbol, value in values.items():
+        check_parameter(symbol.name, sympy.sympify(value), limits)
+    with sympy.evaluate(False):
+        substituted = expression.xreplace(values)
+    check_expression(substituted, limits)
+
+
+def _exponential(func: object, args: tuple) -> bool:
+    """exp(…) and a power with a variable exponent: what an exponential tower is made of."""
+    if func is sympy.exp:
+        return True
+    return func is sympy.Pow and bool(args[1].free_symbols)
+
+
+def _factorial_bits(node: sympy.Basic, size: ExpressionSize) -> int:
+    """Bits of gamma(a), loggamma(a), a!, binomial(a, b) for a constant a, from log Γ in floats —
+    refused (a huge number) when a itself is too large for a float."""
+    try:
+        values = [abs(float(arg)) for arg in node.args] if all(size.bits(arg) < 1000 for arg in node.args) else None
+    except (TypeError, ValueError, OverflowError):
+        values = None
+    if values is None or not all(math.isfinite(value) for value in values):
+        return size.limits.max_number_bits + 1
+    a = values[0] + (1 if isinstance(node, sympy.factorial | sympy.binomial) else 0)
+    return int(math.lgamma(a + 1) / math.log(2)) + 1
+
+
+def _digits(bits: int) -> str:
+    digits = int(bits * math.log10(2)) + 1
+    return f"about {digits} digits" if digits < 10**6 else f"about {digits:.1e} digits"
+
 
 def _log(argument: sympy.Expr, base: sympy.Expr | None = None) -> sympy.Expr:
     """log x, or log_b x as ln x / ln b — what sympy makes of it, built so also where nothing is
@@ -236,6 +396,7 @@ class _Builder:
         self.variables: dict[str, Symbol] = {}
         self.undefined: dict[str, type] = {}
         self.depth = 0
+        self.size = ExpressionSize(limits)
 
     # -- dispatch -------------------------------------------------------------------------
     def build(self, node: ast.AST) -> sympy.Expr:
@@ -295,11 +456,14 @@ class _Builder:
     # -- operators ------------------------------------------------------------------------
     def _build_BinOp(self, node: ast.BinOp) -> sympy.Expr:
         if isinstance(node.op, ast.Add | ast.Sub):
-            return sympy.Add(*self._chain(node, ast.Add, ast.Sub, _negative))
+            terms = self._chain(node, ast.Add, ast.Sub, _negative)
+            self._refuse(sympy.Add, terms, node)
+            return self._checked(sympy.Add(*terms), node)
         if isinstance(node.op, ast.Mult | ast.Div):
             factors = self._chain(node, ast.Mult, ast.Div, lambda factor: self._power(factor, S.NegativeOne, node))
             if len(factors) > 1 and factors[0] == 1 and isinstance(node.op, ast.Div) and node.left is not None:
                 factors = factors[1:]  # 1/x is a reciprocal, not 1 · 1/x (which a written tree would keep)
+            self._refuse(sympy.Mul, factors, node)
             return self._checked(sympy.Mul(*factors), node)
         if isinstance(node.op, ast.Pow):
             return self._power(self.build(node.left), self.build(node.right), node)
@@ -321,23 +485,21 @@ class _Builder:
         return built
 
     def _power(self, base: sympy.Expr, exponent: sympy.Expr, node: ast.AST) -> sympy.Expr:
-        column = self.source.column(getattr(node, "col_offset", None))
-        # compared in Python numbers: a written (unevaluated) build would keep sympy's 2 · 3 as it stands
-        if exponent.is_Number and _magnitude(exponent) > self.limits.max_exponent:
-            raise LimitExceeded(
-                f"column {column}: the exponent {_short(exponent)} is larger than {self.limits.max_exponent}"
-            )
-        if base.is_Rational and exponent.is_Rational and base != 0:
-            size = max(abs(base.p), abs(base.q)).bit_length()
-            if size * _magnitude(exponent) > self.limits.max_number_bits:
-                raise LimitExceeded(
-                    f"column {column}: the number {_short(base)}**{_short(exponent)} is too large to compute"
-                )
+        # sizes compared in Python numbers: a written (unevaluated) build would keep sympy's 2 · 3 as it stands
+        self._refuse(sympy.Pow, (base, exponent), node)
         return self._checked(sympy.Pow(base, exponent), node)
+
+    def _refuse(self, func: object, args: tuple | list, node: ast.AST) -> None:
+        """Refuse, before sympy computes it, an operation over the limits (a huge number, gamma(10**99))."""
+        reason = self.size.refusal(func, tuple(args))
+        if reason is not None:
+            raise LimitExceeded(f"column {self.source.column(getattr(node, 'col_offset', None))}: {reason}")
 
     def _checked(self, value: sympy.Expr, node: ast.AST) -> sympy.Expr:
         if value.has(S.ComplexInfinity, S.NaN, S.Infinity, S.NegativeInfinity):
             raise self.source.error("the expression is undefined here (division by zero)", node)
+        if isinstance(value, sympy.Add) and len(value.args) > self.limits.max_terms:  # sums inside sums, flattened
+            self._refuse(sympy.Add, value.args, node)
         return value
 
     def _build_UnaryOp(self, node: ast.UnaryOp) -> sympy.Expr:
@@ -361,7 +523,9 @@ class _Builder:
             if not least <= len(node.args) <= most:
                 count = str(least) if least == most else f"{least} to {most}"
                 raise self.source.error(f"{name}() takes {count} argument(s), got {len(node.args)}", node)
-            return self._checked(builder(*(self.build(arg) for arg in node.args)), node)
+            args = [self.build(arg) for arg in node.args]
+            self._refuse(builder, args, node)
+            return self._checked(builder(*args), node)
         if name in CONSTANTS:
             raise self.source.error(f"{name!r} is a constant, not a function; write {name}*(...)", node)
         if _UNDEFINED_FUNCTION.fullmatch(name) or name in GREEK:
