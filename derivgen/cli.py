@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ import click
 from click.core import ParameterSource
 
 from . import __version__
+from .calculus.worker import DEFAULT_MEMORY_MB, DEFAULT_SECONDS
 from .errors import DerivgenError
 from .options import DETAILS
 
@@ -30,6 +32,27 @@ FORMAT_CHOICES = ("slides", "handout", "notes", "all")
 @click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
 def cli(debug: bool) -> None:
     """Step-by-step derivatives with named, checked rules, for lecture slides."""
+
+
+def _limit_options(command: Callable) -> Callable:
+    """--time-limit and --max-memory: the hard limits of one derivation (its worker process)."""
+    command = click.option(
+        "--max-memory",
+        type=click.IntRange(64, 1 << 20),
+        default=DEFAULT_MEMORY_MB,
+        show_default=True,
+        metavar="MB",
+        help="Memory (address space, MB) one derivation may use; over it, it is stopped (exit status 2).",
+    )(command)
+    return click.option(
+        "--time-limit",
+        type=click.FloatRange(0.1, 3600),
+        default=DEFAULT_SECONDS,
+        show_default=True,
+        metavar="SECONDS",
+        help="Seconds (wall clock and CPU) one derivation may take, printing included; over it, it is "
+        "stopped (exit status 2).",
+    )(command)
 
 
 @cli.command("derive")
@@ -89,13 +112,7 @@ def cli(debug: bool) -> None:
     show_default=True,
     help="Refuse a derivation that needs more steps.",
 )
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(0.1, 3600),
-    default=30,
-    show_default=True,
-    help="Seconds one derivation may take.",
-)
+@_limit_options
 @click.option(
     "--result",
     "result",
@@ -122,17 +139,15 @@ def derive_command(
     time_limit: float,
     result: str | None,
     no_verify: bool,
+    max_memory: int,
 ) -> None:
     """Derive an expression step by step: derivgen derive "(x^2 + 2)^3" --wrt x.
 
     Several --wrt give the gradient (a row vector); a list "[f1, f2]" or several --expr give the
-    Jacobian; --order 2 gives the Hessian or the second derivative.
+    Jacobian; --order 2 gives the Hessian or the second derivative.  The derivation (reading,
+    deriving, checking, printing) runs in a worker process under --time-limit and --max-memory.
     """
-    from .calculus.engine import EngineLimits
-    from .calculus.front import derive, only_variable
-    from .input.parser import parse_list
-
-    limits = EngineLimits(max_steps=max_steps, max_seconds=time_limit)
+    from .calculus.worker import run_limited, using_hard_limits
 
     texts = ([expression] if expression is not None else []) + list(more)
     if not texts:
@@ -142,10 +157,9 @@ def derive_command(
     _refuse_together(ctx, "as_json", "detail", "the JSON holds every step, whatever the detail")
     if method == "limit":
         # the limit method takes one function of one variable and no engine limits (derive() refuses
-        # several functions or variables itself)
-        _refuse_with(
-            ctx, ("symbol_specs", "assume", "layout", "order", "max_steps", "time_limit", "result"), "--method limit"
-        )
+        # several functions or variables itself); the hard limits (--time-limit, --max-memory) hold
+        _refuse_with(ctx, ("symbol_specs", "assume", "layout", "order", "max_steps", "result"), "--method limit")
+    symbols = None
     if symbol_specs:
         _refuse_with(ctx, ("positive", "order", "result"), "--symbol (a matrix derivative)")
         if len(texts) != 1 or len(wrt) != 1:
@@ -153,21 +167,59 @@ def derive_command(
         symbols = dict(_symbol_spec(spec) for spec in symbol_specs)
         if len(symbols) != len(symbol_specs):
             raise click.UsageError("--symbol declares each name once")
-        _echo(
-            derive(
-                texts[0], wrt[0], symbols=symbols, assume=assume, layout=layout, verify=not no_verify, limits=limits
-            ),
-            detail,
-            as_json,
-            as_latex,
+    else:
+        for name in ("assume", "layout"):
+            if _given(ctx, name):
+                raise click.UsageError(
+                    f"{_flag(ctx, name)} is for matrix derivatives: declare the shapes with --symbol"
+                )
+    request = _DeriveRequest(
+        texts, wrt, order, positive, symbols, tuple(assume), layout, method, max_steps, time_limit, result, no_verify
+    )
+    with using_hard_limits(time_limit, max_memory):
+        text = run_limited(_derived_text, request, detail, as_json, as_latex)
+    click.echo(text)
+
+
+@dataclass(frozen=True)
+class _DeriveRequest:
+    texts: list[str]
+    wrt: tuple[str, ...]
+    order: int
+    positive: tuple[str, ...]
+    symbols: dict[str, str] | None
+    assume: tuple[str, ...]
+    layout: str
+    method: str
+    max_steps: int
+    time_limit: float
+    result: str | None
+    no_verify: bool
+
+
+def _derived_text(request: _DeriveRequest, detail: str, as_json: bool, as_latex: bool) -> str:
+    """What ``derive`` prints (runs in the worker: reading the text, deriving and printing are limited)."""
+    from .calculus.engine import EngineLimits
+    from .calculus.front import derive, only_variable
+    from .input.parser import parse_list
+
+    limits = EngineLimits(max_steps=request.max_steps, max_seconds=request.time_limit)
+    verify = not request.no_verify
+    wrt = request.wrt
+    if request.symbols is not None:
+        matrix = derive(
+            request.texts[0],
+            wrt[0],
+            symbols=request.symbols,
+            assume=request.assume,
+            layout=request.layout,
+            verify=verify,
+            limits=limits,
         )
-        return
-    for name in ("assume", "layout"):
-        if _given(ctx, name):
-            raise click.UsageError(f"{_flag(ctx, name)} is for matrix derivatives: declare the shapes with --symbol")
-    functions = [function for text in texts for function in parse_list(text)]
+        return _output(matrix, detail, as_json, as_latex)
+    functions = [function for text in request.texts for function in parse_list(text)]
     names = {symbol.name for function in functions for symbol in function.free_symbols}
-    for name in positive:
+    for name in request.positive:
         if name not in names:
             raise click.UsageError(f"--positive {name}: the expression has no variable {name}")
     if not wrt:
@@ -176,26 +228,25 @@ def derive_command(
     derivation = derive(
         functions if several else functions[0],
         list(wrt) if len(wrt) > 1 else wrt[0],
-        order=order,
-        verify=not no_verify,
-        positive=positive,
-        method=method,
+        order=request.order,
+        verify=verify,
+        positive=request.positive,
+        method=request.method,
         limits=limits,
-        result=result,
+        result=request.result,
     )
-    _echo(derivation, detail, as_json, as_latex)
+    return _output(derivation, detail, as_json, as_latex)
 
 
-def _echo(derivation: DerivationResult, detail: str, as_json: bool, as_latex: bool) -> None:
+def _output(derivation: DerivationResult, detail: str, as_json: bool, as_latex: bool) -> str:
     from .presentation.body import result_body
     from .presentation.printer import to_latex
 
     if as_json:
-        click.echo(json.dumps(derivation.to_dict(to_latex), indent=2))
-    elif as_latex:
-        click.echo(result_body(derivation, detail))
-    else:
-        click.echo(_as_text(derivation, detail))
+        return json.dumps(derivation.to_dict(to_latex), indent=2)
+    if as_latex:
+        return result_body(derivation, detail)
+    return _as_text(derivation, detail)
 
 
 def _given(ctx: click.Context, name: str) -> bool:
@@ -284,6 +335,7 @@ def rules_command() -> None:
     help="Exercise files: a CSV of students or groups; one variant each, named after them.",
 )
 @click.option("--jobs", type=click.IntRange(1, 256), help="Exercise files: parallel processes (default: all cores).")
+@_limit_options
 def build_command(
     deck: Path,
     out_dir: Path,
@@ -296,15 +348,19 @@ def build_command(
     seed: int,
     roster: Path | None,
     jobs: int | None,
+    time_limit: float,
+    max_memory: int,
 ) -> None:
     """Build a deck (slides, handouts, notes) or an exercise file (sheets and solutions) into PDFs.
 
     An exercise file (one with `exercises:`) gives DECK.pdf and DECK-solutions.pdf, or one pair per
     variant with --variants N or --roster students.csv, and DECK-answers.json.
     """
+    from .calculus.worker import using_hard_limits
     from .input.spec import is_exercise_file
 
     ctx = click.get_current_context()
+    ctx.with_resource(using_hard_limits(time_limit, max_memory))  # each derivation frame, each sheet exercise
     if tex_only:
         _refuse_with(ctx, ("timeout",), "--tex-only (TeX does not run)")
     if is_exercise_file(deck):
@@ -422,6 +478,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # a bug: say so in one line, keep the traceback for --debug
         if debug:
             raise
+        from .calculus.worker import translate
+
+        limit = translate(error)  # a limit met outside a worker: MemoryError, a number too long to print
+        if isinstance(limit, DerivgenError):
+            click.echo(f"derivgen: error: {limit.one_line()}", err=True)
+            return limit.exit_code
         click.echo(
             f"derivgen: internal error: {type(error).__name__}: {error} (run with --debug for details)",
             err=True,

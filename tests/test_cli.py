@@ -230,6 +230,21 @@ def test_time_limit_refuses_a_slow_derivation(capsys):
     assert code == 0 and "every step checked" in out
 
 
+def test_time_limit_stops_a_call_python_cannot_interrupt(capsys, monkeypatch):
+    """One long call in C (no SIGALRM reaches it): the worker is killed at the wall clock."""
+    monkeypatch.setattr(front, "derive", lambda *args, **kwargs: sum(range(10**12)))
+    started = time.monotonic()
+    code, out, err = run(capsys, "derive", "x^2", "--time-limit", "1")
+    assert code == 2 and out == "" and "time limit of 1 s (--time-limit)" in one_line_error(err)
+    assert time.monotonic() - started < 10
+
+
+def test_max_memory_stops_a_derivation_that_grows(capsys, monkeypatch):
+    monkeypatch.setattr(front, "derive", lambda *args, **kwargs: bytearray(1 << 30))
+    code, out, err = run(capsys, "derive", "x^2", "--max-memory", "300")
+    assert code == 2 and out == "" and "memory than the limit of 300 MB (--max-memory)" in one_line_error(err)
+
+
 def test_no_verify_skips_the_checks_with_the_same_result(capsys, monkeypatch):
     code, out, _ = run(capsys, "derive", "x*sin(x)", "--json")
     checked = json.loads(out)
@@ -291,7 +306,6 @@ def test_internal_error_is_one_line_and_debug_shows_it(capsys, monkeypatch):
         (["--json", "--latex"], "--json and --latex"),
         (["--json", "--detail", "brief"], "--json and --detail"),
         (["--method", "limit", "--max-steps", "50"], "--max-steps does not apply with --method limit"),
-        (["--method", "limit", "--time-limit", "5"], "--time-limit does not apply with --method limit"),
         (["--method", "limit", "--order", "2"], "--order does not apply with --method limit"),
         (["--method", "limit", "--assume", "symmetric(M)"], "--assume does not apply with --method limit"),
         (["--method", "limit", "--layout", "shape"], "--layout does not apply with --method limit"),
@@ -322,7 +336,7 @@ def test_limit_method_refuses_several_variables_or_functions(capsys, args):
 DECK = "title: Small deck\nframes:\n  - {title: Chain, derive: (x**2 + 2)**3}\n  - {title: Power, derive: x**3}\n"
 SHEET = (
     "title: Powers\nexercises:\n  - title: Power\n    derive: x**n\n    wrt: x\n"
-    "    parameters:\n      n: {integer: [2, 1000000]}\n"
+    "    parameters:\n      n: {integer: [2, 1000]}\n"  # x**n: the parser's exponent limit (1000) holds for drawn n
 )
 
 
@@ -389,6 +403,20 @@ def test_timeout_stops_a_looping_tex(tmp_path, capsys):
     code, _, err = run(capsys, "build", str(deck), "-o", str(tmp_path / "out"), "--format", "notes", "--timeout", "2")
     assert code != 0 and "within 2 s" in one_line_error(err)
     assert time.monotonic() - started < 60 and not (tmp_path / "out" / "deck-notes.pdf").exists()
+
+
+def test_build_limits_name_the_frame(tmp_path, capsys, monkeypatch):
+    from derivgen.presentation import frames
+
+    deck = write(tmp_path, "deck.yaml", DECK)
+    code, _, _ = run(capsys, "build", str(deck), "-o", str(tmp_path / "ok"), "--tex-only", "--max-memory", "1024")
+    assert code == 0
+    monkeypatch.setattr(frames, "derive_task", lambda *args, **kwargs: sum(range(10**12)))
+    started = time.monotonic()
+    code, _, err = run(capsys, "build", str(deck), "-o", str(tmp_path / "out"), "--tex-only", "--time-limit", "1")
+    assert code == 2 and time.monotonic() - started < 15
+    assert re.search(r"deck\.yaml:3: frame 1 \('Chain'\): stopped: .*time limit of 1 s", one_line_error(err))
+    assert not (tmp_path / "out").exists()
 
 
 def answers(out_dir: Path) -> dict:

@@ -19,6 +19,7 @@ from pathlib import Path
 import sympy
 
 from ..calculus.model import DerivationResult
+from ..calculus.worker import HardLimitExceeded, run_limited
 from ..errors import DerivgenError
 from ..input.matrices import ASSUMPTIONS, declare, read_assumptions
 from ..input.parser import parse
@@ -162,7 +163,11 @@ def present_variant(
     exercises = []
     for index, exercise in enumerate(sheet.exercises):
         rng = variant_random(seed, number if identity is None else identity, index)
-        exercises.append(_exercise(sheet, exercise, index + 1, rng, source, ("exercises", index)))
+        location = ("exercises", index)
+        try:  # each exercise in a worker under the hard limits (--time-limit, --max-memory)
+            exercises.append(run_limited(_exercise, sheet, exercise, index + 1, rng, source, location))
+        except HardLimitExceeded as error:
+            raise SpecError(f"{source.where(location)}: exercise {index + 1}: {error.one_line()}") from None
     return Variant(number, Plain(name), slug, exercises)  # a roster's name is data: its $ is a dollar
 
 

@@ -7,6 +7,7 @@ LaTeX we generate from sympy, rule statements, and the deck fields meant for raw
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sympy
@@ -17,9 +18,10 @@ from ..calculus.rules import REGISTRY
 from ..calculus.rules.base import mul
 from ..calculus.rules.chain import outer_derivative_at
 from ..calculus.rules.final_form import RESULT_FORMS, ResultError, refuse_misspelt_form
+from ..calculus.worker import HardLimitExceeded, run_limited
 from ..errors import DerivgenError
 from ..input.matrices import declare, parse_matrix, substitute_written
-from ..input.parser import parse
+from ..input.parser import check_substitution, parse
 from ..input.spec import (
     Deck,
     DefinitionFrame,
@@ -136,11 +138,17 @@ def present_deck(deck: Deck, source: SourceMap) -> list[PresentedFrame]:
     for index, frame in enumerate(deck.frames):
         number = index + 1
         if isinstance(frame, DerivationFrame):
-            presented.append(_derivation(frame, deck, number, source, ("frames", index, "derive")))
+            location = ("frames", index, "derive")
+            presented.append(
+                _limited(
+                    source.where(location), number, frame.title, _derivation, frame, deck, number, source, location
+                )
+            )
         elif isinstance(frame, RulesFrame):
             presented.append(_rules(frame, number, source, index))
         elif isinstance(frame, PlotFrame):
-            presented.append(_plot(frame, number, source.where(("frames", index, "plot"))))
+            where = source.where(("frames", index, "plot"))
+            presented.append(_limited(where, number, frame.title, _plot, frame, number, where))
         elif isinstance(frame, DefinitionFrame):
             presented.append(
                 PresentedFrame(
@@ -166,6 +174,15 @@ def present_deck(deck: Deck, source: SourceMap) -> list[PresentedFrame]:
                 )
             )
     return presented
+
+
+def _limited(where: str, number: int, title: str, work: Callable[..., PresentedFrame], *args) -> PresentedFrame:
+    """A frame's derivation (or picture) worked out in a worker process under the hard limits
+    (``--time-limit``, ``--max-memory``); a limit met is reported with the frame's file:line."""
+    try:
+        return run_limited(work, *args)
+    except HardLimitExceeded as error:
+        raise SpecError(f"{where}: frame {number} ({title!r}): {error.one_line()}") from None
 
 
 def draw_picture(spec: PictureSpec, substitutions: dict | None = None) -> Picture:
@@ -239,6 +256,7 @@ def _substitute(expression, substitutions: dict, written: bool = False):
     by_name = {symbol: substitutions[symbol.name] for symbol in expression.free_symbols if symbol.name in substitutions}
     if not by_name:
         return expression
+    check_substitution(expression, by_name)  # gamma(n) with n = 10**8 is refused, not computed
     if not written:
         return expression.xreplace(by_name)
     return _replace_written(expression, by_name)
