@@ -147,7 +147,7 @@ def derive_command(
     Jacobian; --order 2 gives the Hessian or the second derivative.  The derivation (reading,
     deriving, checking, printing) runs in a worker process under --time-limit and --max-memory.
     """
-    from .calculus.worker import run_limited, using_hard_limits
+    from .calculus.worker import HardLimitExceeded, run_limited, using_hard_limits
 
     texts = ([expression] if expression is not None else []) + list(more)
     if not texts:
@@ -176,8 +176,14 @@ def derive_command(
     request = _DeriveRequest(
         texts, wrt, order, positive, symbols, tuple(assume), layout, method, max_steps, time_limit, result, no_verify
     )
-    with using_hard_limits(time_limit, max_memory):
-        text = run_limited(_derived_text, request, detail, as_json, as_latex)
+    try:
+        with using_hard_limits(time_limit, max_memory):
+            text = run_limited(_derived_text, request, detail, as_json, as_latex)
+    except HardLimitExceeded as error:
+        what = ", ".join(texts)
+        raise HardLimitExceeded(
+            f"derivative of {what[:60]}{'…' if len(what) > 60 else ''}: {error.one_line()}"
+        ) from None
     click.echo(text)
 
 
