@@ -11,6 +11,7 @@ build writes a new .tex without a PDF, and must not make the old PDF look curren
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import json
@@ -46,6 +47,9 @@ CACHE_FILE = ".derivgen-cache.json"
 # distributions whose version changes what a deck derives, prints or renders
 OUTPUT_LIBRARIES = ("sympy", "jinja2", "pyyaml")
 _FRAME_MARKER = re.compile(r"^%% derivgen-frame (\d+)$")
+# what TeX is given as the job name: the output's own name may be anything ("-deck" is an option to
+# latexmk, ".hidden" a file openout_any=p refuses to write, "a%b" a comment, "李明" an encoding question)
+_JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}")
 
 
 class BuildError(DerivgenError):
@@ -111,8 +115,9 @@ def build_deck(
     if not tex_only:
         report(f"{deck_path}: compiling {', '.join(formats)}")
         with ThreadPoolExecutor(max_workers=max(1, min(len(formats), os.cpu_count() or 1))) as pool:
+            extra = dict(look.files)
             futures = {
-                fmt: pool.submit(compile_tex, tex, f"{stem}{FORMATS[fmt][1]}", timeout, dict(look.files))
+                fmt: pool.submit(compile_tex, tex, _job_name(f"{stem}{FORMATS[fmt][1]}", extra), timeout, extra)
                 for fmt, tex in sources.items()
             }
             for fmt, future in futures.items():
@@ -152,6 +157,16 @@ def _lay_out(
                     f"line {shrunk.row} is too wide to break and is set at {shrunk.scale:.0%} of the normal size "
                     f"(below {MIN_SCALE:.0%}); shorten it or split the derivation"
                 )
+
+
+def _job_name(stem: str, beside: Iterable[str] = ()) -> str:
+    """A name TeX takes for the build folder's files, whatever the output is called: ASCII letters,
+    digits, '-' and '_', starting with a letter or digit (the files it names are derivgen's own, in
+    a fresh folder: two outputs sharing a job name never meet), and not the stem of a file put
+    ``beside`` it (a deck named logo.yaml with its logo.png)."""
+    plain = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).lstrip("-_")[:80].rstrip("-_")
+    plain = plain if _JOB_NAME.fullmatch(plain) else "document"
+    return plain if not any(name.startswith(f"{plain}.") for name in beside) else f"document-{plain}"[:80]
 
 
 def _suffixes(tex_only: bool) -> tuple[str, ...]:
@@ -215,25 +230,64 @@ def _tex_hash(tex: bytes) -> str:
 
 
 def _write_all(out_dir: Path, files: dict[Path, bytes]) -> None:
-    """Write every file to a temporary name first, then rename them all into place."""
+    """Write every file to a temporary name first, then rename them all into place.
+
+    A new file gets the mode ``0666 & ~umask`` (as ``open()`` would give it; ``mkstemp`` alone makes
+    it 0600, which breaks a web-served lecture folder), a replaced file keeps its own mode.  Whatever
+    fails — a full disk, a rename, an interrupt — no ``.part`` file is left behind.
+    """
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise BuildError(f"{out_dir}: cannot create the output folder ({error.strerror or error})") from None
     staged: list[tuple[Path, Path]] = []
+    new_mode = 0o666 & ~_umask()
     try:
         for path, content in files.items():
             handle, part_name = tempfile.mkstemp(dir=out_dir, prefix=f".{path.name}.", suffix=".part")
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(content)
-            staged.append((Path(part_name), path))
+            staged.append((Path(part_name), path))  # before writing: a failed write is cleaned up too
+            try:
+                os.fchmod(handle, _mode_of(path, new_mode))
+                _write_bytes(handle, content)
+            finally:
+                os.close(handle)
         for temporary, path in staged:
             os.replace(temporary, path)
     except OSError as error:
         raise BuildError(f"{out_dir}: cannot write the output ({error.strerror or error})") from None
     finally:
         for temporary, _ in staged:
-            temporary.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+
+
+def _write_bytes(handle: int, content: bytes) -> None:
+    """All of ``content`` to the open file ``handle`` (``os.write`` may write less than asked)."""
+    view = memoryview(content)
+    while view:
+        view = view[os.write(handle, view) :]
+
+
+def _mode_of(path: Path, default: int) -> int:
+    """The permission bits of the file ``path`` replaces, or ``default`` for a new file."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return default
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` can only set it: setting it for a
+    moment would race with threads creating files); the set-and-restore only where /proc lacks it."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _explain(error: TexError, deck_path: Path, fmt: str, tex: str, frames) -> str:
@@ -450,7 +504,7 @@ def _build_variant(job: SheetJob) -> SheetOutcome:
         if pdf_path.exists() and compiled_before.get(pdf_path.name) == source_hash:
             continue  # this very .tex made that PDF
         try:
-            files[pdf_path] = compile_tex(tex, stem, job.timeout).pdf
+            files[pdf_path] = compile_tex(tex, _job_name(stem), job.timeout).pdf
         except TexError as error:
             raise BuildError(f"{job.sheet_path}: {stem}: {error.one_line()}") from None
         compiled_from[pdf_path.name] = source_hash
