@@ -327,13 +327,16 @@ class SheetJob:
     templates: Path | None
     seed: int
     number: int | None
-    name: str  # printed on the sheet, and the variant's key in the answers file
+    name: str  # printed on the sheet
     identity: int | str | None  # what seeds the draws: the variant number or the student's name
     stems: tuple[str, str]  # file stems of the sheet and of its solutions
     where: str  # for messages: "Variant 3" or "Ann Solutions (roster.csv:4)"
     tex_only: bool
     force: bool
     timeout: float
+    key: str = "sheet"  # the variant's key in the answers file: "Variant 3", a student's ID or name
+    tag: str = ""  # printed after the name, to tell namesakes apart: "ID 4711", "roster line 7"
+    about: tuple[tuple[str, str | int], ...] = ()  # more for its answer-key entry: ("id", "4711"), ("roster_line", 7)
 
 
 @dataclass
@@ -376,33 +379,69 @@ def build_sheet(
     load_sheet(sheet_path)  # fail early, once, on a malformed file
     environment(Path(templates) if templates is not None else None)  # and on a missing templates folder
     stem = sheet_path.stem
-    # (number, name, identity, stems, where) of every variant
-    names: list[tuple[int | None, str, int | str | None, tuple[str, str], str]]
+    template_path = Path(templates) if templates is not None else None
+
+    def make(
+        number: int | None,
+        name: str,
+        identity: int | str | None,
+        stems: tuple[str, str],
+        where: str,
+        key: str = "sheet",
+        tag: str = "",
+        about: tuple[tuple[str, str | int], ...] = (),
+    ) -> SheetJob:
+        return SheetJob(
+            sheet_path,
+            out_dir,
+            template_path,
+            seed,
+            number,
+            name,
+            identity,
+            stems,
+            where,
+            tex_only,
+            force,
+            timeout,
+            key,
+            tag,
+            about,
+        )
+
+    batch: list[SheetJob]
     if roster is not None:
-        names = [
-            (
-                n,
-                student.name,
-                student.identity,
-                student_stems(stem, student.slug),
-                f"{student.name} ({roster}:{student.line})",
+        batch = [
+            make(
+                number=n,
+                name=student.name,
+                identity=student.identity,
+                stems=student_stems(stem, student.slug),
+                where=f"{student.name} ({roster}:{student.line})",
+                key=student.key,
+                tag=student.tag,
+                about=(
+                    ("name", student.name),
+                    *((("id", student.id),) if student.id else ()),
+                    ("roster_line", student.line),
+                ),
             )
             for n, student in enumerate(read_roster(Path(roster)), start=1)
         ]
     elif variants > 0:
-        names = [
-            (n, f"Variant {n}", n, (f"{stem}-v{n}", f"{stem}-v{n}-solutions"), f"Variant {n}")
+        batch = [
+            make(
+                number=n,
+                name=f"Variant {n}",
+                identity=n,
+                stems=(f"{stem}-v{n}", f"{stem}-v{n}-solutions"),
+                where=f"Variant {n}",
+                key=f"Variant {n}",
+            )
             for n in range(1, variants + 1)
         ]
     else:
-        names = [(None, "", None, (stem, f"{stem}-solutions"), str(sheet_path))]
-    template_path = Path(templates) if templates is not None else None
-    batch = [
-        SheetJob(
-            sheet_path, out_dir, template_path, seed, number, name, identity, stems, where, tex_only, force, timeout
-        )
-        for number, name, identity, stems, where in names
-    ]
+        batch = [make(number=None, name="", identity=None, stems=(stem, f"{stem}-solutions"), where=str(sheet_path))]
     outcomes: list[SheetOutcome] = []
     workers = max(1, min(len(batch), jobs or os.cpu_count() or 1))
     if workers == 1:
@@ -427,10 +466,16 @@ def build_sheet(
     for outcome in outcomes:
         if outcome.error is None:
             files.update(outcome.files)
-            answers[outcome.job.name or "sheet"] = outcome.answers
+            job = outcome.job
+            answers[job.key] = {
+                **(outcome.answers or {}),
+                **dict(job.about),
+                "sheet": job.stems[0],
+                "solutions": job.stems[1],
+            }
             compiled_from.update(outcome.compiled_from)
     if answers:
-        files[out_dir / f"{stem}-answers.json"] = json.dumps(answers, indent=2, sort_keys=True).encode()
+        files[out_dir / answers_name(stem, variants, roster)] = json.dumps(answers, indent=2, sort_keys=True).encode()
     if compiled_from:
         files[out_dir / CACHE_FILE] = _updated_cache(out_dir, pdfs=compiled_from)
     _write_all(out_dir, files)
@@ -448,6 +493,19 @@ def build_sheet(
         more = f"; and {len(failures) - 5} more" if len(failures) > 5 else ""
         raise BuildError(f"{len(failures)} of {len(outcomes)} variant(s) failed: {listed}{more}")
     return sorted(files)
+
+
+def answers_name(stem: str, variants: int = 0, roster: str | Path | None = None) -> str:
+    """The answer key's file name, after what was built, so that no build overwrites another's key:
+    ``<sheet>-answers.json`` (the sheet without variants), ``<sheet>-variants-answers.json`` (``--variants``),
+    ``<sheet>-roster-<roster>-answers.json`` (``--roster <roster>.csv``; each roster its own)."""
+    from .sheets import slug_of
+
+    if roster is not None:
+        return f"{stem}-roster-{slug_of(Path(roster).stem) or 'roster'}-answers.json"
+    if variants > 0:
+        return f"{stem}-variants-answers.json"
+    return f"{stem}-answers.json"
 
 
 def build_variant(job: SheetJob) -> SheetOutcome:
@@ -477,7 +535,7 @@ def _build_variant(job: SheetJob) -> SheetOutcome:
 
     sheet, source = load_sheet(job.sheet_path)
     with notation(sheet.notation):
-        variant = present_variant(sheet, source, job.seed, job.number, job.name, job.stems[0], job.identity)
+        variant = present_variant(sheet, source, job.seed, job.number, job.name, job.stems[0], job.identity, job.tag)
     env = environment(job.templates)
     info = SheetInfo.of(sheet)
 
