@@ -315,6 +315,59 @@ def test_division_by_zero_is_redrawn(tmp_path):
     assert {variant["exercises"][0]["parameters"]["b"] for variant in answers.values()} == {"1"}
 
 
+def test_a_question_with_an_infinity_is_redrawn(tmp_path):
+    # the question itself, not only its answer: d/dx(x + |log 0|) asks about x + ∞
+    text = "title: T\nexercises:\n  - derive: x**2 + abs(log(b))\n    parameters:\n      b: {integer: [0, 1]}\n"
+    out = tmp_path / "out"
+    build_sheet(sheet(tmp_path, text), out, variants=4, tex_only=True)
+    answers = json.loads((out / "sheet-variants-answers.json").read_text())
+    assert {variant["exercises"][0]["parameters"]["b"] for variant in answers.values()} == {"1"}
+    assert not any("infty" in path.read_text() for path in out.glob("*.tex"))
+
+
+@pytest.mark.parametrize("undefined", [sympy.zoo, sympy.oo, -sympy.oo, sympy.nan])
+def test_a_question_holding_an_undefined_value_is_degenerate(undefined):
+    from types import SimpleNamespace
+
+    from derivgen.documents.sheets import _degenerate
+
+    x = sympy.Symbol("x")
+    fine = SimpleNamespace(left=SimpleNamespace(functions=(x**2,)), result=2 * x)
+    assert not _degenerate(fine)
+    question = SimpleNamespace(
+        left=SimpleNamespace(functions=(sympy.Add(x**2, undefined, evaluate=False),)), result=2 * x
+    )
+    assert _degenerate(question)
+    matrix = SimpleNamespace(
+        left=SimpleNamespace(functions=(sympy.Matrix([x, undefined]),)), result=sympy.Matrix([1, 0])
+    )
+    assert _degenerate(matrix)
+
+
+@pytest.mark.parametrize(
+    ("derive", "name", "words"),
+    [
+        ("sin(x)*a", "sin", "'sin' is a function"),
+        ("e*x", "e", "'e' is a constant"),
+        ("pi*x", "pi", "'pi' is a constant"),
+        ("E*x", "E", "'E' is a constant"),
+        ("I*x", "I", "'I' is a constant"),
+        ("a*x", "x", "'x' is the variable the exercise differentiates by"),
+        ("a*t\n    wrt: t", "t", "'t' is the variable"),
+    ],
+)
+def test_a_parameter_may_not_shadow_a_function_a_constant_or_the_variable(tmp_path, derive, name, words):
+    parameters = f"    parameters:\n      a: {{integer: [1, 3]}}\n      {name}: {{integer: [2, 3]}}\n"
+    text = f"title: T\nexercises:\n  - derive: {derive}\n{parameters}"
+    with pytest.raises(SpecError) as caught:
+        build_sheet(sheet(tmp_path, text), tmp_path / "out", variants=2, tex_only=True)
+    message = caught.value.one_line()
+    line = text.splitlines().index(f"      {name}: {{integer: [2, 3]}}") + 1
+    assert message.startswith(f"{tmp_path / 'sheet.yaml'}:{line}: exercise 1: parameter {name}: "), message
+    assert words in message and "\n" not in message
+    assert not (tmp_path / "out").exists()
+
+
 def test_impossible_parameters_are_a_clear_error(tmp_path):
     text = "title: T\nexercises:\n  - derive: a*x\n    parameters:\n      a: {integer: [0, 0]}\n"
     with pytest.raises(SpecError, match=r"sheet.yaml:3: exercise 1: no usable parameters"):

@@ -373,10 +373,10 @@ def build_sheet(
     was compiled from exactly the .tex of this build (recorded in the cache file).
     """
     from ..input.spec import load_sheet
-    from .sheets import read_roster, student_stems
+    from .sheets import check_parameter_names, read_roster, student_stems
 
     sheet_path, out_dir = Path(sheet_path), Path(out_dir)
-    load_sheet(sheet_path)  # fail early, once, on a malformed file
+    check_parameter_names(*load_sheet(sheet_path))  # fail early, once, on a malformed file
     environment(Path(templates) if templates is not None else None)  # and on a missing templates folder
     stem = sheet_path.stem
     template_path = Path(templates) if templates is not None else None

@@ -21,7 +21,7 @@ import sympy
 from ..calculus.model import DerivationResult
 from ..errors import DerivgenError
 from ..input.matrices import ASSUMPTIONS, declare, read_assumptions
-from ..input.parser import parse
+from ..input.parser import CONSTANTS, FUNCTIONS, parse
 from ..input.spec import Exercise, ExerciseSheet, Parameter, SourceMap, SpecError, Task
 from ..presentation.frames import (
     Row,
@@ -161,12 +161,46 @@ def present_variant(
 
     ``identity`` seeds the draws (a student's name); by default the variant ``number``.
     """
+    check_parameter_names(sheet, source)
     exercises = []
     for index, exercise in enumerate(sheet.exercises):
         rng = variant_random(seed, number if identity is None else identity, index)
         exercises.append(_exercise(sheet, exercise, index + 1, rng, source, ("exercises", index)))
     # a roster's name and ID are data: a $ in them is a dollar
     return Variant(number, Plain(name), slug, exercises, Plain(tag))
+
+
+# names a parameter may not take: the parser reads them as a function or a constant, so the drawn number
+# would be silently ignored (sin) or a constant replaced (e); I, oo, nan, zoo are sympy's own
+_RESERVED = frozenset(FUNCTIONS) | frozenset(CONSTANTS) | {"I", "oo", "nan", "zoo"}
+
+
+def check_parameter_names(sheet: ExerciseSheet, source: SourceMap) -> None:
+    """Refuse a parameter named like a function (``sin``), a constant (``e``, ``pi``, ``E``, ``I``), the
+    variable of differentiation (``wrt``, ``x`` when no ``wrt`` is given) or a declared vector or matrix:
+    its drawn number would be ignored, or put in for the variable the task differentiates by."""
+    for index, exercise in enumerate(sheet.exercises):
+        tasks: list[Task] = list(exercise.parts) if exercise.parts else [exercise]
+        variables: set[str] = set()
+        declared: set[str] = set()
+        for task in tasks:
+            wrt = task.wrt if task.wrt is not None else "x"
+            variables.update([wrt] if isinstance(wrt, str) else wrt)
+            declared.update(task.symbols or {})
+        for name in exercise.parameters:
+            if name in _RESERVED:
+                what = "a function" if name in FUNCTIONS else "a constant"
+                reason = f"'{name}' is {what} in expressions"
+            elif name in variables:
+                reason = f"'{name}' is the variable the exercise differentiates by"
+            elif name in declared:
+                reason = f"'{name}' is a declared vector or matrix"
+            else:
+                continue
+            here = source.where(("exercises", index, "parameters", name))
+            raise SpecError(
+                f"{here}: exercise {index + 1}: parameter {name}: {reason}; give the parameter another name"
+            )
 
 
 def _exercise(
@@ -240,14 +274,26 @@ def _draw_all(exercise: Exercise, rng: random.Random) -> dict[str, sympy.Expr]:
     return values
 
 
+_UNDEFINED = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
+
+
 def _degenerate(derivation) -> bool:
-    """A derivative that is identically zero, or undefined, makes a poor exercise."""
+    """A derivative that is identically zero, or undefined, makes a poor exercise; so does a question
+    with a division by zero, an infinity or a NaN in it (d/dx(∞̃ + 1/(x − 1)))."""
+    if any(_undefined(function) for function in derivation.left.functions):
+        return True
     result = derivation.result
     if isinstance(result, sympy.MatrixBase):
-        return all(entry == 0 for entry in result) or result.has(sympy.zoo, sympy.nan)
+        return all(entry == 0 for entry in result) or _undefined(result)
     if isinstance(result, sympy.MatrixExpr):
         return isinstance(result, sympy.ZeroMatrix)
-    return result == 0 or result.has(sympy.zoo, sympy.nan)
+    return result == 0 or _undefined(result)
+
+
+def _undefined(expression) -> bool:
+    if isinstance(expression, sympy.MatrixBase):
+        return any(_undefined(entry) for entry in expression)
+    return isinstance(expression, sympy.Basic) and expression.has(*_UNDEFINED)
 
 
 def _task(task: Task, derivation, sheet: ExerciseSheet, holder, key: str) -> PresentedTask:
