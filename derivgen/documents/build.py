@@ -28,7 +28,7 @@ from ..errors import DerivgenError
 from ..presentation.text import Plain
 from ..version import __version__
 from .compile import DEFAULT_TIMEOUT, TexError, compile_tex, tex_tools_missing
-from .render import FORMATS, DeckInfo, environment, render, templates_fingerprint
+from .render import FORMATS, DeckInfo, environment, render, render_template, templates_fingerprint
 from .themes import deck_look, logo_fingerprint
 
 if TYPE_CHECKING:
@@ -600,9 +600,4 @@ def render_sheet(
     env: jinja2.Environment, info: SheetInfo, variant: Variant, solutions: bool, measuring: bool = False
 ) -> str:
     """The sheet's LaTeX; ``measuring``: the solution sheet that only logs the widths of its rows."""
-    try:
-        return env.get_template("sheet.tex.j2").render(
-            sheet=info, variant=variant, solutions=solutions, measuring=measuring
-        )
-    except Exception as error:  # jinja's own errors: a broken user template
-        raise BuildError(f"template sheet.tex.j2: {error}") from None
+    return render_template(env, "sheet.tex.j2", sheet=info, variant=variant, solutions=solutions, measuring=measuring)
