@@ -365,7 +365,8 @@ def build_sheet(
 ) -> list[Path]:
     """Build an exercise file: ``<sheet>.pdf`` and ``<sheet>-solutions.pdf`` (and their .tex), or one pair
     per variant (``<sheet>-v1``, ``<sheet>-v1-solutions``, …) or per roster student
-    (``<sheet>--ada-lovelace``, ``<sheet>--ada-lovelace--solutions``), plus ``<sheet>-answers.json``.
+    (``<sheet>--ada-lovelace``, ``<sheet>--ada-lovelace--solutions``), plus the build's answer key
+    (:func:`answers_name`).
 
     Variants are built in parallel processes; a variant that fails — with any exception — is
     reported without losing the others, which are written; a :class:`BuildError` at the end names

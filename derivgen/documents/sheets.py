@@ -1,9 +1,10 @@
 """Exercise sheets: variants with drawn parameters, tasks for the sheet, worked solutions.
 
 A variant's numbers come from a random generator seeded by (seed, variant) — for a roster by
-(seed, the student's name), so adding, removing or reordering other students redraws nobody
-else's sheet — and the same seed gives the same sheets.  A draw that makes a task degenerate —
-undefined, or with a derivative that is identically zero — is drawn again.
+(seed, the student's name; a namesake's also by their ID or which namesake they are), so adding,
+removing or reordering other students redraws nobody else's sheet — and the same seed gives the same
+sheets.  A draw that makes a task degenerate — a question or answer with a division by zero, an
+infinity or a NaN, or a derivative that is identically zero — is drawn again.
 """
 
 from __future__ import annotations
@@ -412,7 +413,7 @@ class Student:
 
 # Student files are "<sheet>--<slug>" and "<sheet>--<slug>--solutions": a slug never contains "--",
 # so no student's file can be another student's, a variant's ("<sheet>-v3") or a class-wide one
-# ("<sheet>-solutions", "<sheet>-answers.json").
+# ("<sheet>-solutions", "<sheet>-roster-<roster>-answers.json").
 STUDENT_SEPARATOR = "--"
 ID_COLUMNS = ("id", "student id", "student_id", "student number", "student_number")
 
