@@ -131,10 +131,10 @@ def _first_error(log: str) -> tuple[int | None, str] | None:
     match = _FILE_LINE_ERROR.search(log)
     bang = _BANG_ERROR.search(log)
     if match and (bang is None or match.start() <= bang.start()):
-        path, line, message = match.group(1), int(match.group(2)), match.group(3).strip()
+        path, at, message = match.group(1), int(match.group(2)), match.group(3).strip()
         if not path.startswith("/") and path.endswith(".tex"):  # the generated source, in the build folder
-            return line, message
-        return None, f"{message} (in {Path(path).name}, line {line})"  # a package's file: its line is not ours
+            return at, message
+        return None, f"{message} (in {Path(path).name}, line {at})"  # a package's file: its line is not ours
     if bang:
         line = _CONTEXT_LINE.search(log, bang.end())
         number = int(line.group(1)) if line and line.group(1) else None
