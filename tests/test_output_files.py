@@ -127,3 +127,15 @@ def test_any_deck_file_name_builds(tmp_path, name, monkeypatch):
 
 class _Fake:
     pdf = b"%PDF-1.5 fake"
+
+
+@pytest.mark.slow
+def test_a_deck_named_against_every_tex_hazard_compiles(tmp_path):
+    """One real build: a leading '.' (openout_any=p refuses dot files), then '-' (an option to latexmk), '%'."""
+    from .test_build import pages
+
+    path = tmp_path / ".-a%b.yaml"
+    path.write_text(DECK)
+    out = tmp_path / "out"
+    build_deck(path, out, formats=("slides",))
+    assert pages(out / ".-a%b.pdf") >= 1
