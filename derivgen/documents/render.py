@@ -119,9 +119,9 @@ def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
         raise TemplateError(f"{where}: template error: {error.message}") from None
     except UnicodeDecodeError as error:  # a template included from outside the checked folder
         raise TemplateError(f"{_where(error, name)}: loads a file that is not UTF-8 text ({error.reason})") from None
-    except (DerivgenError, RecursionError, MemoryError):
+    except (DerivgenError, MemoryError):
         raise
-    except Exception as error:  # the template itself raised: 1/0, a filter on the wrong type
+    except Exception as error:  # the template itself raised: 1/0, a filter on the wrong type, endless recursion
         message = error.message if isinstance(error, jinja2.TemplateError) and error.message else str(error)
         kind = "" if isinstance(error, jinja2.TemplateError) else f"{type(error).__name__}: "
         raise TemplateError(f"{_where(error, name)}: template error: {kind}{message}") from None
