@@ -360,7 +360,8 @@ def build_command(
     """Build a deck (slides, handouts, notes) or an exercise file (sheets and solutions) into PDFs.
 
     An exercise file (one with `exercises:`) gives DECK.pdf and DECK-solutions.pdf, or one pair per
-    variant with --variants N or --roster students.csv, and DECK-answers.json.
+    variant with --variants N or --roster students.csv, and an answer key: DECK-answers.json,
+    DECK-variants-answers.json or DECK-roster-students-answers.json.
     """
     from .calculus.worker import using_hard_limits
     from .input.spec import is_exercise_file

@@ -348,9 +348,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 def test_build_format_and_output_folder(tmp_path, capsys):
     deck = write(tmp_path, "deck.yaml", DECK)
-    code, _, _ = run(
-        capsys, "build", str(deck), "--output", str(tmp_path / "notes"), "--format", "notes", "--tex-only"
-    )
+    code, _, _ = run(capsys, "build", str(deck), "--output", str(tmp_path / "notes"), "--format", "notes", "--tex-only")
     assert code == 0 and sorted(path.name for path in (tmp_path / "notes").glob("*.tex")) == ["deck-notes.tex"]
     code, _, _ = run(capsys, "build", str(deck), "-o", str(tmp_path / "all"), "--tex-only")
     written = sorted(path.name for path in (tmp_path / "all").glob("*.tex"))
@@ -420,7 +418,9 @@ def test_build_limits_name_the_frame(tmp_path, capsys, monkeypatch):
 
 
 def answers(out_dir: Path) -> dict:
-    return json.loads((out_dir / "sheet-answers.json").read_text())
+    """The one answer key of a build (its name says what was built: sheet-variants-answers.json, …)."""
+    (path,) = out_dir.glob("sheet*-answers.json")
+    return json.loads(path.read_text())
 
 
 def test_seed_reproduces_and_changes_the_variants(tmp_path, capsys):

@@ -95,16 +95,35 @@ def test_parallel_variants_compile_and_unchanged_ones_are_skipped(tmp_path):
     assert "0 compiled" in messages[-1]
 
 
-def roster(tmp_path: Path, *names: str, file: str = "roster.csv") -> Path:
+def roster(tmp_path: Path, *names: str, file: str = "roster.csv", ids: list[str] | None = None) -> Path:
+    """A roster CSV: a name column, and an id column when ``ids`` are given."""
     path = tmp_path / file
-    path.write_text("id,name\n" + "".join(f"{n},{name}\n" for n, name in enumerate(names, start=1)), encoding="utf-8")
+    if ids is None:
+        path.write_text("name\n" + "".join(f"{name}\n" for name in names), encoding="utf-8")
+    else:
+        path.write_text(
+            "id,name\n" + "".join(f"{i},{name}\n" for i, name in zip(ids, names, strict=True)), encoding="utf-8"
+        )
     return path
 
 
 def header_name(tex: Path) -> str:
-    """The variant or student name a generated sheet prints in its first-page header."""
+    """The variant or student name a generated sheet prints in its first-page header (its third argument)."""
     line = next(line for line in tex.read_text(encoding="utf-8").splitlines() if line.startswith("\\firstpageheader"))
-    return line.rsplit("{", 1)[1].rstrip("}")
+    groups, depth, current = [], 0, ""
+    for char in line[len("\\firstpageheader") :]:
+        if char == "{" and depth == 0:
+            depth, current = 1, ""
+        elif char == "}" and depth == 1:
+            depth = 0
+            groups.append(current)
+        else:
+            depth += {"{": 1, "}": -1}.get(char, 0)
+            current += char
+    return groups[2].replace("{-}", "-")
+
+
+ONE_PARAMETER = "title: T\nexercises:\n  - derive: x**a\n    parameters:\n      a: {integer: [2, 99]}\n"
 
 
 def test_roster_names_the_variants(tmp_path):
@@ -130,23 +149,134 @@ def test_roster_files_never_overwrite_each_other_nor_the_class_files(tmp_path):
     for owner in set(owners):  # each one's pair: a sheet and a solution sheet
         tex = [path.read_text() for path in out.glob("*.tex") if header_name(path) == owner]
         assert sorted("answers]{exam}" in text for text in tex) == [False, True], owner
-    answers = json.loads((out / "sheet-answers.json").read_text())
+    # one answer key per build: the roster's does not replace the sheet's nor the variants'
+    assert sorted(json.loads((out / "sheet-answers.json").read_text())) == ["sheet"]
+    assert sorted(json.loads((out / "sheet-variants-answers.json").read_text())) == ["Variant 1"]
+    answers = json.loads((out / "sheet-roster-roster-answers.json").read_text())
     assert sorted(answers) == sorted(students)
 
 
+def roster_build(tmp_path: Path, students: Path, **options) -> tuple[dict[str, str], dict]:
+    """Build the roster's sheets (.tex only): the header of each student's sheet by file name, and the answer key."""
+    tmp_path.mkdir(exist_ok=True)
+    out = tmp_path / "out"
+    build_sheet(sheet(tmp_path, ONE_PARAMETER), out, roster=students, tex_only=True, **options)
+    headers = {path.name: header_name(path) for path in out.glob("sheet--*.tex")}
+    (key,) = out.glob("*-answers.json")
+    return headers, json.loads(key.read_text())
+
+
+def test_namesakes_get_a_sheet_and_an_answer_key_entry_each(tmp_path):
+    # one name twice once gave two sheets but one answer-key entry: one student graded by the other's answers
+    headers, answers = roster_build(tmp_path, roster(tmp_path, "Ada Lovelace", "Bob", "Ada  Lovelace", "Ada Lovelace"))
+    assert headers == {
+        "sheet--ada-lovelace.tex": "Ada Lovelace (roster line 2)",
+        "sheet--ada-lovelace--solutions.tex": "Ada Lovelace (roster line 2)",
+        "sheet--ada-lovelace-2.tex": "Ada Lovelace (roster line 4)",
+        "sheet--ada-lovelace-2--solutions.tex": "Ada Lovelace (roster line 4)",
+        "sheet--ada-lovelace-3.tex": "Ada Lovelace (roster line 5)",
+        "sheet--ada-lovelace-3--solutions.tex": "Ada Lovelace (roster line 5)",
+        "sheet--bob.tex": "Bob",
+        "sheet--bob--solutions.tex": "Bob",
+    }
+    assert sorted(answers) == [
+        "Ada Lovelace (roster line 2)",
+        "Ada Lovelace (roster line 4)",
+        "Ada Lovelace (roster line 5)",
+        "Bob",
+    ]
+    assert [answers[key]["sheet"] for key in sorted(answers)] == [
+        "sheet--ada-lovelace",
+        "sheet--ada-lovelace-2",
+        "sheet--ada-lovelace-3",
+        "sheet--bob",
+    ]
+    drawn = [answers[key]["exercises"][0]["parameters"]["a"] for key in sorted(answers)[:3]]
+    assert len(set(drawn)) == 3  # the namesakes' numbers are drawn apart too
+
+
+def test_names_that_share_a_slug_get_distinct_files(tmp_path):
+    headers, answers = roster_build(tmp_path, roster(tmp_path, "Ann Marie", "Émile", "Ann-Marie", "Emile"))
+    assert {name: header for name, header in headers.items() if "solutions" not in name} == {
+        "sheet--ann-marie.tex": "Ann Marie",
+        "sheet--emile.tex": "Émile",
+        "sheet--ann-marie-2.tex": "Ann-Marie (roster line 4)",
+        "sheet--emile-2.tex": "Emile (roster line 5)",
+    }
+    assert sorted(answers) == ["Ann Marie", "Ann-Marie", "Emile", "Émile"]
+
+
+def test_the_id_column_names_files_headers_and_answer_keys(tmp_path):
+    students = roster(tmp_path, "Ada", "Ada", "Bob", ids=["4711", "4712", "s-0815"])
+    headers, answers = roster_build(tmp_path, students)
+    assert {name: header for name, header in headers.items() if "solutions" not in name} == {
+        "sheet--ada-4711.tex": "Ada (ID 4711)",
+        "sheet--ada-4712.tex": "Ada (ID 4712)",
+        "sheet--bob-s-0815.tex": "Bob (ID s-0815)",
+    }
+    assert sorted(answers) == ["4711", "4712", "s-0815"]
+    assert answers["4712"]["name"] == "Ada" and answers["4712"]["id"] == "4712" and answers["4712"]["roster_line"] == 3
+    assert answers["4711"]["exercises"] != answers["4712"]["exercises"]
+    # a unique name keeps the numbers it had without the id column: an ID added later redraws nobody
+    _, before = roster_build(tmp_path / "before", roster(tmp_path, "Ada", "Bob", file="names.csv"))
+    assert before["Bob"]["exercises"] == answers["s-0815"]["exercises"]
+
+
+def test_a_roster_saved_with_a_byte_order_mark(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("Name,ID\r\nAda Lovelace,1\r\nBob,2\r\n".encode("utf-8-sig"))
+    headers, answers = roster_build(tmp_path, path)
+    assert sorted(headers) == [
+        "sheet--ada-lovelace-1--solutions.tex",
+        "sheet--ada-lovelace-1.tex",
+        "sheet--bob-2--solutions.tex",
+        "sheet--bob-2.tex",
+    ]
+    assert sorted(answers) == ["1", "2"]
+    path.write_bytes("Ada Lovelace\nBob\n".encode("utf-8-sig"))  # no header: names in the first column
+    headers, answers = roster_build(tmp_path / "no-header", path)
+    assert sorted(answers) == ["Ada Lovelace", "Bob"]
+
+
+def test_names_the_fonts_lack_get_distinct_readable_headers(tmp_path):
+    headers, answers = roster_build(tmp_path, roster(tmp_path, "李明", "王芳", "Nguyễn Thị Ánh"))
+    sheets = {name: header for name, header in headers.items() if "solutions" not in name}
+    assert sheets == {
+        "sheet--李明.tex": "?? (roster line 2)",
+        "sheet--王芳.tex": "?? (roster line 3)",
+        "sheet--nguyen-thi-anh.tex": "Nguyen Thi Ánh (roster line 4)",
+    }
+    assert sorted(answers) == ["Nguyễn Thị Ánh", "李明", "王芳"]  # the key keeps the name as written
+
+
+@pytest.mark.slow
+def test_names_the_fonts_lack_compile(tmp_path):
+    """ư, ǚ, a control character and CJK names never stop TeX (they once did)."""
+    out = tmp_path / "out"
+    students = roster(tmp_path, "李明", "Lư ǚ\x01", ids=["1", "2"])
+    build_sheet(sheet(tmp_path, ONE_PARAMETER), out, roster=students, jobs=2)
+    for stem in ("sheet--李明-1", "sheet--lu-u-2"):
+        assert pages(out / f"{stem}.pdf") == 1 and pages(out / f"{stem}--solutions.pdf") == 1
+    assert "?? (ID 1)" in pdf_text(out / "sheet--李明-1.pdf")
+    assert "Lu u? (ID 2)" in pdf_text(out / "sheet--lu-u-2.pdf")
+
+
 @pytest.mark.parametrize(
-    ("names", "words"),
+    ("text", "words"),
     [
-        (["Ada Lovelace", "Bob", "Ada Lovelace"], ["roster.csv:4", "'Ada Lovelace'", "line 2"]),
-        (["Ann Marie", "Bob", "Ann-Marie"], ["roster.csv:4", "'Ann-Marie'", "'Ann Marie'", "line 2"]),
-        (["Émile", "Emile"], ["roster.csv:3", "'Emile'", "line 2"]),
-        (["Bob", "???"], ["roster.csv:3", "'???'"]),
+        ("name\nBob\n???\n", ["roster.csv:3", "'???'", "no letter or digit"]),
+        ("id,name\n7,Ada\n8,Bob\n7,Cy\n", ["roster.csv:4", "'7'", "line 2"]),
+        ("id,name\n7,Ada\n8,\n", ["roster.csv:3", "'8'", "no name"]),
+        ("id,student\n7,Ada\n", ["roster.csv:1", "no 'name' column"]),
+        ("id,name\nBob,Ada\n,Bob\n", ["roster.csv:3", "'Bob'", "line 2"]),  # an ID that is another's name
     ],
 )
-def test_roster_names_that_would_collide_are_refused(tmp_path, names, words):
+def test_roster_errors_name_the_line(tmp_path, text, words):
     out = tmp_path / "out"
+    path = tmp_path / "roster.csv"
+    path.write_text(text, encoding="utf-8")
     with pytest.raises(DerivgenError) as caught:
-        build_sheet(sheet(tmp_path), out, roster=roster(tmp_path, *names), tex_only=True)
+        build_sheet(sheet(tmp_path), out, roster=path, tex_only=True)
     message = caught.value.one_line()
     assert "\n" not in message and all(word in message for word in words), message
     assert not out.exists()
@@ -157,12 +287,15 @@ def test_a_student_keeps_their_sheet_when_others_join_or_move(tmp_path):
     build_sheet(sheet(tmp_path), before, seed=3, roster=roster(tmp_path, "Ada", "Bob", "Cy"), tex_only=True)
     others = roster(tmp_path, "Cy", "Ada", "Newcomer", "Bob", file="new.csv")
     build_sheet(sheet(tmp_path), after, seed=3, roster=others, tex_only=True)
-    old, new = (json.loads((folder / "sheet-answers.json").read_text()) for folder in (before, after))
+    old, new = (
+        {entry["name"]: entry["exercises"] for entry in json.loads(path.read_text()).values()}
+        for path in (before / "sheet-roster-roster-answers.json", after / "sheet-roster-new-answers.json")
+    )
     for name in ("Ada", "Bob", "Cy"):
         assert new[name] == old[name], name
     for path in before.glob("sheet--*.tex"):
         assert (after / path.name).read_bytes() == path.read_bytes(), path.name
-    drawn = {new[name]["exercises"][0]["parameters"]["a"] for name in new}
+    drawn = {new[name][0]["parameters"]["a"] for name in new}
     assert len(drawn) > 1  # the students do get different numbers
 
 
@@ -170,7 +303,7 @@ def test_degenerate_draws_are_redrawn(tmp_path):
     text = "title: T\nexercises:\n  - derive: a*x\n    parameters:\n      a: {integer: [0, 1]}\n"
     out = tmp_path / "out"
     build_sheet(sheet(tmp_path, text), out, variants=6, tex_only=True)
-    answers = json.loads((out / "sheet-answers.json").read_text())
+    answers = json.loads((out / "sheet-variants-answers.json").read_text())
     assert {variant["exercises"][0]["parameters"]["a"] for variant in answers.values()} == {"1"}
 
 
@@ -178,8 +311,61 @@ def test_division_by_zero_is_redrawn(tmp_path):
     text = "title: T\nexercises:\n  - derive: 1/(x - b) + x/b\n    parameters:\n      b: {integer: [0, 1]}\n"
     out = tmp_path / "out"
     build_sheet(sheet(tmp_path, text), out, variants=4, tex_only=True)
-    answers = json.loads((out / "sheet-answers.json").read_text())
+    answers = json.loads((out / "sheet-variants-answers.json").read_text())
     assert {variant["exercises"][0]["parameters"]["b"] for variant in answers.values()} == {"1"}
+
+
+def test_a_question_with_an_infinity_is_redrawn(tmp_path):
+    # the question itself, not only its answer: d/dx(x + |log 0|) asks about x + ∞
+    text = "title: T\nexercises:\n  - derive: x**2 + abs(log(b))\n    parameters:\n      b: {integer: [0, 1]}\n"
+    out = tmp_path / "out"
+    build_sheet(sheet(tmp_path, text), out, variants=4, tex_only=True)
+    answers = json.loads((out / "sheet-variants-answers.json").read_text())
+    assert {variant["exercises"][0]["parameters"]["b"] for variant in answers.values()} == {"1"}
+    assert not any("infty" in path.read_text() for path in out.glob("*.tex"))
+
+
+@pytest.mark.parametrize("undefined", [sympy.zoo, sympy.oo, -sympy.oo, sympy.nan])
+def test_a_question_holding_an_undefined_value_is_degenerate(undefined):
+    from types import SimpleNamespace
+
+    from derivgen.documents.sheets import _degenerate
+
+    x = sympy.Symbol("x")
+    fine = SimpleNamespace(left=SimpleNamespace(functions=(x**2,)), result=2 * x)
+    assert not _degenerate(fine)
+    question = SimpleNamespace(
+        left=SimpleNamespace(functions=(sympy.Add(x**2, undefined, evaluate=False),)), result=2 * x
+    )
+    assert _degenerate(question)
+    matrix = SimpleNamespace(
+        left=SimpleNamespace(functions=(sympy.Matrix([x, undefined]),)), result=sympy.Matrix([1, 0])
+    )
+    assert _degenerate(matrix)
+
+
+@pytest.mark.parametrize(
+    ("derive", "name", "words"),
+    [
+        ("sin(x)*a", "sin", "'sin' is a function"),
+        ("e*x", "e", "'e' is a constant"),
+        ("pi*x", "pi", "'pi' is a constant"),
+        ("E*x", "E", "'E' is a constant"),
+        ("I*x", "I", "'I' is a constant"),
+        ("a*x", "x", "'x' is the variable the exercise differentiates by"),
+        ("a*t\n    wrt: t", "t", "'t' is the variable"),
+    ],
+)
+def test_a_parameter_may_not_shadow_a_function_a_constant_or_the_variable(tmp_path, derive, name, words):
+    parameters = f"    parameters:\n      a: {{integer: [1, 3]}}\n      {name}: {{integer: [2, 3]}}\n"
+    text = f"title: T\nexercises:\n  - derive: {derive}\n{parameters}"
+    with pytest.raises(SpecError) as caught:
+        build_sheet(sheet(tmp_path, text), tmp_path / "out", variants=2, tex_only=True)
+    message = caught.value.one_line()
+    line = text.splitlines().index(f"      {name}: {{integer: [2, 3]}}") + 1
+    assert message.startswith(f"{tmp_path / 'sheet.yaml'}:{line}: exercise 1: parameter {name}: "), message
+    assert words in message and "\n" not in message
+    assert not (tmp_path / "out").exists()
 
 
 def test_impossible_parameters_are_a_clear_error(tmp_path):
@@ -226,7 +412,8 @@ def test_an_unexpected_exception_in_a_parallel_batch_loses_only_its_variant(tmp_
         for suffix in ("", "--solutions"):
             assert pages(out / f"sheet--{name}{suffix}.pdf") == 1
     assert not [path.name for path in out.iterdir() if "bob" in path.name]  # not even his finished sheet
-    assert sorted(json.loads((out / "sheet-answers.json").read_text())) == ["Ada", "Cy"]
+    answers = json.loads((out / "sheet-roster-roster-answers.json").read_text())
+    assert sorted(entry["name"] for entry in answers.values()) == ["Ada", "Cy"]
 
 
 def test_cli_reports_a_crashed_variant_and_exits_non_zero(tmp_path, monkeypatch, capsys):
@@ -300,7 +487,7 @@ def test_example_exercise_sheet_from_the_command_line(tmp_path, capsys):
         ["build", str(ROOT / "examples" / "exercise_sheet.yaml"), "-o", str(out), "--variants", "2", "--tex-only"]
     )
     assert code == 0, capsys.readouterr().err
-    data = json.loads((out / "exercise_sheet-answers.json").read_text())
+    data = json.loads((out / "exercise_sheet-variants-answers.json").read_text())
     assert len(data) == 2 and len(data["Variant 1"]["exercises"]) >= 6
 
 

@@ -11,6 +11,7 @@ build writes a new .tex without a PDF, and must not make the old PDF look curren
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import json
@@ -27,7 +28,7 @@ from ..errors import DerivgenError
 from ..presentation.text import Plain
 from ..version import __version__
 from .compile import DEFAULT_TIMEOUT, TexError, compile_tex, tex_tools_missing
-from .render import FORMATS, DeckInfo, environment, render, templates_fingerprint
+from .render import FORMATS, DeckInfo, environment, render, render_template, templates_fingerprint
 from .themes import deck_look, logo_fingerprint
 
 if TYPE_CHECKING:
@@ -46,6 +47,9 @@ CACHE_FILE = ".derivgen-cache.json"
 # distributions whose version changes what a deck derives, prints or renders
 OUTPUT_LIBRARIES = ("sympy", "jinja2", "pyyaml")
 _FRAME_MARKER = re.compile(r"^%% derivgen-frame (\d+)$")
+# what TeX is given as the job name: the output's own name may be anything ("-deck" is an option to
+# latexmk, ".hidden" a file openout_any=p refuses to write, "a%b" a comment, "李明" an encoding question)
+_JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}")
 
 
 class BuildError(DerivgenError):
@@ -111,8 +115,9 @@ def build_deck(
     if not tex_only:
         report(f"{deck_path}: compiling {', '.join(formats)}")
         with ThreadPoolExecutor(max_workers=max(1, min(len(formats), os.cpu_count() or 1))) as pool:
+            extra = dict(look.files)
             futures = {
-                fmt: pool.submit(compile_tex, tex, f"{stem}{FORMATS[fmt][1]}", timeout, dict(look.files))
+                fmt: pool.submit(compile_tex, tex, _job_name(f"{stem}{FORMATS[fmt][1]}", extra), timeout, extra)
                 for fmt, tex in sources.items()
             }
             for fmt, future in futures.items():
@@ -152,6 +157,16 @@ def _lay_out(
                     f"line {shrunk.row} is too wide to break and is set at {shrunk.scale:.0%} of the normal size "
                     f"(below {MIN_SCALE:.0%}); shorten it or split the derivation"
                 )
+
+
+def _job_name(stem: str, beside: Iterable[str] = ()) -> str:
+    """A name TeX takes for the build folder's files, whatever the output is called: ASCII letters,
+    digits, '-' and '_', starting with a letter or digit (the files it names are derivgen's own, in
+    a fresh folder: two outputs sharing a job name never meet), and not the stem of a file put
+    ``beside`` it (a deck named logo.yaml with its logo.png)."""
+    plain = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).lstrip("-_")[:80].rstrip("-_")
+    plain = plain if _JOB_NAME.fullmatch(plain) else "document"
+    return plain if not any(name.startswith(f"{plain}.") for name in beside) else f"document-{plain}"[:80]
 
 
 def _suffixes(tex_only: bool) -> tuple[str, ...]:
@@ -215,25 +230,64 @@ def _tex_hash(tex: bytes) -> str:
 
 
 def _write_all(out_dir: Path, files: dict[Path, bytes]) -> None:
-    """Write every file to a temporary name first, then rename them all into place."""
+    """Write every file to a temporary name first, then rename them all into place.
+
+    A new file gets the mode ``0666 & ~umask`` (as ``open()`` would give it; ``mkstemp`` alone makes
+    it 0600, which breaks a web-served lecture folder), a replaced file keeps its own mode.  Whatever
+    fails — a full disk, a rename, an interrupt — no ``.part`` file is left behind.
+    """
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise BuildError(f"{out_dir}: cannot create the output folder ({error.strerror or error})") from None
     staged: list[tuple[Path, Path]] = []
+    new_mode = 0o666 & ~_umask()
     try:
         for path, content in files.items():
             handle, part_name = tempfile.mkstemp(dir=out_dir, prefix=f".{path.name}.", suffix=".part")
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(content)
-            staged.append((Path(part_name), path))
+            staged.append((Path(part_name), path))  # before writing: a failed write is cleaned up too
+            try:
+                os.fchmod(handle, _mode_of(path, new_mode))
+                _write_bytes(handle, content)
+            finally:
+                os.close(handle)
         for temporary, path in staged:
             os.replace(temporary, path)
     except OSError as error:
         raise BuildError(f"{out_dir}: cannot write the output ({error.strerror or error})") from None
     finally:
         for temporary, _ in staged:
-            temporary.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+
+
+def _write_bytes(handle: int, content: bytes) -> None:
+    """All of ``content`` to the open file ``handle`` (``os.write`` may write less than asked)."""
+    view = memoryview(content)
+    while view:
+        view = view[os.write(handle, view) :]
+
+
+def _mode_of(path: Path, default: int) -> int:
+    """The permission bits of the file ``path`` replaces, or ``default`` for a new file."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return default
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` can only set it: setting it for a
+    moment would race with threads creating files); the set-and-restore only where /proc lacks it."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _explain(error: TexError, deck_path: Path, fmt: str, tex: str, frames) -> str:
@@ -273,13 +327,16 @@ class SheetJob:
     templates: Path | None
     seed: int
     number: int | None
-    name: str  # printed on the sheet, and the variant's key in the answers file
+    name: str  # printed on the sheet
     identity: int | str | None  # what seeds the draws: the variant number or the student's name
     stems: tuple[str, str]  # file stems of the sheet and of its solutions
     where: str  # for messages: "Variant 3" or "Ann Solutions (roster.csv:4)"
     tex_only: bool
     force: bool
     timeout: float
+    key: str = "sheet"  # the variant's key in the answers file: "Variant 3", a student's ID or name
+    tag: str = ""  # printed after the name, to tell namesakes apart: "ID 4711", "roster line 7"
+    about: tuple[tuple[str, str | int], ...] = ()  # more for its answer-key entry: ("id", "4711"), ("roster_line", 7)
 
 
 @dataclass
@@ -308,7 +365,8 @@ def build_sheet(
 ) -> list[Path]:
     """Build an exercise file: ``<sheet>.pdf`` and ``<sheet>-solutions.pdf`` (and their .tex), or one pair
     per variant (``<sheet>-v1``, ``<sheet>-v1-solutions``, …) or per roster student
-    (``<sheet>--ada-lovelace``, ``<sheet>--ada-lovelace--solutions``), plus ``<sheet>-answers.json``.
+    (``<sheet>--ada-lovelace``, ``<sheet>--ada-lovelace--solutions``), plus the build's answer key
+    (:func:`answers_name`).
 
     Variants are built in parallel processes; a variant that fails — with any exception — is
     reported without losing the others, which are written; a :class:`BuildError` at the end names
@@ -316,39 +374,75 @@ def build_sheet(
     was compiled from exactly the .tex of this build (recorded in the cache file).
     """
     from ..input.spec import load_sheet
-    from .sheets import read_roster, student_stems
+    from .sheets import check_parameter_names, read_roster, student_stems
 
     sheet_path, out_dir = Path(sheet_path), Path(out_dir)
-    load_sheet(sheet_path)  # fail early, once, on a malformed file
+    check_parameter_names(*load_sheet(sheet_path))  # fail early, once, on a malformed file
     environment(Path(templates) if templates is not None else None)  # and on a missing templates folder
     stem = sheet_path.stem
-    # (number, name, identity, stems, where) of every variant
-    names: list[tuple[int | None, str, int | str | None, tuple[str, str], str]]
+    template_path = Path(templates) if templates is not None else None
+
+    def make(
+        number: int | None,
+        name: str,
+        identity: int | str | None,
+        stems: tuple[str, str],
+        where: str,
+        key: str = "sheet",
+        tag: str = "",
+        about: tuple[tuple[str, str | int], ...] = (),
+    ) -> SheetJob:
+        return SheetJob(
+            sheet_path,
+            out_dir,
+            template_path,
+            seed,
+            number,
+            name,
+            identity,
+            stems,
+            where,
+            tex_only,
+            force,
+            timeout,
+            key,
+            tag,
+            about,
+        )
+
+    batch: list[SheetJob]
     if roster is not None:
-        names = [
-            (
-                n,
-                student.name,
-                student.identity,
-                student_stems(stem, student.slug),
-                f"{student.name} ({roster}:{student.line})",
+        batch = [
+            make(
+                number=n,
+                name=student.name,
+                identity=student.identity,
+                stems=student_stems(stem, student.slug),
+                where=f"{student.name} ({roster}:{student.line})",
+                key=student.key,
+                tag=student.tag,
+                about=(
+                    ("name", student.name),
+                    *((("id", student.id),) if student.id else ()),
+                    ("roster_line", student.line),
+                ),
             )
             for n, student in enumerate(read_roster(Path(roster)), start=1)
         ]
     elif variants > 0:
-        names = [
-            (n, f"Variant {n}", n, (f"{stem}-v{n}", f"{stem}-v{n}-solutions"), f"Variant {n}")
+        batch = [
+            make(
+                number=n,
+                name=f"Variant {n}",
+                identity=n,
+                stems=(f"{stem}-v{n}", f"{stem}-v{n}-solutions"),
+                where=f"Variant {n}",
+                key=f"Variant {n}",
+            )
             for n in range(1, variants + 1)
         ]
     else:
-        names = [(None, "", None, (stem, f"{stem}-solutions"), str(sheet_path))]
-    template_path = Path(templates) if templates is not None else None
-    batch = [
-        SheetJob(
-            sheet_path, out_dir, template_path, seed, number, name, identity, stems, where, tex_only, force, timeout
-        )
-        for number, name, identity, stems, where in names
-    ]
+        batch = [make(number=None, name="", identity=None, stems=(stem, f"{stem}-solutions"), where=str(sheet_path))]
     outcomes: list[SheetOutcome] = []
     workers = max(1, min(len(batch), jobs or os.cpu_count() or 1))
     if workers == 1:
@@ -373,10 +467,16 @@ def build_sheet(
     for outcome in outcomes:
         if outcome.error is None:
             files.update(outcome.files)
-            answers[outcome.job.name or "sheet"] = outcome.answers
+            job = outcome.job
+            answers[job.key] = {
+                **(outcome.answers or {}),
+                **dict(job.about),
+                "sheet": job.stems[0],
+                "solutions": job.stems[1],
+            }
             compiled_from.update(outcome.compiled_from)
     if answers:
-        files[out_dir / f"{stem}-answers.json"] = json.dumps(answers, indent=2, sort_keys=True).encode()
+        files[out_dir / answers_name(stem, variants, roster)] = json.dumps(answers, indent=2, sort_keys=True).encode()
     if compiled_from:
         files[out_dir / CACHE_FILE] = _updated_cache(out_dir, pdfs=compiled_from)
     _write_all(out_dir, files)
@@ -394,6 +494,19 @@ def build_sheet(
         more = f"; and {len(failures) - 5} more" if len(failures) > 5 else ""
         raise BuildError(f"{len(failures)} of {len(outcomes)} variant(s) failed: {listed}{more}")
     return sorted(files)
+
+
+def answers_name(stem: str, variants: int = 0, roster: str | Path | None = None) -> str:
+    """The answer key's file name, after what was built, so that no build overwrites another's key:
+    ``<sheet>-answers.json`` (the sheet without variants), ``<sheet>-variants-answers.json`` (``--variants``),
+    ``<sheet>-roster-<roster>-answers.json`` (``--roster <roster>.csv``; each roster its own)."""
+    from .sheets import slug_of
+
+    if roster is not None:
+        return f"{stem}-roster-{slug_of(Path(roster).stem) or 'roster'}-answers.json"
+    if variants > 0:
+        return f"{stem}-variants-answers.json"
+    return f"{stem}-answers.json"
 
 
 def build_variant(job: SheetJob) -> SheetOutcome:
@@ -423,7 +536,7 @@ def _build_variant(job: SheetJob) -> SheetOutcome:
 
     sheet, source = load_sheet(job.sheet_path)
     with notation(sheet.notation):
-        variant = present_variant(sheet, source, job.seed, job.number, job.name, job.stems[0], job.identity)
+        variant = present_variant(sheet, source, job.seed, job.number, job.name, job.stems[0], job.identity, job.tag)
     env = environment(job.templates)
     info = SheetInfo.of(sheet)
 
@@ -450,7 +563,7 @@ def _build_variant(job: SheetJob) -> SheetOutcome:
         if pdf_path.exists() and compiled_before.get(pdf_path.name) == source_hash:
             continue  # this very .tex made that PDF
         try:
-            files[pdf_path] = compile_tex(tex, stem, job.timeout).pdf
+            files[pdf_path] = compile_tex(tex, _job_name(stem), job.timeout).pdf
         except TexError as error:
             raise BuildError(f"{job.sheet_path}: {stem}: {error.one_line()}") from None
         compiled_from[pdf_path.name] = source_hash
@@ -488,9 +601,4 @@ def render_sheet(
     env: jinja2.Environment, info: SheetInfo, variant: Variant, solutions: bool, measuring: bool = False
 ) -> str:
     """The sheet's LaTeX; ``measuring``: the solution sheet that only logs the widths of its rows."""
-    try:
-        return env.get_template("sheet.tex.j2").render(
-            sheet=info, variant=variant, solutions=solutions, measuring=measuring
-        )
-    except Exception as error:  # jinja's own errors: a broken user template
-        raise BuildError(f"template sheet.tex.j2: {error}") from None
+    return render_template(env, "sheet.tex.j2", sheet=info, variant=variant, solutions=solutions, measuring=measuring)

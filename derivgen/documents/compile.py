@@ -21,8 +21,10 @@ from pathlib import Path
 from ..errors import DerivgenError
 
 DEFAULT_TIMEOUT = 120.0
-_FILE_LINE_ERROR = re.compile(r"^(?:\./)?[^:\n]*\.tex:(\d+): (.*)$", re.MULTILINE)
-_BANG_ERROR = re.compile(r"^! (.*)$", re.MULTILINE)
+# "./deck.tex:12: msg" (the generated source), "/usr/share/…/fontspec.sty:45: msg" (a package's file)
+_FILE_LINE_ERROR = re.compile(r"^((?:\./)?[^:\n]*\.(?:tex|sty|cls|def|cfg|fd|clo|ldf)):(\d+): (.*)$", re.MULTILINE)
+# "! msg", and pdfTeX's own "!pdfTeX error: pdflatex: cannot find image file x.png" (no space after "!")
+_BANG_ERROR = re.compile(r"^!(?: |pdfTeX error: ?(?:pdf(?:la)?tex(?:\.\w+)?: )?)(.*)$", re.MULTILINE)
 _EXTRA_FILE = re.compile(r"[a-z][a-z0-9-]{0,30}\.(?:png|jpe?g|pdf)")
 _CONTEXT_LINE = re.compile(r"^(?:l\.(\d+)|<argument>|<recently read>|<to be read again>) ?(.*)$", re.MULTILINE)
 
@@ -129,11 +131,15 @@ def _first_error(log: str) -> tuple[int | None, str] | None:
     match = _FILE_LINE_ERROR.search(log)
     bang = _BANG_ERROR.search(log)
     if match and (bang is None or match.start() <= bang.start()):
-        return int(match.group(1)), match.group(2).strip()
+        path, at, message = match.group(1), int(match.group(2)), match.group(3).strip()
+        if not path.startswith("/") and path.endswith(".tex"):  # the generated source, in the build folder
+            return at, message
+        return None, f"{message} (in {Path(path).name}, line {at})"  # a package's file: its line is not ours
     if bang:
         line = _CONTEXT_LINE.search(log, bang.end())
         number = int(line.group(1)) if line and line.group(1) else None
-        return number, bang.group(1).strip()
+        message = bang.group(1).strip()
+        return number, f"pdfTeX error: {message}" if bang.group(0).startswith("!pdfTeX") else message
     return None
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..presentation.layout import LABEL_GROWTHS, Box, FrameSizes, Page, RowSize, terms
 from .compile import TexError, compile_tex
+from .render import render_template
 
 if TYPE_CHECKING:
     import jinja2
@@ -84,8 +85,9 @@ def measure(
     items = measured_frames(frames)
     if not items:
         return {}
-    template = env.get_template("measure.tex.j2")
-    source = template.render(deck=deck, frames=frames, measured=items, label_growths=LABEL_GROWTHS)
+    source = render_template(
+        env, "measure.tex.j2", deck=deck, frames=frames, measured=items, label_growths=LABEL_GROWTHS
+    )
     log = measured_log(source, timeout, files or {})
     values = {key: value for key, value in _MEASURE.findall(log)}
     # a frame the document did not measure (a user's slides template without derivgen's blocks) is

@@ -10,6 +10,7 @@ with ``--templates`` is searched before the built-in templates, so any template 
 from __future__ import annotations
 
 import hashlib
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +61,7 @@ def environment(user_templates: Path | None = None) -> jinja2.Environment:
     if user_templates is not None:
         if not user_templates.is_dir():
             raise TemplateError(f"{user_templates}: the templates folder does not exist")
+        _check_templates_folder(user_templates)
         loaders.insert(0, jinja2.FileSystemLoader(str(user_templates)))
     return jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
@@ -102,14 +104,55 @@ class DeckInfo:
 def render(fmt: str, deck: DeckInfo, frames: list[PresentedFrame], env: jinja2.Environment) -> str:
     """The LaTeX source of one output format."""
     template_name, _ = FORMATS[fmt]
+    return render_template(env, template_name, deck=deck, frames=frames)
+
+
+def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
+    """Render the template ``name``; any error in it — a syntax error, an undefined name, an exception a
+    template raises (``\\VAR{1/0}``) — is a :class:`TemplateError` naming the template file and line."""
     try:
-        return env.get_template(template_name).render(deck=deck, frames=frames)
+        return env.get_template(name).render(**context)
     except jinja2.TemplateNotFound as error:
         raise TemplateError(f"template not found: {error.name}") from None
     except jinja2.TemplateSyntaxError as error:
-        raise TemplateError(f"{error.filename or error.name}:{error.lineno}: template error: {error.message}") from None
-    except jinja2.UndefinedError as error:
-        raise TemplateError(f"template {template_name}: {error.message}") from None
+        where = f"{error.filename or error.name or name}:{error.lineno}"
+        raise TemplateError(f"{where}: template error: {error.message}") from None
+    except UnicodeDecodeError as error:  # a template included from outside the checked folder
+        raise TemplateError(f"{_where(error, name)}: loads a file that is not UTF-8 text ({error.reason})") from None
+    except (DerivgenError, MemoryError):
+        raise
+    except Exception as error:  # the template itself raised: 1/0, a filter on the wrong type, endless recursion
+        message = error.message if isinstance(error, jinja2.TemplateError) and error.message else str(error)
+        kind = "" if isinstance(error, jinja2.TemplateError) else f"{type(error).__name__}: "
+        raise TemplateError(f"{_where(error, name)}: template error: {kind}{message}") from None
+
+
+def _where(error: BaseException, name: str) -> str:
+    """``file:line`` of the innermost template frame of the traceback (Jinja gives a template's frames
+    its file name and line), or the template's name."""
+    found = name
+    for frame in traceback.extract_tb(error.__traceback__):
+        if frame.filename.endswith(".j2") and frame.lineno:
+            found = f"{frame.filename}:{frame.lineno}"
+    return found
+
+
+def _check_templates_folder(folder: Path) -> None:
+    """Every template (``*.j2``) in a user's folder must be UTF-8 text: a Latin-1 or binary file is named
+    here, not reported as a decoding error later.  Other files (a logo, notes) are left alone."""
+    for path in sorted(folder.rglob("*.j2")):
+        if not path.is_file():
+            continue
+        try:
+            path.read_bytes().decode("utf-8")
+        except OSError as error:
+            raise TemplateError(f"{path}: cannot read the template ({error.strerror or error})") from None
+        except UnicodeDecodeError as error:
+            line = path.read_bytes()[: error.start].count(b"\n") + 1
+            raise TemplateError(
+                f"{path}:{line}: the template is not UTF-8 text (byte 0x{error.object[error.start]:02x}); "
+                "save it as UTF-8"
+            ) from None
 
 
 def templates_fingerprint(env: jinja2.Environment) -> str:
@@ -119,6 +162,9 @@ def templates_fingerprint(env: jinja2.Environment) -> str:
     assert loader is not None, "environment() always sets a loader"
     # only templates: the package folder also holds __init__.py and its bytecode
     for name in sorted(env.list_templates(extensions=["j2"])):
-        source, _, _ = loader.get_source(env, name)
+        try:
+            source, _, _ = loader.get_source(env, name)
+        except UnicodeDecodeError as error:  # environment() checks a user's folder; this is a last guard
+            raise TemplateError(f"{name}: the template is not UTF-8 text ({error.reason})") from None
         digest.update(name.encode() + b"\0" + source.encode() + b"\0")
     return digest.hexdigest()

@@ -1,9 +1,10 @@
 """Exercise sheets: variants with drawn parameters, tasks for the sheet, worked solutions.
 
 A variant's numbers come from a random generator seeded by (seed, variant) — for a roster by
-(seed, the student's name), so adding, removing or reordering other students redraws nobody
-else's sheet — and the same seed gives the same sheets.  A draw that makes a task degenerate —
-undefined, or with a derivative that is identically zero — is drawn again.
+(seed, the student's name; a namesake's also by their ID or which namesake they are), so adding,
+removing or reordering other students redraws nobody else's sheet — and the same seed gives the same
+sheets.  A draw that makes a task degenerate — a question or answer with a division by zero, an
+infinity or a NaN, or a derivative that is identically zero — is drawn again.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ..calculus.model import DerivationResult
 from ..calculus.worker import HardLimitExceeded, run_limited
 from ..errors import DerivgenError
 from ..input.matrices import ASSUMPTIONS, declare, read_assumptions
-from ..input.parser import parse
+from ..input.parser import CONSTANTS, FUNCTIONS, parse
 from ..input.spec import Exercise, ExerciseSheet, Parameter, SourceMap, SpecError, Task
 from ..presentation.frames import (
     Row,
@@ -93,6 +94,7 @@ class Variant:
     name: str  # printed on the sheet: "Variant 3" or a student's name
     slug: str  # its file stem: "sheet-v3" or "sheet--ada-lovelace"
     exercises: list[PresentedExercise]
+    tag: str = ""  # printed after the name: "ID 4711", "roster line 7" (namesakes must not look alike)
 
     def answers(self) -> dict:
         def one(task: PresentedTask) -> dict:
@@ -155,11 +157,13 @@ def present_variant(
     name: str,
     slug: str,
     identity: int | str | None = None,
+    tag: str = "",
 ) -> Variant:
     """Draw the parameters of every exercise, derive every task, lay out sheet and solutions.
 
     ``identity`` seeds the draws (a student's name); by default the variant ``number``.
     """
+    check_parameter_names(sheet, source)
     exercises = []
     for index, exercise in enumerate(sheet.exercises):
         rng = variant_random(seed, number if identity is None else identity, index)
@@ -168,7 +172,41 @@ def present_variant(
             exercises.append(run_limited(_exercise, sheet, exercise, index + 1, rng, source, location))
         except HardLimitExceeded as error:
             raise SpecError(f"{source.where(location)}: exercise {index + 1}: {error.one_line()}") from None
-    return Variant(number, Plain(name), slug, exercises)  # a roster's name is data: its $ is a dollar
+    # a roster's name and ID are data: a $ in them is a dollar
+    return Variant(number, Plain(name), slug, exercises, Plain(tag))
+
+
+# names a parameter may not take: the parser reads them as a function or a constant, so the drawn number
+# would be silently ignored (sin) or a constant replaced (e); I, oo, nan, zoo are sympy's own
+_RESERVED = frozenset(FUNCTIONS) | frozenset(CONSTANTS) | {"I", "oo", "nan", "zoo"}
+
+
+def check_parameter_names(sheet: ExerciseSheet, source: SourceMap) -> None:
+    """Refuse a parameter named like a function (``sin``), a constant (``e``, ``pi``, ``E``, ``I``), the
+    variable of differentiation (``wrt``, ``x`` when no ``wrt`` is given) or a declared vector or matrix:
+    its drawn number would be ignored, or put in for the variable the task differentiates by."""
+    for index, exercise in enumerate(sheet.exercises):
+        tasks: list[Task] = list(exercise.parts) if exercise.parts else [exercise]
+        variables: set[str] = set()
+        declared: set[str] = set()
+        for task in tasks:
+            wrt = task.wrt if task.wrt is not None else "x"
+            variables.update([wrt] if isinstance(wrt, str) else wrt)
+            declared.update(task.symbols or {})
+        for name in exercise.parameters:
+            if name in _RESERVED:
+                what = "a function" if name in FUNCTIONS else "a constant"
+                reason = f"'{name}' is {what} in expressions"
+            elif name in variables:
+                reason = f"'{name}' is the variable the exercise differentiates by"
+            elif name in declared:
+                reason = f"'{name}' is a declared vector or matrix"
+            else:
+                continue
+            here = source.where(("exercises", index, "parameters", name))
+            raise SpecError(
+                f"{here}: exercise {index + 1}: parameter {name}: {reason}; give the parameter another name"
+            )
 
 
 def _exercise(
@@ -242,14 +280,26 @@ def _draw_all(exercise: Exercise, rng: random.Random) -> dict[str, sympy.Expr]:
     return values
 
 
+_UNDEFINED = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
+
+
 def _degenerate(derivation) -> bool:
-    """A derivative that is identically zero, or undefined, makes a poor exercise."""
+    """A derivative that is identically zero, or undefined, makes a poor exercise; so does a question
+    with a division by zero, an infinity or a NaN in it (d/dx(∞̃ + 1/(x − 1)))."""
+    if any(_undefined(function) for function in derivation.left.functions):
+        return True
     result = derivation.result
     if isinstance(result, sympy.MatrixBase):
-        return all(entry == 0 for entry in result) or result.has(sympy.zoo, sympy.nan)
+        return all(entry == 0 for entry in result) or _undefined(result)
     if isinstance(result, sympy.MatrixExpr):
         return isinstance(result, sympy.ZeroMatrix)
-    return result == 0 or result.has(sympy.zoo, sympy.nan)
+    return result == 0 or _undefined(result)
+
+
+def _undefined(expression) -> bool:
+    if isinstance(expression, sympy.MatrixBase):
+        return any(_undefined(entry) for entry in expression)
+    return isinstance(expression, sympy.Basic) and expression.has(*_UNDEFINED)
 
 
 def _task(task: Task, derivation, sheet: ExerciseSheet, holder, key: str) -> PresentedTask:
@@ -353,22 +403,24 @@ def lay_out_solutions(variant: Variant, measure: Callable[[Variant], str] | None
 
 @dataclass(frozen=True)
 class Student:
-    """One roster entry: the name printed on the sheet, its line in the file, its file-name slug."""
+    """One roster entry: the name printed on the sheet, its line in the file, its file-name slug, its ID
+    (the roster's ``id`` column, "" without one), what seeds its draws, its key in the answers file and
+    what the sheet's header prints after the name to tell it apart ("ID 4711", "roster line 7", "")."""
 
     name: str
     line: int
     slug: str
-
-    @property
-    def identity(self) -> str:
-        """What seeds the student's draws: the name, blanks collapsed (not the roster position)."""
-        return " ".join(self.name.split())
+    id: str = ""
+    identity: str = ""
+    key: str = ""
+    tag: str = ""
 
 
 # Student files are "<sheet>--<slug>" and "<sheet>--<slug>--solutions": a slug never contains "--",
 # so no student's file can be another student's, a variant's ("<sheet>-v3") or a class-wide one
-# ("<sheet>-solutions", "<sheet>-answers.json").
+# ("<sheet>-solutions", "<sheet>-roster-<roster>-answers.json").
 STUDENT_SEPARATOR = "--"
+ID_COLUMNS = ("id", "student id", "student_id", "student number", "student_number")
 
 
 def student_stems(sheet_stem: str, slug: str) -> tuple[str, str]:
@@ -378,16 +430,19 @@ def student_stems(sheet_stem: str, slug: str) -> tuple[str, str]:
 
 
 def read_roster(path: Path) -> list[Student]:
-    """Students from a CSV file: the column 'name' if there is one, else the first column.
+    """Students from a CSV file: the column 'name' if there is one, else the first column; an optional
+    column 'id' (or 'student id') with each student's ID.  A byte-order mark (spreadsheets write one)
+    is not part of the header.
 
-    Two students with the same name, or names that would share a file name ('Ann Marie' and
-    'Ann-Marie'), are refused with both lines named: they would share a file and an answer-key entry.
+    Every row is a student with a sheet and an answer-key entry of its own, even two students of one
+    name: their slugs differ ('ada-lovelace', 'ada-lovelace-2', or with the ID: 'ada-lovelace-4711')
+    and the header tells them apart by ID or roster line.  Two rows with one ID are refused.
     """
     import csv
     import io
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise DerivgenError(f"{path}: cannot read the roster ({error})") from None
     reader = csv.reader(io.StringIO(text))
@@ -400,36 +455,90 @@ def read_roster(path: Path) -> list[Student]:
         raise DerivgenError(f"{path}:{reader.line_num}: cannot read the roster ({error})") from None
     if not rows:
         raise DerivgenError(f"{path}: the roster is empty")
-    header = [cell.strip().lower() for cell in rows[0][1]]
+    header = [" ".join(cell.replace("\ufeff", "").split()).lower() for cell in rows[0][1]]
+    id_column = next((header.index(name) for name in ID_COLUMNS if name in header), None)
+    if "name" not in header and id_column is not None:
+        raise DerivgenError(f"{path}:{rows[0][0]}: the roster has an ID column but no 'name' column")
     column = header.index("name") if "name" in header else 0
     body = rows[1:] if "name" in header else rows
-    students: list[Student] = []
-    by_name: dict[str, Student] = {}
-    by_slug: dict[str, Student] = {}
+    entries: list[tuple[int, str, str]] = []  # line, name, ID
+    by_id: dict[str, int] = {}
     for line, row in body:
-        name = row[column].strip() if len(row) > column else ""
+        name = " ".join(_cell(row, column).split())
+        student_id = _cell(row, id_column).strip() if id_column is not None else ""
         if not name:
+            if student_id:
+                raise DerivgenError(f"{path}:{line}: the student with ID {student_id!r} has no name")
             continue
-        student = Student(name, line, slug_of(name))
-        if not student.slug:
-            raise DerivgenError(f"{path}:{line}: the name {name!r} has no letter or digit to name its files after")
-        same = by_name.get(student.identity)
-        if same is not None:
+        if student_id in by_id:
             raise DerivgenError(
-                f"{path}:{line}: {name!r} is already on line {same.line}; "
-                "give the two students distinct names (an initial, a student number)"
+                f"{path}:{line}: the ID {student_id!r} is already on line {by_id[student_id]}; "
+                "every student needs an ID of their own"
             )
-        same = by_slug.get(student.slug)
-        if same is not None:
-            raise DerivgenError(
-                f"{path}:{line}: {name!r} and {same.name!r} (line {same.line}) would share the file name "
-                f"'{student.slug}'; make the names differ in more than accents, case or punctuation"
-            )
-        by_name[student.identity] = by_slug[student.slug] = student
-        students.append(student)
-    if not students:
+        if student_id:
+            by_id[student_id] = line
+        entries.append((line, name, student_id))
+    if not entries:
         raise DerivgenError(f"{path}: no names in the roster")
+    return _students(path, entries)
+
+
+def _cell(row: list[str], column: int | None) -> str:
+    return row[column] if column is not None and len(row) > column else ""
+
+
+def _students(path: Path, entries: list[tuple[int, str, str]]) -> list[Student]:
+    """Slugs, seeds, answer keys and header tags, unique across the roster."""
+    from ..presentation.text import typesets
+
+    namesakes: dict[str, int] = {}
+    for _, name, _ in entries:
+        namesakes[name] = namesakes.get(name, 0) + 1
+    seen: dict[str, int] = {}
+    slugs: set[str] = set()
+    keys: dict[str, int] = {}
+    students = []
+    for line, name, student_id in entries:
+        seen[name] = seen.get(name, 0) + 1
+        shared = namesakes[name] > 1
+        # the name alone seeds the draws (a student keeps their numbers when others join, leave or move);
+        # a namesake's draws also take their ID, or which of the namesakes they are
+        identity = name
+        if shared and student_id:
+            identity = f"{name} #{student_id}"
+        elif shared and seen[name] > 1:
+            identity = f"{name} #{seen[name]}"
+        base = "-".join(part for part in (slug_of(name), slug_of(student_id)) if part)
+        if not base:
+            raise DerivgenError(
+                f"{path}:{line}: the name {name!r} has no letter or digit to name its files after; "
+                "add an 'id' column, or write the name in letters"
+            )
+        slug = _unique(base, slugs)
+        slugs.add(slug)
+        tag = f"ID {student_id}" if student_id else ""
+        if not tag and (shared or not typesets(name) or slug != base):
+            tag = f"roster line {line}"  # two sheets must never look alike
+        key = student_id or (f"{name} (roster line {line})" if shared else name)
+        if key in keys:
+            raise DerivgenError(
+                f"{path}:{line}: {key!r} names the student of line {keys[key]} in the answer key; "
+                "give every student an ID of their own"
+            )
+        keys[key] = line
+        students.append(Student(name, line, slug, student_id, identity, key, tag))
     return students
+
+
+def _unique(slug: str, taken: set[str]) -> str:
+    """``slug``, or ``slug-2``, ``slug-3``, … if it is taken (never '--': the slug's last character is a
+    letter or digit)."""
+    if slug not in taken:
+        return slug
+    number = 2
+    while f"{slug}-{number}" in taken:
+        number += 1
+    return f"{slug}-{number}"
 
 
 def slug_of(name: str) -> str:
