@@ -284,6 +284,12 @@ def rules_command() -> None:
     help="Exercise files: a CSV of students or groups; one variant each, named after them.",
 )
 @click.option("--jobs", type=click.IntRange(1, 256), help="Exercise files: parallel processes (default: all cores).")
+@click.option(
+    "--trust-latex",
+    is_flag=True,
+    help="Decks: typeset latex: and formulas: as written, without the allow-list of commands "
+    "(only for your own files: raw LaTeX can then do anything TeX can; see README, Threat model).",
+)
 def build_command(
     deck: Path,
     out_dir: Path,
@@ -296,14 +302,17 @@ def build_command(
     seed: int,
     roster: Path | None,
     jobs: int | None,
+    trust_latex: bool,
 ) -> None:
     """Build a deck (slides, handouts, notes) or an exercise file (sheets and solutions) into PDFs.
 
     An exercise file (one with `exercises:`) gives DECK.pdf and DECK-solutions.pdf, or one pair per
     variant with --variants N or --roster students.csv, and DECK-answers.json.
     """
+    from .documents.compile import install_signal_handlers
     from .input.spec import is_exercise_file
 
+    install_signal_handlers()  # SIGTERM/SIGINT: TeX dies with derivgen, its folders are removed
     ctx = click.get_current_context()
     if tex_only:
         _refuse_with(ctx, ("timeout",), "--tex-only (TeX does not run)")
@@ -318,7 +327,9 @@ def build_command(
     from .documents.build import FORMAT_CHOICES as FORMATS
     from .documents.build import build_deck
 
-    build_deck(deck, out_dir, FORMATS[fmt], templates, tex_only, force, timeout, report=click.echo, warn=_warn)
+    build_deck(
+        deck, out_dir, FORMATS[fmt], templates, tex_only, force, timeout, click.echo, _warn, trust_latex=trust_latex
+    )
 
 
 def _warn(message: str) -> None:
