@@ -360,3 +360,11 @@ def test_odd_deck_names_build(tmp_path, name):
     path = deck_file(tmp_path, "  - {title: A, text: hello}\n", name)
     build_deck(path, tmp_path / "out", formats=("notes",))
     assert (tmp_path / "out" / f"{Path(name).stem}-notes.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_without_bubblewrap_the_build_says_so_once(monkeypatch, capsys):
+    monkeypatch.setattr(compile_module, "bubblewrap_problem", lambda: "is not installed")
+    monkeypatch.setattr(compile_module, "_warned", False)
+    assert not compile_module.use_bubblewrap() and not compile_module.use_bubblewrap()
+    err = capsys.readouterr().err
+    assert err.count("warning: bubblewrap (bwrap) is not installed: TeX runs without the sandbox") == 1

@@ -278,7 +278,7 @@ def use_bubblewrap() -> bool:
 # -- running TeX, and ending it with derivgen ----------------------------------------------------------
 
 _running: set[int] = set()  # process groups of the TeX runs going on
-_running_lock = threading.Lock()
+_running_lock = threading.RLock()  # re-entrant: the signal handler runs in the thread it interrupts
 _stopping = False
 
 
