@@ -342,6 +342,12 @@ def rules_command() -> None:
 )
 @click.option("--jobs", type=click.IntRange(1, 256), help="Exercise files: parallel processes (default: all cores).")
 @_limit_options
+@click.option(
+    "--trust-latex",
+    is_flag=True,
+    help="Decks: typeset latex: and formulas: as written, without the allow-list of commands "
+    "(only for your own files: raw LaTeX can then do anything TeX can; see README, Threat model).",
+)
 def build_command(
     deck: Path,
     out_dir: Path,
@@ -356,6 +362,7 @@ def build_command(
     jobs: int | None,
     time_limit: float,
     max_memory: int,
+    trust_latex: bool,
 ) -> None:
     """Build a deck (slides, handouts, notes) or an exercise file (sheets and solutions) into PDFs.
 
@@ -364,8 +371,10 @@ def build_command(
     DECK-variants-answers.json or DECK-roster-students-answers.json.
     """
     from .calculus.worker import using_hard_limits
+    from .documents.compile import install_signal_handlers
     from .input.spec import is_exercise_file
 
+    install_signal_handlers()  # SIGTERM/SIGINT: TeX dies with derivgen, its folders are removed
     ctx = click.get_current_context()
     ctx.with_resource(using_hard_limits(time_limit, max_memory))  # each derivation frame, each sheet exercise
     if tex_only:
@@ -381,7 +390,9 @@ def build_command(
     from .documents.build import FORMAT_CHOICES as FORMATS
     from .documents.build import build_deck
 
-    build_deck(deck, out_dir, FORMATS[fmt], templates, tex_only, force, timeout, report=click.echo, warn=_warn)
+    build_deck(
+        deck, out_dir, FORMATS[fmt], templates, tex_only, force, timeout, click.echo, _warn, trust_latex=trust_latex
+    )
 
 
 def _warn(message: str) -> None:

@@ -2,7 +2,8 @@
 # Installs what derivgen needs and is missing; does nothing where it is all there already.
 #   bash scripts/setup.sh          derivgen (editable, from this folder) and its Python dependencies
 #   bash scripts/setup.sh --test   the same plus the test tools (pytest, hypothesis, ruff)
-#   bash scripts/setup.sh --tex    also TeX Live with latexmk and poppler (Debian packages, apt-get)
+#   bash scripts/setup.sh --tex    also TeX Live with latexmk and poppler, and bubblewrap, the sandbox TeX
+#                                  runs in (Debian packages, apt-get)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${PYTHON:-python3}"
@@ -19,10 +20,12 @@ done
 # TeX: the programs and every LaTeX package the templates use.  Debian's packages, without
 # recommends (they would pull in a Java runtime); beamer comes with latex-recommended, pgf and
 # pgfplots with pictures, exam and adjustbox with latex-extra.
-tex_packages=(latexmk texlive-latex-recommended texlive-latex-extra texlive-pictures lmodern poppler-utils)
+# bubblewrap: TeX sees only the TeX tree and its build folder (README, "Threat model"); util-linux
+# (prlimit, setpriv: a file-size cap and "die with derivgen") is part of every Debian system.
+tex_packages=(latexmk texlive-latex-recommended texlive-latex-extra texlive-pictures lmodern poppler-utils bubblewrap)
 tex_ready() {
   local program file
-  for program in latexmk pdflatex kpsewhich pdftotext pdftoppm; do
+  for program in latexmk pdflatex kpsewhich pdftotext pdftoppm pdfdetach bwrap; do
     command -v "$program" >/dev/null 2>&1 || return 1
   done
   for file in beamer.cls exam.cls pgfpages.sty pgfplots.sty adjustbox.sty lmodern.sty; do

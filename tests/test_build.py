@@ -128,7 +128,7 @@ def test_raw_latex_cannot_read_outside_the_build_folder(tmp_path):
     out = tmp_path / "out"
     text = "title: T\nframes:\n  - kind: text\n    title: Sneaky\n    latex: '\\input{/etc/passwd}'\n"
     with pytest.raises(BuildError) as caught:
-        build_deck(deck(tmp_path, text), out, formats=("slides",))
+        build_deck(deck(tmp_path, text), out, formats=("slides",), trust_latex=True)
     message = caught.value.one_line()
     assert "frame 1 ('Sneaky')" in message and "root:" not in message
     assert not (out / "deck.pdf").exists()
@@ -137,7 +137,7 @@ def test_raw_latex_cannot_read_outside_the_build_folder(tmp_path):
 def test_raw_latex_cannot_run_commands(tmp_path):
     marker = tmp_path / "ran"
     text = f"title: T\nframes:\n  - kind: text\n    title: W\n    latex: '\\immediate\\write18{{touch {marker}}} ok'\n"
-    build_deck(deck(tmp_path, text), tmp_path / "out", formats=("notes",))
+    build_deck(deck(tmp_path, text), tmp_path / "out", formats=("notes",), trust_latex=True)
     assert not marker.exists()
 
 
@@ -145,7 +145,7 @@ def test_raw_latex_cannot_run_commands(tmp_path):
 def test_endless_macro_loop_is_stopped(tmp_path):
     text = "title: T\nframes:\n  - kind: text\n    title: Loop\n    latex: '\\def\\x{\\x}\\x'\n"
     with pytest.raises(BuildError, match="did not finish within 3 s"):
-        build_deck(deck(tmp_path, text), tmp_path / "out", formats=("notes",), timeout=3)
+        build_deck(deck(tmp_path, text), tmp_path / "out", formats=("notes",), timeout=3, trust_latex=True)
 
 
 def test_tex_error_names_frame(tmp_path):
@@ -154,7 +154,7 @@ def test_tex_error_names_frame(tmp_path):
         "  - kind: text\n    title: Broken\n    latex: 'before \\undefinedmacro after'\n"
     )
     with pytest.raises(BuildError) as caught:
-        build_deck(deck(tmp_path, text), tmp_path / "out", formats=("slides",))
+        build_deck(deck(tmp_path, text), tmp_path / "out", formats=("slides",), trust_latex=True)
     message = str(caught.value)
     assert "Undefined control sequence" in message and "frame 2 ('Broken')" in message
     assert message.count("\n") <= 1
@@ -167,7 +167,7 @@ def test_failed_build_keeps_the_previous_pdf(tmp_path):
     before = (out / "deck.pdf").read_bytes()
     path.write_text(SMALL + "  - kind: text\n    title: Bad\n    latex: '\\undefinedmacro'\n")
     with pytest.raises(BuildError):
-        build_deck(path, out, formats=("slides",))
+        build_deck(path, out, formats=("slides",), trust_latex=True)
     assert (out / "deck.pdf").read_bytes() == before
     assert "Bad" not in (out / "deck.tex").read_text()  # the .tex still matches the PDF
     assert not list(out.glob(".*part"))

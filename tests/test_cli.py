@@ -398,7 +398,8 @@ def test_timeout_stops_a_looping_tex(tmp_path, capsys):
         tmp_path, "deck.yaml", "title: T\nframes:\n  - kind: text\n    title: Loop\n    latex: '\\def\\x{\\x}\\x'\n"
     )
     started = time.monotonic()
-    code, _, err = run(capsys, "build", str(deck), "-o", str(tmp_path / "out"), "--format", "notes", "--timeout", "2")
+    out = str(tmp_path / "out")
+    code, _, err = run(capsys, "build", str(deck), "-o", out, "--format", "notes", "--timeout", "2", "--trust-latex")
     assert code != 0 and "within 2 s" in one_line_error(err)
     assert time.monotonic() - started < 60 and not (tmp_path / "out" / "deck-notes.pdf").exists()
 

@@ -72,14 +72,18 @@ def build_deck(
     timeout: float = DEFAULT_TIMEOUT,
     report: Callable[[str], None] = lambda message: None,
     warn: Callable[[str], None] = lambda message: None,
+    trust_latex: bool = False,
 ) -> BuildResult:
-    """Build the deck into ``out_dir``: ``<deck>.pdf``, ``<deck>-handout.pdf``, … with their ``.tex``."""
+    """Build the deck into ``out_dir``: ``<deck>.pdf``, ``<deck>-handout.pdf``, … with their ``.tex``.
+
+    ``trust_latex``: the deck's raw LaTeX is not checked against the allow-list (the lecturer's own file).
+    """
     deck_path, out_dir = Path(deck_path), Path(out_dir)
     formats = tuple(formats)
     env = environment(Path(templates) if templates is not None else None)
     stem = deck_path.stem
     outputs = [out_dir / f"{stem}{FORMATS[fmt][1]}{suffix}" for fmt in formats for suffix in _suffixes(tex_only)]
-    fingerprint = _fingerprint(deck_path, env, formats, tex_only)
+    fingerprint = _fingerprint(deck_path, env, formats, tex_only, trust_latex)
     if not force and _cache(out_dir)["decks"].get(stem) == fingerprint and all(path.exists() for path in outputs):
         report(f"{deck_path}: unchanged, nothing to rebuild")
         return BuildResult(outputs, skipped=True)
@@ -88,7 +92,7 @@ def build_deck(
     from ..presentation.frames import present_deck  # imports sympy: only when there is work to do
     from ..presentation.printer import notation
 
-    deck, source = load_deck(deck_path)
+    deck, source = load_deck(deck_path, trust_latex)
     # before the derivations: an uninstalled theme or a missing logo fails fast, with nothing written
     look = deck_look(deck, source, deck_path)
     with notation(deck.notation):  # the deck's one way of writing det, log, (X^T)^-1
@@ -173,13 +177,14 @@ def _suffixes(tex_only: bool) -> tuple[str, ...]:
     return (".tex",) if tex_only else (".pdf", ".tex")
 
 
-def _fingerprint(deck_path: Path, env, formats: tuple[str, ...], tex_only: bool) -> str:
+def _fingerprint(deck_path: Path, env, formats: tuple[str, ...], tex_only: bool, trust_latex: bool = False) -> str:
     try:
         deck_bytes = deck_path.read_bytes()
     except OSError as error:
         raise BuildError(f"{deck_path}: cannot read the deck ({error.strerror or error})") from None
     digest = hashlib.sha256()
-    parts = (__version__, _code_fingerprint(), *_library_versions(), ",".join(formats), str(tex_only))
+    # trust_latex: a deck built trusted must not count as built (and allowed) for an untrusted build
+    parts = (__version__, _code_fingerprint(), *_library_versions(), ",".join(formats), str(tex_only), str(trust_latex))
     for part in (*parts, templates_fingerprint(env)):
         digest.update(part.encode() + b"\0")
     digest.update(deck_bytes)

@@ -257,3 +257,167 @@ def math_latex(source: str) -> str:
         for char in source
     )
     return " ".join(written.split())
+
+
+# -- raw LaTeX: the latex: (text mode) and formulas: (math mode) fields of a deck ----------------------
+
+RAW_MATH_COMMANDS: frozenset[str] = ALLOWED_COMMANDS | frozenset(
+    "colon not mid nmid cdotp vdots smallsetminus bmod pmod mod lbrace rbrace lbrack rbrack backslash "
+    "substack overbrace underbrace overset underset stackrel xrightarrow xleftarrow cfrac "
+    "longrightarrow Longrightarrow longleftarrow Longleftarrow longmapsto hookrightarrow nearrow searrow "
+    "leqslant geqslant lesssim gtrsim prec succ preceq succeq ll gg "
+    "scriptstyle scriptscriptstyle phantom vphantom hphantom mathstrut nonumber notag hline "
+    "enspace thinspace negthinspace bigm Bigm biggm Biggm "
+    "text textbf textit textrm textsf texttt emph mbox begin end".split()
+)
+r"""Control words a ``formulas:`` entry (and maths inside ``latex:``) may use: those of ``$…$`` in text,
+environments (:data:`MATH_ENVIRONMENTS`), alignment and ``\text{…}``, whose argument is checked as text."""
+
+RAW_TEXT_COMMANDS: frozenset[str] = frozenset(
+    "textbf textit textsl textsc textup textrm textsf texttt textmd textnormal emph underline "
+    "bfseries itshape slshape scshape upshape mdseries rmfamily sffamily ttfamily normalfont em "
+    "tiny scriptsize footnotesize small normalsize large Large LARGE huge Huge "
+    "par item newline linebreak noindent indent centering raggedright raggedleft "
+    "hfill vfill hspace vspace medskip smallskip bigskip quad qquad enspace textwidth linewidth columnwidth "
+    "ldots dots textendash textemdash textbullet textbackslash textasciitilde textasciicircum textbar "
+    "textless textgreater S P dag ddag copyright LaTeX TeX today "
+    "alert structure pause textcolor color begin end".split()
+)
+r"""Control words of the text of a ``latex:`` field.  Nothing that reads or writes files, defines
+macros, changes catcodes or expands a name (``\input``, ``\def``, ``\csname``, ``\catcode``,
+``\pdfobj``, ``\immediate``, ``\makeatletter``, ``\verb``) is here."""
+
+TEXT_TO_MATH = frozenset("equation equation* align align* gather gather* multline multline* displaymath".split())
+MATH_ENVIRONMENTS = frozenset(
+    "matrix pmatrix bmatrix Bmatrix vmatrix Vmatrix smallmatrix cases dcases aligned alignedat gathered split "
+    "array subarray".split()
+)
+TEXT_ENVIRONMENTS = frozenset(
+    "itemize enumerate description center flushleft flushright quote quotation "
+    "block alertblock exampleblock columns column tabular minipage".split()
+)
+_TEXT_ARGUMENT = frozenset("text textbf textit textrm textsf texttt emph mbox".split())  # maths → text
+_COLUMN_SPEC = re.compile(r"\{[lcr| ]+\}")  # tabular/array: no @{…}, p{…}, >{…}, whose insides run as code
+_ENVIRONMENT_NAME = re.compile(r"\{([A-Za-z]+\*?)\}")
+_TEXT_SYMBOLS = frozenset("\\%$&#_{} ,;:!-()[]/'\"`^~.=@")
+_MATH_SYMBOLS = ALLOWED_SYMBOLS | frozenset(["\\", ")", "]"])
+RAW_SUMMARY = (
+    r"raw LaTeX may use text commands such as \textbf, \emph, \item, \par, \\, environments such as "
+    r"itemize, enumerate, center, align*, bmatrix, cases, and the commands of $…$ maths (the README lists "
+    "them); derivgen build --trust-latex lifts this check for your own files"
+)
+
+
+@dataclass
+class _Group:
+    closer: str  # "}", "$", "\\)", "\\]" or "\\end{name}"
+    math: bool
+    where: int
+
+
+def check_raw_latex(source: str, math: bool, offset: int = 0) -> None:
+    r"""Refuse raw LaTeX (``formulas:`` with ``math=True``, ``latex:`` with ``math=False``) that uses
+    anything outside the allow-lists above; ``offset``: where ``source`` starts in its field."""
+    stack: list[_Group] = []
+    in_math = math
+    text_argument = False  # the next { opens a text argument (\text{…} in maths)
+    i = 0
+    while i < len(source):
+        char = source[i]
+        where = offset + i
+        if char == "\\":
+            word = _CONTROL_WORD.match(source, i)
+            if word is None:
+                symbol = source[i + 1 : i + 2]
+                closer = stack[-1].closer if stack else ""
+                if not in_math and symbol in "([":
+                    stack.append(_Group("\\)" if symbol == "(" else "\\]", in_math, where))
+                    in_math = True
+                elif in_math and symbol in ")]" and closer == "\\" + symbol:
+                    in_math = stack.pop().math
+                elif symbol not in (_MATH_SYMBOLS if in_math else _TEXT_SYMBOLS) or symbol in ")]":
+                    shown = repr(symbol) if symbol and not symbol.isprintable() else symbol
+                    raise MathTextError(f"\\{shown} is not allowed here; {RAW_SUMMARY}", where)
+                i += 2
+                continue
+            name = word.group(1)
+            allowed = RAW_MATH_COMMANDS if in_math else RAW_TEXT_COMMANDS
+            if name not in allowed:
+                close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.8)
+                hint = f" (did you mean \\{close[0]}?)" if close else ""
+                raise MathTextError(f"\\{name} is not allowed in raw LaTeX{hint}; {RAW_SUMMARY}", where)
+            i = word.end()
+            if name in ("begin", "end"):
+                i, in_math = _environment(source, i, name, in_math, stack, offset, where)
+            elif in_math and name in _TEXT_ARGUMENT:
+                text_argument = True
+            continue
+        if char == "^" and source.startswith("^", i + 1):
+            raise MathTextError(f"^^ (TeX's character codes) is not allowed; {RAW_SUMMARY}", where)
+        if char == "{":
+            stack.append(_Group("}", in_math, where))
+            if text_argument:
+                in_math, text_argument = False, False
+        elif char == "}":
+            if not stack or stack[-1].closer != "}":
+                raise MathTextError("this } closes no { of this field", where)
+            in_math = stack.pop().math
+        elif char == "$":
+            if in_math and stack and stack[-1].closer == "$":
+                in_math = stack.pop().math
+            elif in_math:
+                raise MathTextError("a $ inside maths (a literal dollar is written \\$)", where)
+            else:
+                if source.startswith("$", i + 1):
+                    raise MathTextError("$$ is not allowed: write \\[ … \\] for displayed maths", where)
+                stack.append(_Group("$", in_math, where))
+                in_math = True
+        elif char == "%":
+            raise MathTextError("% starts a TeX comment: write \\% for a percent sign", where)
+        elif char == "#":
+            raise MathTextError("# (a macro parameter) is not allowed: write \\# for the sign", where)
+        elif not _raw_character(char, in_math):
+            shown = repr(char) if not char.isprintable() else char
+            raise MathTextError(f"the character {shown} is not allowed here; {RAW_SUMMARY}", where)
+        if char not in " \t\n" and char != "{":
+            text_argument = False
+        i += 1
+    if stack:
+        opened = stack[-1]
+        openers = {"}": "{", "$": "$", "\\)": "\\(", "\\]": "\\["}
+        what = openers.get(opened.closer, opened.closer.replace("end", "begin"))
+        raise MathTextError(f"this {what} is not closed within the field", opened.where)
+
+
+def _raw_character(char: str, math: bool) -> bool:
+    if char in "\t\n":
+        return True
+    if math:
+        return _allowed_character(char) or char in "&~"
+    return char.isprintable()
+
+
+def _environment(
+    source: str, i: int, command: str, in_math: bool, stack: list[_Group], offset: int, where: int
+) -> tuple[int, bool]:
+    r"""Check ``\begin{name}``/``\end{name}`` at ``source[i:]``; the index after it and the mode inside."""
+    named = _ENVIRONMENT_NAME.match(source, i)
+    if named is None:
+        raise MathTextError(f"\\{command} needs an environment name in braces, e.g. \\{command}{{itemize}}", where)
+    name = named.group(1)
+    i = named.end()
+    if command == "end":
+        if not stack or stack[-1].closer != f"\\end{{{name}}}":
+            raise MathTextError(f"\\end{{{name}}} ends no \\begin{{{name}}} of this field", where)
+        return i, stack.pop().math
+    allowed = MATH_ENVIRONMENTS if in_math else TEXT_ENVIRONMENTS | TEXT_TO_MATH
+    if name not in allowed:
+        listed = ", ".join(sorted(allowed))
+        raise MathTextError(f"the environment {name} is not allowed here (allowed: {listed})", where)
+    stack.append(_Group(f"\\end{{{name}}}", in_math, where))
+    if name in ("tabular", "array"):
+        spec = _COLUMN_SPEC.match(source, i)
+        if spec is None:
+            raise MathTextError(f"{name} columns are written with l, c, r and | only, e.g. {{lcr}}", offset + i)
+        i = spec.end()
+    return i, in_math or name in TEXT_TO_MATH

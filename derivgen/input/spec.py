@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 from pydantic_core import ErrorDetails
 
 from ..errors import DerivgenError
-from .mathtext import MathTextError, check_math_text
+from .mathtext import MathTextError, check_math_text, check_raw_latex
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 50_000  # YAML aliases can make a small file expand enormously ("billion laughs")
@@ -511,9 +511,10 @@ class _Converter:
         return value
 
 
-def load_deck(path: str | Path) -> tuple[Deck, SourceMap]:
-    """Read and validate a deck file."""
-    return _load(Path(path), Deck, "a deck is a mapping with title and frames")
+def load_deck(path: str | Path, trust_latex: bool = False) -> tuple[Deck, SourceMap]:
+    """Read and validate a deck file.  Its raw LaTeX (``latex:``, ``formulas:``) is checked against an
+    allow-list unless ``trust_latex`` (the lecturer's own file: ``derivgen build --trust-latex``)."""
+    return _load(Path(path), Deck, "a deck is a mapping with title and frames", trust_latex)
 
 
 def load_sheet(path: str | Path) -> tuple[ExerciseSheet, SourceMap]:
@@ -521,12 +522,12 @@ def load_sheet(path: str | Path) -> tuple[ExerciseSheet, SourceMap]:
     return _load(Path(path), ExerciseSheet, "an exercise file is a mapping with title and exercises")
 
 
-def _load(path: Path, model: type[BaseModel], what: str) -> tuple[Any, SourceMap]:
+def _load(path: Path, model: type[BaseModel], what: str, trust_latex: bool = False) -> tuple[Any, SourceMap]:
     data, source = read_yaml(path)
     if not isinstance(data, dict):
         raise SpecError(f"{path}:1: {what}, not a {_kind_of(data)}")
     loaded = validate(model, data, source)
-    check_text_fields(loaded, source)
+    check_text_fields(loaded, source, raw_latex=not trust_latex)
     return loaded, source
 
 
@@ -537,24 +538,36 @@ TEXT_FIELDS = frozenset(
 other text is printed literally or, in ``latex:`` and ``formulas:``, is raw LaTeX."""
 
 
-def check_text_fields(model: BaseModel, source: SourceMap, location: tuple = ()) -> None:
-    """Check the maths of every text field before anything is derived: the first bad one is a
-    :class:`SpecError` naming ``file:line:column`` of its culprit."""
+RAW_LATEX_FIELDS = {"latex": False, "formulas": True}
+"""The raw LaTeX keys, and whether each is maths (``formulas:``) or text with maths (``latex:``)."""
+
+
+def check_text_fields(model: BaseModel, source: SourceMap, location: tuple = (), raw_latex: bool = True) -> None:
+    """Check the maths of every text field before anything is derived, and (``raw_latex``) the raw
+    LaTeX fields against their allow-list: the first bad one is a :class:`SpecError` naming
+    ``file:line:column`` of its culprit."""
     for name in type(model).model_fields:
         value = getattr(model, name)
         here = (*location, name)
-        if name in TEXT_FIELDS and isinstance(value, str):
+        if raw_latex and name in RAW_LATEX_FIELDS and value:
+            items = [(value, here)] if isinstance(value, str) else [(v, (*here, i)) for i, v in enumerate(value)]
+            for item, at in items:
+                try:
+                    check_raw_latex(source.values.get(at, item), RAW_LATEX_FIELDS[name])
+                except MathTextError as error:
+                    raise SpecError(f"{source.where_at(at, error.offset)}: {_dotted(at)}: {error.one_line()}") from None
+        elif name in TEXT_FIELDS and isinstance(value, str):
             written = source.values.get(here, value)  # as in the file: pydantic stripped the spaces
             try:
                 check_math_text(written)
             except MathTextError as error:
                 raise SpecError(f"{source.where_at(here, error.offset)}: {_dotted(here)}: {error.one_line()}") from None
         elif isinstance(value, BaseModel):
-            check_text_fields(value, source, here)
+            check_text_fields(value, source, here, raw_latex)
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 if isinstance(item, BaseModel):
-                    check_text_fields(item, source, (*here, index))
+                    check_text_fields(item, source, (*here, index), raw_latex)
 
 
 def is_exercise_file(path: str | Path) -> bool:
