@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from derivgen.cli import main
 from derivgen.documents.sheet_layout import Widths, lay_out_answer, lay_out_rows, pieces, warn_scaled
 from derivgen.documents.sheets import ASSUMPTION_WORDS, symbols_sentence
 from derivgen.input.matrices import ASSUMPTIONS
 from derivgen.input.spec import Part
 from tests.pdf_pages import outside_the_page, smallest_text
 from tests.test_build import pages, pdf_text
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
@@ -119,13 +123,21 @@ exercises:
 
 
 @pytest.mark.slow
-def test_long_solutions_break_across_pages_at_the_normal_size(tmp_path, capsys):
+def test_long_solutions_break_across_pages_at_the_normal_size(tmp_path):
     path = tmp_path / "long.yaml"
     path.write_text(LONG, encoding="utf-8")
     out = tmp_path / "out"
-    # a layout test, not a limits test: a generous --time-limit (one CI run once stopped exercise 2 at 30 s)
-    assert main(["build", str(path), "-o", str(out), "--time-limit", "300"]) == 0
-    assert "warning" not in capsys.readouterr().err  # every row found a break point
+    # in a fresh process, as a lecturer runs it: inside the long test process the forked exercise worker
+    # has hung (see the closing note of issues 13/14); the hang is still to be found
+    done = subprocess.run(
+        [sys.executable, "-m", "derivgen", "build", str(path), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "warning" not in done.stderr  # every row found a break point
     solutions, sheet = out / "long-solutions.pdf", out / "long.pdf"
     assert pages(solutions) >= 3  # the solutions did run on over pages
     assert outside_the_page(solutions) == []
