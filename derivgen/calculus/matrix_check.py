@@ -1,21 +1,28 @@
-"""Checking matrix derivatives numerically: finite differences on random shapes and values.
+"""Checking matrix derivatives numerically: index steps and gradients on random shapes and values.
 
 Every dimension gets a different small size (so a missing transpose cannot go unnoticed), every
-declared symbol random values that honour the assumptions (symmetric, positive definite, …),
-and the derived gradient is compared entry by entry with central differences of the function,
-computed at high precision with mpmath.  This is independent of sympy's matrix calculus, which
-can be silently wrong (a derivative of log det that comes out 0).
+declared symbol random values that honour the assumptions (symmetric, positive definite, …).
+A step's two sides are evaluated by tensor contraction (:mod:`derivgen.calculus.contraction`:
+numpy einsum in float64, derivatives by the complex step), which costs a polynomial in the number
+of matrices; the gradient is compared with the complex-step derivative of the function itself.
+Where the contraction cannot express a construct, or to confirm a disagreement before calling a
+step wrong, the precise evaluator decides: nested loops at 40 digits with mpmath, central
+differences for derivatives.  Both are independent of sympy's matrix calculus, which can be
+silently wrong (a derivative of log det that comes out 0).
 """
 
 from __future__ import annotations
 
 import random
 import zlib
+from collections import Counter
 from typing import Any
 
 import mpmath
+import numpy as np
 import sympy
 from sympy import (
+    Derivative,
     Determinant,
     HadamardPower,
     HadamardProduct,
@@ -37,11 +44,15 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..errors import VerificationError
 from ..input.matrices import AsScalar, Assumptions, Softmax
+from .contraction import COL, ROW, ContractionEvaluator, Inexpressible, Tensor, combine
 from .verify import NumericEvaluator, Unevaluable
 
 _DPS = 40
 _STEP = mpmath.mpf(10) ** -12
 _TOLERANCE = mpmath.mpf(10) ** -8
+# float64 with the complex step: a step's two sides agree to about 1e-13 of their size at these sizes;
+# a wrong step (a lost factor, a transposed matrix, a swapped index) is off by a sizeable fraction
+_FLOAT_TOLERANCE = 1e-9
 _SIZES = (3, 4, 2, 5, 6, 7)
 # A dimension written as a number (vector(999)) is checked at a small size: the identities do not depend
 # on it, and at full size a check is O(n²)-O(n³) in mpmath (vector(999) took 20 s, vector(9999) 4 GB).
@@ -87,7 +98,8 @@ def _shrink(expr: sympy.Basic, sizes: dict, highs: dict) -> sympy.Basic:
 
 
 class _Values:
-    """Numbers for every dimension, symbol and index while evaluating."""
+    """Numbers for every dimension, symbol and index while evaluating: float64 arrays for the
+    contraction, the same numbers as mpmath matrices for the precise evaluator (made on demand)."""
 
     def __init__(self, expressions: list[sympy.Basic], assumptions: Assumptions, seed: int):
         self.rng = random.Random(seed)
@@ -96,29 +108,46 @@ class _Values:
         dims: set[sympy.Symbol] = set()
         for expression in expressions:
             symbols |= expression.atoms(MatrixSymbol)
-            scalars |= {s for s in expression.free_symbols if not s.is_integer}
+            # atoms, not free_symbols (a tenth of the time on sums); a bound non-index symbol (the t of
+            # an elementwise function) gets a value it never uses
+            scalars |= {s for s in expression.atoms(sympy.Symbol) if not s.is_integer}
         for symbol in symbols:
             dims |= {d for d in symbol.shape if isinstance(d, sympy.Symbol)}
         self.sizes = {dim: _SIZES[n % len(_SIZES)] for n, dim in enumerate(sorted(dims, key=str))}
-        self.matrices = {symbol: self._matrix(symbol, assumptions) for symbol in sorted(symbols, key=str)}
-        self.scalars = {s: mpmath.mpf(self.rng.uniform(0.5, 1.5)) for s in sorted(scalars, key=str)}
+        self.arrays = {symbol: self._array(symbol, assumptions) for symbol in sorted(symbols, key=str)}
+        self.floats = {s: self.rng.uniform(0.5, 1.5) for s in sorted(scalars, key=str)}
+        self._precise: tuple[dict, dict] | None = None
+
+    @property
+    def matrices(self) -> dict[MatrixSymbol, mpmath.matrix]:
+        return self._mp()[0]
+
+    @property
+    def scalars(self) -> dict[sympy.Symbol, mpmath.mpf]:
+        return self._mp()[1]
+
+    def _mp(self) -> tuple[dict, dict]:
+        if self._precise is None:
+            matrices = {symbol: mpmath.matrix(array.tolist()) for symbol, array in self.arrays.items()}
+            self._precise = matrices, {s: mpmath.mpf(v) for s, v in self.floats.items()}
+        return self._precise
 
     def size(self, dim: sympy.Expr) -> int:
         return int(dim.xreplace(self.sizes))
 
-    def _matrix(self, symbol: MatrixSymbol, assumptions: Assumptions) -> mpmath.matrix:
+    def _array(self, symbol: MatrixSymbol, assumptions: Assumptions) -> np.ndarray:
         rows, cols = (self.size(dim) for dim in symbol.shape)
         name = symbol.name
         if assumptions.holds("sums_to_one", name):
-            weights = [self.rng.uniform(0.1, 1) for _ in range(rows)]
-            return mpmath.matrix([[mpmath.mpf(w) / sum(weights)] for w in weights])
-        matrix = mpmath.matrix([[mpmath.mpf(self.rng.uniform(-1, 1)) for _ in range(cols)] for _ in range(rows)])
+            weights = np.array([[self.rng.uniform(0.1, 1)] for _ in range(rows)])
+            return weights / weights.sum()
+        matrix = np.array([[self.rng.uniform(-1, 1) for _ in range(cols)] for _ in range(rows)])
         if assumptions.holds("positive_definite", name):
-            return matrix * matrix.T + rows * mpmath.eye(rows)
+            return matrix @ matrix.T + rows * np.eye(rows)
         if assumptions.symmetric(name):
             matrix = (matrix + matrix.T) / 2
         if assumptions.holds("invertible", name) or assumptions.holds("positive_determinant", name):
-            matrix = matrix + rows * mpmath.eye(rows)  # diagonally dominant, positive diagonal: det > 0
+            matrix = matrix + rows * np.eye(rows)  # diagonally dominant, positive diagonal: det > 0
         return matrix
 
 
@@ -243,6 +272,28 @@ class _Evaluator(NumericEvaluator):
         return mpmath.fsum(self.value(inner, {**env, index: mpmath.mpf(k)}) for k in range(start, stop + 1))
 
 
+def expression_seed(*expressions: sympy.Basic) -> int:
+    """A seed for the random values, the same for the same expressions in every process: a CRC of the
+    tree's classes and atom names (a tenth of the cost of ``srepr``; Python's ``hash`` of a name
+    changes from run to run)."""
+    tokens: list[str] = []
+    stack = list(expressions)
+    while stack:
+        node = stack.pop()
+        args = node.args
+        if args:
+            tokens.append(type(node).__name__)
+            stack.extend(args)
+        else:
+            tokens.append(getattr(node, "name", None) or f"{type(node).__name__}{getattr(node, 'p', '')}")
+    return zlib.crc32("|".join(tokens).encode())
+
+
+# How many checks the contraction decided and how many went to the precise evaluator (and why):
+# the tests read it to keep the fallback rare.
+STATISTICS: Counter[str] = Counter()
+
+
 def check_gradient(
     function: sympy.Expr,
     variable: MatrixSymbol,
@@ -251,11 +302,39 @@ def check_gradient(
     transposed: bool,
 ) -> None:
     """Raise :class:`VerificationError` unless ``gradient`` (the variable's shape, or its transpose
-    when ``transposed``) is the derivative of ``function`` by ``variable``."""
-    seed = zlib.crc32(sympy.srepr(function).encode())
+    when ``transposed``) is the derivative of ``function`` by ``variable``.
+
+    The contraction's complex step decides when it can and agrees; otherwise (a construct it cannot
+    evaluate, or a disagreement to confirm) central differences at 40 digits decide."""
+    seed = expression_seed(function)
     (function, variable, gradient), _ = shrunk([function, variable, gradient])
+    values = _Values([function, gradient, variable], assumptions, seed)
+    if _fast_gradient(function, variable, gradient, values, transposed):
+        STATISTICS["gradient by contraction"] += 1
+        return
+    _precise_gradient(function, variable, gradient, values, transposed)
+
+
+def _fast_gradient(function, variable, gradient, values: _Values, transposed: bool) -> bool:
+    evaluator = _contraction(values, {})
+    try:
+        numeric = evaluator.gradient(function, variable)
+        derived = evaluator.evaluate(gradient, {})
+    except (Inexpressible, ArithmeticError) as error:
+        STATISTICS[f"gradient precisely: {str(error)[:60]}"] += 1
+        return False
+    if ROW not in derived.axes:  # a scalar by a 1×1 variable
+        derived = Tensor(derived.array[..., None, None], (*derived.axes, ROW, COL))
+    if transposed:
+        derived = derived.transposed()
+    if tensors_agree(numeric, derived):
+        return True
+    STATISTICS["gradient precisely: the contraction disagrees"] += 1
+    return False
+
+
+def _precise_gradient(function, variable, gradient, values: _Values, transposed: bool) -> None:
     with mpmath.workdps(_DPS):
-        values = _Values([function, gradient, variable], assumptions, seed)
         evaluator = _Evaluator(values)
         point = values.matrices[variable]
         derived = evaluator.matrix(gradient, {}) if isinstance(gradient, sympy.MatrixExpr | sympy.MatrixBase) else None
@@ -292,18 +371,102 @@ def check_step(
     trials: int = 2,
 ) -> None:
     """Raise :class:`VerificationError` unless one step of an index derivation keeps its value:
-    random sizes, values, and values of the free indices (the i of ∂/∂x_i, a k bound outside)."""
-    seed = zlib.crc32(sympy.srepr(before).encode() + b"|" + sympy.srepr(after).encode())
+    random sizes, values, and values of the free indices (the i of ∂/∂x_i, a k bound outside).
+
+    By contraction where it can express the step (every value of the free indices at once, as far
+    as :data:`_VECTOR_BUDGET` allows); otherwise, or to confirm a disagreement, at 40 digits."""
+    seed = expression_seed(before, after)
     (before, after), sizes = shrunk([before, after])
     ranges = {index: size.xreplace(sizes) for index, size in ranges.items()}
+    values = _Values([before, after, *(sympy.Tuple(*ranges.values()),)], assumptions, seed)
+    for size in ranges.values():
+        for dim in size.free_symbols:
+            values.sizes.setdefault(dim, _SIZES[len(values.sizes) % len(_SIZES)])
+    # atoms, not free_symbols: sympy leaves the i of ∂/∂x_i out of a derivative's free symbols
+    indices = sorted((before.atoms(sympy.Symbol) | after.atoms(sympy.Symbol)) & set(ranges), key=str)
+    verdict = contraction_verdict(before, after, ranges, values, indices)
+    STATISTICS[verdict] += 1
+    if verdict == "by contraction":
+        return
+    _precise_step(before, after, ranges, values, indices, label, trials)
+
+
+_VECTOR_BUDGET = 512  # entries: the free indices evaluated at all their values together, within this
+
+
+def contraction_verdict(before, after, ranges, values: _Values, indices: list[sympy.Symbol]) -> str:
+    """ "by contraction" when the contraction shows the step keeps its value, else why it cannot."""
+    evaluator = _contraction(values, ranges)
+    sizes = {index: evaluator.size(ranges[index]) for index in indices}
+    # indices free in the step and meeting in a delta or a derivative run over all their values first
+    # (a coincidence i = k matters there); the rest is held at random positions, two trials
+    meeting = {s for e in (before, after) for n in e.atoms(KroneckerDelta, Derivative) for s in n.atoms(sympy.Symbol)}
+    free = (_unbound(before) | _unbound(after)) & set(indices)
+    running, budget = set(), 1
+    for index in sorted(free, key=lambda s: (s not in meeting, str(s))):
+        if budget * sizes[index] <= _VECTOR_BUDGET:
+            running.add(index)
+            budget *= sizes[index]
+    held = [index for index in indices if index not in running]
+    rng = random.Random(values.rng.random())
+    for trial in range(2 if held else 1):
+        fixed = _positions(held, sizes, rng, distinct=trial == 0)
+        try:
+            left, right = evaluator.evaluate(before, fixed), evaluator.evaluate(after, fixed)
+        except (Inexpressible, ArithmeticError) as error:
+            return f"precisely: {str(error)[:60]}"
+        if not tensors_agree(left, right):
+            return "precisely: the contraction disagrees"
+    return "by contraction"
+
+
+def _unbound(expr: sympy.Basic) -> set[sympy.Symbol]:
+    """The symbols not bound by a sum around them, the i of ∂/∂x_i included (sympy's free_symbols
+    leaves it out and costs ten times more on sums)."""
+    if isinstance(expr, sympy.Symbol):
+        return {expr}
+    if isinstance(expr, Sum):
+        (function, *limits) = expr.args
+        inside = _unbound(function) - {limit[0] for limit in limits}
+        return inside.union(*(_unbound(bound) for limit in limits for bound in limit.args[1:]))
+    return set().union(*(_unbound(arg) for arg in expr.args))
+
+
+def _positions(held: list[sympy.Symbol], sizes: dict, rng: random.Random, distinct: bool) -> dict:
+    """A random position for every held index; different ones where the sizes allow (``distinct``),
+    so that a swapped pair of indices shows."""
+    fixed: dict[sympy.Symbol, int] = {}
+    for index in held:
+        choices = [p for p in range(sizes[index]) if not distinct or p not in fixed.values()]
+        fixed[index] = rng.choice(choices or range(sizes[index]))
+    return fixed
+
+
+def _contraction(values: _Values, ranges: dict) -> ContractionEvaluator:
+    return ContractionEvaluator(values.arrays, values.floats, values.sizes, ranges)
+
+
+def tensors_agree(left: Tensor, right: Tensor) -> bool:
+    """Equal to a relative :data:`_FLOAT_TOLERANCE` of the larger entry (at least 1), the same kind
+    of value (matrix or scalar) and shape; never on an overflow or NaN."""
+    if (ROW in left.axes, COL in left.axes) != (ROW in right.axes, COL in right.axes):
+        return False
+    for axis in (ROW, COL):
+        if axis in left.axes and left.size(axis) != right.size(axis):
+            return False
+    try:
+        difference = combine(np.subtract, [left, right]).array
+    except Inexpressible:
+        return False
+    scale = max(1.0, float(np.max(np.abs(left.array), initial=0)), float(np.max(np.abs(right.array), initial=0)))
+    return bool(np.all(np.isfinite(difference))) and float(np.max(np.abs(difference), initial=0)) <= (
+        _FLOAT_TOLERANCE * scale
+    )
+
+
+def _precise_step(before, after, ranges, values: _Values, indices, label: str, trials: int) -> None:
     with mpmath.workdps(_DPS):
-        values = _Values([before, after, *(sympy.Tuple(*ranges.values()),)], assumptions, seed)
-        for size in ranges.values():
-            for dim in size.free_symbols:
-                values.sizes.setdefault(dim, _SIZES[len(values.sizes) % len(_SIZES)])
         evaluator = _Evaluator(values)
-        # atoms, not free_symbols: sympy leaves the i of ∂/∂x_i out of a derivative's free symbols
-        indices = sorted((before.atoms(sympy.Symbol) | after.atoms(sympy.Symbol)) & set(ranges), key=str)
         for _ in range(trials):
             env = {index: mpmath.mpf(values.rng.randrange(values.size(ranges[index]))) for index in indices}
             try:
