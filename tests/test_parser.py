@@ -45,6 +45,8 @@ ACCEPTED = [
     ("g(x**2)", g(x**2)),
     ("h(f1(x1, x2), f2(x1, x2))", h(f1(x1, x2), f2(x1, x2))),
     ("arcsin(x) + asin(x)", 2 * sympy.asin(x)),
+    ("arcsinh(x) + arccosh(x) + arctanh(x)", sympy.asinh(x) + sympy.acosh(x) + sympy.atanh(x)),
+    ("arccot(x) * arcsech(x)", sympy.acot(x) * sympy.asech(x)),
     ("erf(x) + gamma(x)", sympy.erf(x) + sympy.gamma(x)),
     ("x²·π", pi * x**2),
     ("x − 1", x - 1),

@@ -233,7 +233,11 @@ FUNCTIONS: dict[str, tuple[Callable[..., sympy.Expr], tuple[int, int]]] = {
             "exp sqrt cbrt sign erf erfc erfi gamma loggamma"
         ).split()
     },
-    **{f"arc{name}": (getattr(sympy, f"a{name}"), _ONE) for name in ("sin", "cos", "tan")},
+    # arcsin, …, arcsinh: the spellings of many textbooks (and numpy's arcsinh) for asin, …, asinh
+    **{
+        f"arc{name}": (getattr(sympy, f"a{name}"), _ONE)
+        for name in "sin cos tan cot sec csc sinh cosh tanh coth sech csch".split()
+    },
     "ln": (sympy.log, _ONE),
     "log": (_log, (1, 2)),
     "abs": (Abs, _ONE),
