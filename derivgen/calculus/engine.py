@@ -18,6 +18,7 @@ from sympy.core.function import AppliedUndef
 from ..errors import LimitExceeded, UnsupportedExpression
 from .model import Derivation, Step
 from .rules import TRIVIAL, RuleRegistry
+from .rules.base import unsupported_message
 from .rules.final_form import SHORTEST, ResultForm
 from .rules.tidy import drop_neutral_factors, without_neutral_argument
 from .verify import check_equal
@@ -124,7 +125,7 @@ class RuleEngine:
                 pending = node_at(current, path)
                 found = self.registry.rewrite(pending.expr, _Context(self, pending.variables[0]))
                 if found is None:
-                    raise UnsupportedExpression(_unsupported_message(pending))
+                    raise UnsupportedExpression(unsupported_message(pending.expr, pending.variables[0]), pending)
                 rule, rewrite = found
                 # a neutral 1 or 0 the rule produced goes in the same step: the step then rewrites
                 # the enclosing node (d/dx(x)·eˣ becomes eˣ, not 1·eˣ carried over several lines)
@@ -224,11 +225,3 @@ class _Context:
     def written(self) -> frozenset[sympy.Basic]:
         return self.engine.written
 
-
-def _unsupported_message(focus: Derivative) -> str:
-    expr = focus.expr
-    name = getattr(expr.func, "__name__", type(expr).__name__)
-    return (
-        f"no rule differentiates {name}(...) with respect to {focus.variables[0]} "
-        f"(in {sympy.sstr(expr)}); it is not among the supported functions"
-    )
