@@ -49,6 +49,17 @@ def is_pending(node: sympy.Basic) -> bool:
     return True
 
 
+def last_variable(pending: Derivative) -> tuple[sympy.Expr, sympy.Symbol]:
+    """What a rule differentiates, and by what: ``d/dy (∂f/∂x)`` for sympy's merged ``Derivative(f(x), x, y)``
+    (a derivative taken of a derivative), else the expression and its one variable."""
+    if len(pending.variable_count) == 1 and pending.variable_count[0][1] == 1:
+        return pending.expr, pending.variables[0]
+    *rest, (variable, count) = pending.variable_count
+    if count > 1:
+        rest.append((variable, count - 1))
+    return Derivative(pending.expr, *rest, evaluate=False), variable
+
+
 def find_pending(expr: sympy.Basic) -> tuple[int, ...] | None:
     """Path (argument indices) of the leftmost-outermost pending derivative, or None."""
     stack: list[tuple[sympy.Basic, tuple[int, ...]]] = [(expr, ())]
@@ -123,9 +134,10 @@ class RuleEngine:
         try:
             while (path := find_pending(current)) is not None:
                 pending = node_at(current, path)
-                found = self.registry.rewrite(pending.expr, _Context(self, pending.variables[0]))
+                inner, wrt = last_variable(pending)
+                found = self.registry.rewrite(inner, _Context(self, wrt))
                 if found is None:
-                    raise UnsupportedExpression(unsupported_message(pending.expr, pending.variables[0]), pending)
+                    raise UnsupportedExpression(unsupported_message(inner, wrt), pending)
                 rule, rewrite = found
                 # a neutral 1 or 0 the rule produced goes in the same step: the step then rewrites
                 # the enclosing node (d/dx(x)·eˣ becomes eˣ, not 1·eˣ carried over several lines)
