@@ -144,7 +144,8 @@ def derive_command(
     """Derive an expression step by step: derivgen derive "(x^2 + 2)^3" --wrt x.
 
     Several --wrt give the gradient (a row vector); a list "[f1, f2]" or several --expr give the
-    Jacobian; --order 2 gives the Hessian or the second derivative.  The derivation (reading,
+    Jacobian; --order 2 gives the Hessian or the second derivative, --order 3 and more by several
+    variables the tensor of partial derivatives, printed as its slices.  The derivation (reading,
     deriving, checking, printing) runs in a worker process under --time-limit and --max-memory.
     """
     from .calculus.worker import HardLimitExceeded, run_limited, using_hard_limits

@@ -45,7 +45,12 @@ class LimitExceeded(DerivgenError):
 
 
 class UnsupportedExpression(DerivgenError):
-    """No rule covers a sub-expression; names the function that is missing."""
+    """No rule covers a sub-expression; names the function that is missing.  ``culprit`` is the
+    derivative no rule took (``d/du 0**u``), so that a chain rule can name it in the user's terms."""
+
+    def __init__(self, message: str, culprit: object = None):
+        super().__init__(message)
+        self.culprit = culprit
 
 
 class VerificationError(DerivgenError):

@@ -18,6 +18,7 @@ from sympy.core.function import AppliedUndef
 from ..errors import LimitExceeded, UnsupportedExpression
 from .model import Derivation, Step
 from .rules import TRIVIAL, RuleRegistry
+from .rules.base import unsupported_message
 from .rules.final_form import SHORTEST, ResultForm
 from .rules.tidy import drop_neutral_factors, without_neutral_argument
 from .verify import check_equal
@@ -46,6 +47,17 @@ def is_pending(node: sympy.Basic) -> bool:
     if isinstance(inner, AppliedUndef) and len(set(inner.args)) == len(inner.args):
         return not all(variable in inner.args for variable in node.variables)
     return True
+
+
+def last_variable(pending: Derivative) -> tuple[sympy.Expr, sympy.Symbol]:
+    """What a rule differentiates, and by what: ``d/dy (∂f/∂x)`` for sympy's merged ``Derivative(f(x), x, y)``
+    (a derivative taken of a derivative), else the expression and its one variable."""
+    if len(pending.variable_count) == 1 and pending.variable_count[0][1] == 1:
+        return pending.expr, pending.variables[0]
+    *rest, (variable, count) = pending.variable_count
+    if count > 1:
+        rest.append((variable, count - 1))
+    return Derivative(pending.expr, *rest, evaluate=False), variable
 
 
 def find_pending(expr: sympy.Basic) -> tuple[int, ...] | None:
@@ -122,9 +134,10 @@ class RuleEngine:
         try:
             while (path := find_pending(current)) is not None:
                 pending = node_at(current, path)
-                found = self.registry.rewrite(pending.expr, _Context(self, pending.variables[0]))
+                inner, wrt = last_variable(pending)
+                found = self.registry.rewrite(inner, _Context(self, wrt))
                 if found is None:
-                    raise UnsupportedExpression(_unsupported_message(pending))
+                    raise UnsupportedExpression(unsupported_message(inner, wrt), pending)
                 rule, rewrite = found
                 # a neutral 1 or 0 the rule produced goes in the same step: the step then rewrites
                 # the enclosing node (d/dx(x)·eˣ becomes eˣ, not 1·eˣ carried over several lines)
@@ -224,11 +237,3 @@ class _Context:
     def written(self) -> frozenset[sympy.Basic]:
         return self.engine.written
 
-
-def _unsupported_message(focus: Derivative) -> str:
-    expr = focus.expr
-    name = getattr(expr.func, "__name__", type(expr).__name__)
-    return (
-        f"no rule differentiates {name}(...) with respect to {focus.variables[0]} "
-        f"(in {sympy.sstr(expr)}); it is not among the supported functions"
-    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import combinations_with_replacement, product
 from typing import Any
 
 import sympy
@@ -19,7 +20,7 @@ from ..errors import DerivgenError
 from .model import Derivation, LatexOf, Left, Part, Result, Step
 from .rules import REGISTRY
 
-KINDS = ("gradient", "jacobian", "hessian", "higher")
+KINDS = ("gradient", "jacobian", "hessian", "higher", "tensor")
 
 
 @dataclass
@@ -114,7 +115,7 @@ def derive_many(
     if len(variables) == 1 and len(expressions) == 1:
         return _higher(expressions[0], variables[0], order, derive_one, verified)
     if order > 2:
-        raise DerivgenError(f"order {order} by several variables is not supported; the Hessian is order 2")
+        return _tensor(expressions[0], variables, order, derive_one, verified)
     if order == 2:
         return _hessian(expressions[0], variables, derive_one, verified)
     kind = "gradient" if len(expressions) == 1 else "jacobian"
@@ -168,4 +169,90 @@ def _collect(kind: str, shape: tuple[int, int], components: list[Derivation], po
         focus=before,
         replacement=after,
         is_tidy=True,
+    )
+
+
+@dataclass
+class TensorDerivation(MatrixDerivation):
+    """The partial derivatives of order ≥ 3 by several variables: a tensor, shown as its slices.
+
+    By the symmetry of mixed partials each distinct partial (a multiset of variables) is derived once,
+    step by step from the one of an order lower (∂³f/∂x²∂y from ∂²f/∂x∂y, by x); the tensor's slices
+    are Hessians of the partials of order − 2 (for order 3 by x, y: ∂/∂x of the Hessian, ∂/∂y of the
+    Hessian), each collected by its own step."""
+
+    partials: dict[tuple[int, ...], Derivation] = field(default_factory=dict)
+    slices: list[tuple[tuple[int, ...], MatrixDerivation]] = field(default_factory=list)
+
+    @property
+    def steps(self) -> list[Step]:
+        steps = [step for derivation in self.partials.values() for step in derivation.steps]
+        return steps + [piece.collect for _, piece in self.slices if piece.collect is not None]
+
+    @property
+    def result(self) -> Any:
+        n = len(self.variables)
+        entries = [self.partials[tuple(sorted(index))].result for index in product(range(n), repeat=self.order)]
+        return sympy.ImmutableDenseNDimArray(entries, (n,) * self.order)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.variables),) * self.order
+
+    def _by(self, index: tuple[int, ...]) -> str:
+        return ", ".join(str(self.variables[i]) for i in index)
+
+    @property
+    def parts(self) -> list[Part]:
+        parts = [
+            Part(derivation.left, derivation=derivation, heading=f"partial derivative by {self._by(index)}")
+            for index, derivation in self.partials.items()
+        ]
+        for prefix, piece in self.slices:
+            heading = f"slice by {self._by(prefix)} of the Hessian"
+            parts.append(Part(piece.left, collected=piece, heading=heading))
+        return parts
+
+    def to_dict(self, latex: LatexOf | None = None) -> dict[str, Any]:
+        latex = self._latex_of(latex)
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "expressions": [str(e) for e in self.expressions],
+            "wrt": [str(v) for v in self.variables],
+            "order": self.order,
+            "partials": [
+                {"by": [str(self.variables[i]) for i in index], **derivation.to_dict(latex)}
+                for index, derivation in self.partials.items()
+            ],
+            "slices": [
+                {"by": [str(self.variables[i]) for i in prefix], "result": str(piece.result.tolist())}
+                for prefix, piece in self.slices
+            ],
+            "result": str(self.result.tolist()),
+        }
+        if latex is not None:
+            data["slices_latex"] = [latex(piece.result) for _, piece in self.slices]
+        data["verified"] = self.verified
+        return data
+
+
+def _tensor(expression, variables, order: int, derive_one: DeriveOne, verified: bool) -> TensorDerivation:
+    n = len(variables)
+    partials: dict[tuple[int, ...], Derivation] = {}
+    for k in range(1, order + 1):
+        for index in combinations_with_replacement(range(n), k):  # each distinct partial once
+            parent = partials[index[:-1]].result if k > 1 else expression
+            partials[index] = derive_one(parent, variables[index[-1]])
+    slices = []
+    for prefix in product(range(n), repeat=order - 2):
+        function = partials[tuple(sorted(prefix))].result if prefix else expression
+        components, positions = [], []
+        for row, column in product(range(n), repeat=2):
+            components.append(partials[tuple(sorted((*prefix, row, column)))])
+            positions.append((row, column))
+        collect = _collect("hessian", (n, n), components, positions)
+        piece = MatrixDerivation("hessian", (function,), tuple(variables), 2, components, positions, collect, verified)
+        slices.append((prefix, piece))
+    return TensorDerivation(
+        "tensor", (expression,), tuple(variables), order, [], [], None, verified, partials=partials, slices=slices
     )

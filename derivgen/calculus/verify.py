@@ -76,9 +76,58 @@ _MP_FUNCTIONS: dict[type, Callable] = {
     sympy.arg: mpmath.arg,
     sympy.atan2: mpmath.atan2,
     sympy.conjugate: mpmath.conj,
-    sympy.DiracDelta: lambda v: _dirac(v),
+    sympy.DiracDelta: lambda v, *order: _dirac(v),
     sympy.Heaviside: lambda v, *rest: mpmath.mpf(1) if _real(v) > 0 else mpmath.mpf(0),
     sigmoid: lambda v: 1 / (1 + mpmath.exp(-v)),
+    # special functions (the derivatives in rules/special.py are checked against these)
+    sympy.sinc: mpmath.sinc,
+    sympy.LambertW: lambda v, k=0: mpmath.lambertw(v, int(k)),
+    sympy.besselj: mpmath.besselj,
+    sympy.bessely: mpmath.bessely,
+    sympy.besseli: mpmath.besseli,
+    sympy.besselk: mpmath.besselk,
+    sympy.hankel1: mpmath.hankel1,
+    sympy.hankel2: mpmath.hankel2,
+    sympy.jn: lambda n, v: mpmath.sqrt(mpmath.pi / (2 * v)) * mpmath.besselj(n + mpmath.mpf(1) / 2, v),
+    sympy.yn: lambda n, v: mpmath.sqrt(mpmath.pi / (2 * v)) * mpmath.bessely(n + mpmath.mpf(1) / 2, v),
+    sympy.airyai: mpmath.airyai,
+    sympy.airybi: mpmath.airybi,
+    sympy.airyaiprime: lambda v: mpmath.airyai(v, derivative=1),
+    sympy.airybiprime: lambda v: mpmath.airybi(v, derivative=1),
+    sympy.erfinv: lambda v: mpmath.erfinv(_real(v)),
+    sympy.erfcinv: lambda v: mpmath.erfinv(1 - _real(v)),
+    sympy.erf2: lambda u, v: mpmath.erf(v) - mpmath.erf(u),
+    sympy.erf2inv: lambda u, v: mpmath.erfinv(_real(mpmath.erf(u) + v)),
+    sympy.Ei: mpmath.ei,
+    sympy.Si: mpmath.si,
+    sympy.Ci: mpmath.ci,
+    sympy.Shi: mpmath.shi,
+    sympy.Chi: mpmath.chi,
+    sympy.li: mpmath.li,
+    sympy.Li: lambda v: mpmath.li(v, offset=True),
+    sympy.fresnels: mpmath.fresnels,
+    sympy.fresnelc: mpmath.fresnelc,
+    sympy.expint: mpmath.expint,
+    sympy.digamma: mpmath.digamma,
+    sympy.trigamma: lambda v: mpmath.polygamma(1, v),
+    sympy.lowergamma: lambda s, v: mpmath.gammainc(s, 0, v),
+    sympy.uppergamma: lambda s, v: mpmath.gammainc(s, v),
+    sympy.polylog: mpmath.polylog,
+    sympy.zeta: mpmath.zeta,
+    sympy.dirichlet_eta: mpmath.altzeta,
+    sympy.lerchphi: mpmath.lerchphi,
+    sympy.beta: mpmath.beta,
+    sympy.factorial: mpmath.factorial,
+    sympy.binomial: mpmath.binomial,
+    sympy.harmonic: mpmath.harmonic,
+    sympy.elliptic_k: mpmath.ellipk,
+    sympy.elliptic_e: mpmath.ellipe,
+    sympy.elliptic_f: mpmath.ellipf,
+    # step functions: away from their jumps (a point within reach of the numeric derivative is refused)
+    sympy.floor: lambda v: mpmath.floor(_off_jump(v)),
+    sympy.ceiling: lambda v: mpmath.ceil(_off_jump(v)),
+    sympy.frac: lambda v: _off_jump(v) - mpmath.floor(_off_jump(v)),
+    sympy.Mod: lambda a, b: a - b * mpmath.floor(_off_jump(a / b)),
     sympy.Max: lambda *values: max(_real(v) for v in values),
     sympy.Min: lambda *values: min(_real(v) for v in values),
 }
@@ -89,6 +138,14 @@ def _real(value):
         if abs(value.imag) > _TOLERANCE * max(1, abs(value.real)):
             raise Unevaluable("comparison of a complex value")
         return value.real
+    return value
+
+
+def _off_jump(value):
+    """``value`` (real), unless it lies so near an integer that a step function jumps within reach."""
+    value = _real(value)
+    if abs(value - mpmath.nint(value)) < mpmath.mpf(10) ** -6:
+        raise Unevaluable("at a jump of a step function")
     return value
 
 
@@ -159,7 +216,9 @@ class NumericEvaluator:
             return base ** int(expr.exp)
         exponent = self.value(expr.exp, env)
         if base == 0:
-            raise Unevaluable("0 to a non-integer power")
+            if not isinstance(exponent, mpmath.mpc) and exponent > 0:
+                return mpmath.mpf(0)  # 0^g = 0 for every g > 0
+            raise Unevaluable("0 to a power that is not positive")
         return mpmath.power(base, exponent)
 
     def _derivative(self, expr: Derivative, env):

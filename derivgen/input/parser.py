@@ -66,6 +66,28 @@ class ParseLimits:
 DEFAULT_LIMITS = ParseLimits()
 # functions sympy evaluates eagerly at a number, with a result that grows like n! (gamma(10**99) never ends)
 _FACTORIAL_LIKE = (sympy.gamma, sympy.loggamma, sympy.factorial, sympy.binomial)
+# functions sympy works out exactly at whole numbers, at a cost that grows with the number (zeta(10**6)
+# needs a Bernoulli number, harmonic(10**6) a sum of a million fractions)
+_EAGER_AT_NUMBERS = (
+    sympy.zeta,
+    sympy.harmonic,
+    sympy.polygamma,
+    sympy.digamma,
+    sympy.trigamma,
+    sympy.polylog,
+    sympy.expint,
+    sympy.lowergamma,
+    sympy.uppergamma,
+    sympy.beta,
+    sympy.dirichlet_eta,
+    sympy.jn,
+    sympy.yn,
+    sympy.besselj,
+    sympy.bessely,
+    sympy.besseli,
+    sympy.besselk,
+    sympy.lerchphi,
+)
 
 
 class ExpressionSize:
@@ -94,6 +116,9 @@ class ExpressionSize:
                 call = f"{func.__name__}({', '.join(_short(arg) for arg in args)})"
                 limit = _digits(limits.max_number_bits)
                 return f"{call} is too large to compute ({_digits(bits)}; the limit is {limit})"
+        if func in _EAGER_AT_NUMBERS and any(arg.is_Number and _magnitude(arg) > limits.max_exponent for arg in args):
+            call = f"{func.__name__}({', '.join(_short(arg) for arg in args)})"
+            return f"{call}: an argument larger than {limits.max_exponent} is not computed"
         if func is sympy.Add and len(args) > limits.max_terms:
             return f"a sum of {len(args)} terms; the limit is {limits.max_terms} (no slide holds more)"
         if func in (sympy.Add, sympy.Mul):
@@ -233,7 +258,30 @@ FUNCTIONS: dict[str, tuple[Callable[..., sympy.Expr], tuple[int, int]]] = {
             "exp sqrt cbrt sign erf erfc erfi gamma loggamma"
         ).split()
     },
-    **{f"arc{name}": (getattr(sympy, f"a{name}"), _ONE) for name in ("sin", "cos", "tan")},
+    # arcsin, …, arcsinh: the spellings of many textbooks (and numpy's arcsinh) for asin, …, asinh
+    **{
+        f"arc{name}": (getattr(sympy, f"a{name}"), _ONE)
+        for name in "sin cos tan cot sec csc sinh cosh tanh coth sech csch".split()
+    },
+    # special functions, by sympy's names (README: "Special functions")
+    **{
+        name: (getattr(sympy, name), _ONE)
+        for name in (
+            "sinc erfinv erfcinv Ei Si Ci Shi Chi li Li fresnels fresnelc airyai airybi airyaiprime airybiprime "
+            "digamma trigamma floor ceiling frac factorial harmonic elliptic_k dirichlet_eta"
+        ).split()
+    },
+    **{
+        name: (getattr(sympy, name), (2, 2))
+        for name in (
+            "atan2 besselj bessely besseli besselk hankel1 hankel2 jn yn erf2 erf2inv expint polygamma "
+            "lowergamma uppergamma polylog beta binomial elliptic_f Mod"
+        ).split()
+    },
+    **{name: (getattr(sympy, name), (1, 2)) for name in "LambertW Heaviside DiracDelta zeta elliptic_e".split()},
+    "lerchphi": (sympy.lerchphi, (3, 3)),
+    "ceil": (sympy.ceiling, _ONE),
+    "mod": (sympy.Mod, (2, 2)),
     "ln": (sympy.log, _ONE),
     "log": (_log, (1, 2)),
     "abs": (Abs, _ONE),
@@ -245,6 +293,11 @@ FUNCTIONS: dict[str, tuple[Callable[..., sympy.Expr], tuple[int, int]]] = {
     "Max": (Max, (2, 64)),
 }
 CONSTANTS = {"pi": pi, "e": E, "E": E}
+# sympy's names that the README's naming rule for undefined functions would also take (E1 is one
+# letter and an index): ambiguous, so an error that says how to write either meaning.
+CLASHES = {"E1": "expint(1, x) for the exponential integral E_1"}
+# Greek letters that name a sympy function when called (beta(x, y), zeta(s)) stay variables otherwise.
+_GREEK_FUNCTIONS = frozenset(("beta", "zeta"))
 
 GREEK = frozenset(
     (
@@ -395,6 +448,7 @@ class _Builder:
         self.limits = limits
         self.variables: dict[str, Symbol] = {}
         self.undefined: dict[str, type] = {}
+        self.called: set[str] = set()  # the Greek-named functions called (beta, zeta): no variable too
         self.depth = 0
         self.size = ExpressionSize(limits)
 
@@ -440,10 +494,10 @@ class _Builder:
         name = node.id
         if name in CONSTANTS:
             return CONSTANTS[name]
-        if name in FUNCTIONS or name == "Piecewise":
+        if (name in FUNCTIONS and name not in _GREEK_FUNCTIONS) or name == "Piecewise":
             raise self.source.error(f"{name!r} is a function: write {name}(...)", node)
         self._check_name(name, node)
-        if name in self.undefined:
+        if name in self.undefined or name in self.called:
             raise self.source.error(f"{name!r} is used both as a function and as a variable", node)
         return self.variables.setdefault(name, Symbol(name, real=True))
 
@@ -467,6 +521,8 @@ class _Builder:
             return self._checked(sympy.Mul(*factors), node)
         if isinstance(node.op, ast.Pow):
             return self._power(self.build(node.left), self.build(node.right), node)
+        if isinstance(node.op, ast.Mod):  # a % b, the remainder: sympy's Mod
+            return self._checked(sympy.Mod(self.build(node.left), self.build(node.right)), node)
         raise self.source.error(f"the operator {_describe(node.op)} is not allowed", node)
 
     def _chain(self, node: ast.BinOp, same: type, inverse: type, invert: Callable) -> list[sympy.Expr]:
@@ -518,7 +574,20 @@ class _Builder:
             raise self.source.error(f"{name}(...) takes no keyword arguments", node.keywords[0])
         if name == "Piecewise":
             return self._piecewise(node)
+        if name in CLASHES:
+            raise self.source.error(
+                f"{name!r} is ambiguous: sympy's function of that name, or an undefined function by the naming "
+                f"rule; write {CLASHES[name]}, or another name (f1) for an undefined function",
+                node,
+            )
+        if name in _GREEK_FUNCTIONS and name in self.variables:
+            raise self.source.error(
+                f"{name!r} is used both as a variable and as the function {name}(...); "
+                f"for a product write {name}*(...)",
+                node,
+            )
         if name in FUNCTIONS:
+            self.called.add(name)
             builder, (least, most) = FUNCTIONS[name]
             if not least <= len(node.args) <= most:
                 count = str(least) if least == most else f"{least} to {most}"
@@ -613,7 +682,6 @@ _DESCRIPTIONS = {
     "BitXor": "^ inside brackets of this kind",
     "MatMult": "@",
     "FloorDiv": "//",
-    "Mod": "%",
     "BitAnd": "&",
     "BitOr": "|",
     "LShift": "<<",

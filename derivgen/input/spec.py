@@ -43,7 +43,9 @@ class Task(_Model):
     wrt: str | list[str] | None = Field(
         None, description="variable, or a list of them for a gradient (default: the only variable)"
     )
-    order: int = Field(1, ge=1, le=4, description="2: the second derivative, or with several variables the Hessian")
+    order: int = Field(
+        1, ge=1, le=4, description="2: the second derivative, or with several variables the Hessian (3, 4: a tensor)"
+    )
     detail: Detail | None = Field(None, description="full, normal or brief (default: the file's)")
     positive: list[str] = Field(default_factory=list, description="variables assumed positive")
     symbols: dict[str, str] | None = Field(

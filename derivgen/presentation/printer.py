@@ -548,5 +548,8 @@ def rule_statement(rule: Rule) -> str:
     """The general statement of a rule in LaTeX, for a rules slide and ``derivgen rules``."""
     statement = rule.statement
     if isinstance(statement, TableStatement):
-        return rf"\frac{{d}}{{dx}} {to_latex(statement.function)} = {to_latex(statement.derivative)}"
+        if statement.variable is None:
+            return rf"\frac{{d}}{{dx}} {to_latex(statement.function)} = {to_latex(statement.derivative)}"
+        by = to_latex(statement.variable)
+        return rf"\frac{{\partial}}{{\partial {by}}} {to_latex(statement.function)} = {to_latex(statement.derivative)}"
     return statement

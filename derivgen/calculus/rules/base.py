@@ -99,6 +99,7 @@ class TableStatement:
 
     function: sympy.Expr
     derivative: sympy.Expr
+    variable: sympy.Symbol | None = None  # the argument it is by, where that is not x: ∂/∂y atan2(y, x)
 
 
 class RuleRegistry:
@@ -150,6 +151,15 @@ class RuleRegistry:
 
 
 # -- building blocks shared by the rule families ----------------------------------------------
+
+
+def unsupported_message(expression: sympy.Expr, variable: sympy.Basic) -> str:
+    """Why ``d/d(variable) expression`` stops: no rule differentiates it."""
+    name = getattr(expression.func, "__name__", type(expression).__name__)
+    return (
+        f"no rule differentiates {name}(...) with respect to {variable} "
+        f"(in {sympy.sstr(expression)}); it is not among the supported functions"
+    )
 
 
 def depends(expression: sympy.Basic, variable: sympy.Basic) -> bool:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import sympy
 from sympy import Derivative, Function, Pow, Subs
 
+from ...errors import UnsupportedExpression
 from ..model import ChainInfo, ChainProduct
-from .base import STRUCTURAL, Context, Rewrite, Rule, add, d, depends, mul
+from .base import STRUCTURAL, Context, Rewrite, Rule, add, d, depends, mul, unsupported_message
 from .elementary import NOT_HOLOMORPHIC
 
 
@@ -58,7 +59,15 @@ def chain_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     # comes out in a form valid for complex values too
     u = ctx.fresh_variable(real=real_inner)
     outer = expr.func(*(u if i == position else arg for i, arg in enumerate(expr.args)))
-    outer_derivation = ctx.derive_outer(outer, u)
+    try:
+        outer_derivation = ctx.derive_outer(outer, u)
+    except UnsupportedExpression as error:
+        culprit = error.culprit
+        if not (isinstance(culprit, Derivative) and culprit.variables[0] == u):
+            raise
+        # name what the user wrote, not the stand-in u: d/du 0**u is d/dx 0**(2**x + …)
+        named = culprit.expr.xreplace({u: inner})
+        raise UnsupportedExpression(unsupported_message(named, x), Derivative(named, x, evaluate=False)) from None
     outer_derivative = outer_derivation.lecturer_result
     info = ChainInfo(u, outer, outer_derivative, inner, outer_derivation)
     replacement = mul(outer_derivative_at(outer_derivative, u, inner), d(inner, x))

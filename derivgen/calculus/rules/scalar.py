@@ -118,6 +118,16 @@ def exponential_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     return Rewrite(mul(expr, log(expr.base)))
 
 
+def zero_base_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
+    """d/dx 0^g -> 0: 0^g is 0 wherever g > 0 (and undefined wherever g <= 0)."""
+    if not (expr.base.is_zero and depends(expr.exp, ctx.wrt)):
+        return None
+    return Rewrite(
+        S.Zero,
+        note=r"$0^g = 0$ wherever $g > 0$ and is undefined where $g \le 0$: constant where it is defined",
+    )
+
+
 def logarithmic_differentiation(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """d/dx f^g -> f^g · d/dx (g ln f) when both f and g depend on x."""
     x = ctx.wrt
@@ -184,6 +194,13 @@ RULES = [
         level=STRUCTURAL,
     ),
     _rule(power_rule, "power rule", r"\frac{d}{dx} x^n = n\,x^{n-1}", heads=(Pow,)),
+    _rule(
+        zero_base_rule,
+        "derivative of 0 to a power",
+        r"\frac{d}{dx} 0^{g(x)} = 0 \quad (g(x) > 0)",
+        heads=(Pow,),
+        rule_id="zero_base",
+    ),
     _rule(exponential_rule, "exponential rule", r"\frac{d}{dx} a^x = a^x \ln a", heads=(Pow,)),
     _rule(
         logarithmic_differentiation,
