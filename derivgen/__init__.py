@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from .errors import DerivgenError, LimitExceeded, ParseError, UnsupportedExpression, VerificationError
@@ -12,6 +13,13 @@ if TYPE_CHECKING:
     from .input.parser import parse
 
 from .version import __version__
+
+# One BLAS thread, set before numpy loads: derivgen forks a worker for every derivation
+# (calculus/worker.py), and a fork of a process with native threads (OpenBLAS starts a pool when numpy
+# is imported) can leave the child waiting on a lock a thread held that the child does not have.  The
+# matrices of the numeric checks are tiny, so a pool gains nothing.  A caller's own setting is kept.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 __all__ = [
     "Derivation",

@@ -10,6 +10,8 @@ import sympy
 from hypothesis import settings
 from sympy.core.function import AppliedUndef
 
+import derivgen  # noqa: F401  (first: it keeps BLAS to one thread before numpy loads, as in the CLI)
+
 # HYPOTHESIS_PROFILE=mutation (set by scripts/mutation.sh): the same examples for every mutant, so a
 # mutant is judged by the tests and not by which random examples a run happened to draw
 settings.register_profile("mutation", derandomize=True, database=None)

@@ -244,3 +244,19 @@ def test_only_large_numeric_dimensions_are_shrunk():
     total = sympy.Sum(x[k, 0], (k, 0, 998))
     ([shrunk_total], _) = shrunk([total])
     assert shrunk_total.limits[0][2] == small_x.shape[0] - 1
+
+
+def test_a_process_that_forks_workers_has_no_other_native_thread():
+    # a fork copies only the forking thread: a lock held by another thread (OpenBLAS starts a pool when
+    # numpy loads) would stay locked forever in the worker; derivgen keeps BLAS to one thread
+    script = (
+        "import os, derivgen\n"
+        "from derivgen.calculus import matrix_check\n"
+        "import numpy\n"
+        "numpy.ones((300, 300)) @ numpy.ones((300, 300))\n"
+        "print(len(os.listdir('/proc/self/task')))\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment, check=True)
+    assert done.stdout.strip() == "1"
+    assert len(os.listdir("/proc/self/task")) == 1  # this test process too (tests/conftest.py imports derivgen first)
