@@ -192,7 +192,7 @@ def to_matrix(expr: sympy.Expr, free: tuple[sympy.Symbol, ...], indices: Indices
     built = [_term_to_matrix(term, free, indices) for term in terms]
     if not free:
         return Add(*built)
-    return MatAdd(*built).doit() if len(built) > 1 else built[0]
+    return canonical(MatAdd(*built)) if len(built) > 1 else built[0]
 
 
 def _term_to_matrix(term: sympy.Expr, free: tuple[sympy.Symbol, ...], indices: Indices) -> MatrixExpr:
@@ -230,7 +230,7 @@ def _term_to_matrix(term: sympy.Expr, free: tuple[sympy.Symbol, ...], indices: I
     factors = _diagonals_apart(factors, free, indices)
     result = _assemble(_merge_hadamard(factors, dummies, indices), free, indices)
     scale = Mul(*coefficient)
-    return result if scale == 1 else scale * result
+    return result if scale == 1 else _scaled(scale, result)
 
 
 def _as_factor(factor: sympy.Expr, indices: Indices) -> list[_Factor] | sympy.Expr | None:
@@ -411,7 +411,7 @@ def _assemble(factors: list[_Factor], free: tuple[sympy.Symbol, ...], indices: I
             matrix, slot = holder.oriented(slot)
             pieces.append(matrix)
             if slot in (stop, ONE) or (slot == start and start in free):
-                return (MatMul(*pieces).doit() if len(pieces) > 1 else pieces[0]), slot
+                return (canonical(MatMul(*pieces)) if len(pieces) > 1 else pieces[0]), slot
 
     def from_index(index: sympy.Symbol, stop: sympy.Expr = ONE) -> tuple[list[MatrixExpr], list[MatrixExpr]]:
         """The chains from a free index: those that end at ``stop`` (matrices), and the vectors."""
@@ -425,7 +425,7 @@ def _assemble(factors: list[_Factor], free: tuple[sympy.Symbol, ...], indices: I
         return matrices, vectors
 
     def hadamard(parts: list[MatrixExpr]) -> MatrixExpr:
-        return HadamardProduct(*parts).doit() if len(parts) > 1 else parts[0]
+        return canonical(HadamardProduct(*parts)) if len(parts) > 1 else parts[0]
 
     if len(free) == 1:
         main = hadamard(from_index(free[0])[1])
@@ -436,7 +436,7 @@ def _assemble(factors: list[_Factor], free: tuple[sympy.Symbol, ...], indices: I
         if rows or columns or not matrices:  # a_i b_j: an outer product (with 1 where a side has none)
             row = hadamard(rows) if rows else OneMatrix(indices.ranges[i], 1)
             column = hadamard(columns) if columns else OneMatrix(indices.ranges[j], 1)
-            matrices.append(MatMul(row, Transpose(column)).doit())
+            matrices.append(canonical(MatMul(row, Transpose(column))))
         main = hadamard(matrices)
     else:
         main = None
@@ -451,11 +451,24 @@ def _assemble(factors: list[_Factor], free: tuple[sympy.Symbol, ...], indices: I
     scale = Mul(*scalars)
     if main is None:  # no free index: the scalar itself
         return scale
-    return main if scale == 1 else scale * main
+    return main if scale == 1 else _scaled(scale, main)
 
 
 def _entry_of(factor: _Factor) -> sympy.Expr:
     return MatrixElement(factor.matrix, factor.row, factor.col)
+
+
+def _scaled(scale: sympy.Expr, matrix: sympy.Basic) -> sympy.Basic:
+    """scale · matrix, its determinants kept (sympy's * would write det(AXB) as det(A) det(X) det(B))."""
+    return canonical(MatMul(scale, matrix)) if isinstance(matrix, MatrixExpr) else scale * matrix
+
+
+def canonical(matrix: sympy.Basic) -> sympy.Basic:
+    """``matrix.doit()`` with every determinant kept as written: det(AXB) stays det(AXB), as the
+    Cookbook writes Jacobi's formula, not det(A) det(X) det(B)."""
+    kept = {det: sympy.Dummy(f"det{n}") for n, det in enumerate(matrix.atoms(Determinant))}
+    done = matrix.xreplace(kept).doit()
+    return done.xreplace({dummy: det for det, dummy in kept.items()})
 
 
 def _scalar(matrix: sympy.Basic) -> sympy.Expr:

@@ -31,7 +31,7 @@ from ..input.matrices import (
     read_assumptions,
 )
 from .engine import DEFAULT_LIMITS, EngineLimits, RuleEngine, node_at, replace_at
-from .indices import ONE, Indices, to_index, to_matrix, write_traces
+from .indices import ONE, Indices, canonical, to_index, to_matrix, write_traces
 from .matrix_check import check_gradient, check_step
 from .model import Derivation, LatexOf, Left, Part, Result, Step
 from .rules import REGISTRY
@@ -380,14 +380,14 @@ class _MatrixEngine:
         if not self.free:  # by a scalar: the derivative is the scalar the index phase ended with
             return steps
         if self.variable.shape[1] == 1 and self.layout == "row":
-            current = Transpose(matrix).doit()
+            current = canonical(Transpose(matrix))
             _record(steps, "gradient_row", entry, current)
         else:
             current = matrix
             _record(steps, "gradient_shape", entry, current)
         symmetric = {Transpose(m): m for m in current.atoms(MatrixSymbol) if self.facts.symmetric(m.name)}
         if symmetric and current.has(*symmetric):  # the matrix form still shows Sᵀ
-            after = current.xreplace(symmetric).doit()
+            after = canonical(current.xreplace(symmetric))
             matrices = sorted({m.name for m in symmetric.values()})
             _record(steps, "symmetric", current, after, note=_symmetric_note(matrices), subject=matrices)
             current = after
@@ -625,7 +625,8 @@ def _factor_common(expr: sympy.Basic) -> sympy.Basic:
         if not all(len(factors) >= 2 and factors[end] == common for _, factors in split):
             continue
         rest = [
-            coefficient * MatMul(*(factors[1:] if end == 0 else factors[:-1])).doit() for coefficient, factors in split
+            coefficient * canonical(MatMul(*(factors[1:] if end == 0 else factors[:-1])))
+            for coefficient, factors in split
         ]
         total = MatAdd(*rest)
         return MatMul(common, total) if end == 0 else MatMul(total, common)

@@ -8,7 +8,7 @@ Where index notation is not how a lecture goes, the standard identity is a named
 from __future__ import annotations
 
 import sympy
-from sympy import Determinant, Inverse, KroneckerDelta, MatMul, MatPow, MatrixSymbol, Sum
+from sympy import Determinant, Inverse, KroneckerDelta, MatMul, MatPow, MatrixExpr, MatrixSymbol, Sum
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..indices import entry
@@ -95,14 +95,29 @@ def inverse_chain_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     )
 
 
-def entry_definition_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
-    """∂(AXB)_kl/∂X_ij -> ∂(Σ_p Σ_q A_kp X_pq B_ql)/∂X_ij: the entry of a matrix expression written out."""
+def _written_entry(expr: sympy.Expr, ctx: Context, product: bool) -> Rewrite | None:
+    """∂(AXB)_kl/∂X_ij -> ∂(Σ_p Σ_q A_kp X_pq B_ql)/∂X_ij: the entry of a matrix expression written out
+    (``product``: one holding a matrix product, the definition of the matrix product)."""
     matrix = expr.parent
     if ctx.indices is None or isinstance(matrix, MatrixSymbol | Inverse) or not depends(matrix, ctx.wrt):
         return None
-    written = entry(matrix, expr.i, expr.j, ctx.indices)
-    product = matrix.has(MatMul, MatPow)
-    return Rewrite(d(written, ctx.wrt), label="definition of the matrix product" if product else None)
+    has_product = matrix.has(MatPow) or any(
+        isinstance(node, MatMul) and sum(isinstance(arg, MatrixExpr) for arg in node.args) > 1
+        for node in sympy.preorder_traversal(matrix)
+    )
+    if has_product != product:
+        return None
+    return Rewrite(d(entry(matrix, expr.i, expr.j, ctx.indices), ctx.wrt))
+
+
+def entry_product_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
+    """∂(AXB)_kl/∂X_ij -> ∂(Σ_p Σ_q A_kp X_pq B_ql)/∂X_ij."""
+    return _written_entry(expr, ctx, product=True)
+
+
+def entry_definition_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
+    """∂(X + A)ᵀ_kl/∂X_ij -> ∂(X_lk + A_lk)/∂X_ij."""
+    return _written_entry(expr, ctx, product=False)
 
 
 DERIVATIVE_RULES = [
@@ -143,9 +158,18 @@ DERIVATIVE_RULES = [
         heads=(MatrixElement,),
     ),
     Rule(
+        id="entry_product",
+        label="definition of the matrix product",
+        statement=r"(\mathbf{A}\mathbf{B})_{k,l} = \sum_p A_{k,p}\, B_{p,l}",
+        apply=entry_product_rule,
+        family="index",
+        level=STRUCTURAL,
+        heads=(MatrixElement,),
+    ),
+    Rule(
         id="entry_definition",
         label="index notation",
-        statement=r"(\mathbf{A}\mathbf{B})_{k,l} = \sum_p A_{k,p}\, B_{p,l}, \quad (\mathbf{A}^T)_{k,l} = A_{l,k}",
+        statement=r"(\mathbf{A}^T)_{k,l} = A_{l,k}, \quad (\mathbf{A} + \mathbf{B})_{k,l} = A_{k,l} + B_{k,l}",
         apply=entry_definition_rule,
         family="index",
         level=STRUCTURAL,
