@@ -36,6 +36,7 @@ class Case:
     source: str
     assume: tuple[str, ...] = ()
     positive: tuple[str, ...] = ()  # drawn with positive entries (arguments of log, sqrt)
+    defined: Callable[[Values], bool] = lambda v: True  # where the function is defined
 
 
 def _inv(a):
@@ -75,6 +76,7 @@ CASES = [
         {"X": "matrix(n, m)", "C": N, "a": "vector(m)", "b": "vector(m)"},
         lambda v: v["a"].T @ _inv(v["X"].T @ v["C"] @ v["X"]) @ v["b"],
         "(59)",
+        defined=lambda v: v["X"].shape[1] <= v["X"].shape[0],  # XᵀCX (m×m) has rank min(n, m)
     ),
     Case("tr(A*inv(X)*B)", "X", SQUARE, lambda v: np.trace(v["A"] @ _inv(v["X"]) @ v["B"]), "(63)"),
     Case("tr(X**-2)", "X", {"X": N}, lambda v: np.trace(np.linalg.matrix_power(v["X"], -2)), "(59)"),
@@ -181,7 +183,7 @@ def _values(case: Case, rng: np.random.Generator) -> tuple[dict[str, int], Value
         for name in case.positive:
             values[name] = np.abs(values[name]) + 0.1
         try:
-            if np.isfinite(scalar(case.function(values))):
+            if case.defined(values) and np.isfinite(scalar(case.function(values))):
                 return sizes, values
         except np.linalg.LinAlgError:
             continue
