@@ -11,7 +11,7 @@ import sympy
 from sympy import Inverse, MatrixSymbol, Symbol, Transpose
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from derivgen.input.matrices import AsScalar, Softmax
+from derivgen.input.matrices import AsScalar, Diag, Softmax
 
 Values = dict[str, Any]
 
@@ -46,6 +46,8 @@ def numeric(expr: sympy.Basic, values: Values, sizes: dict[str, int]) -> Any:
             return np.eye(size(e.shape[0]))
         if isinstance(e, sympy.OneMatrix):
             return np.ones((size(e.shape[0]), size(e.shape[1])))
+        if isinstance(e, Diag):
+            return np.diag(ev(e.arg)[:, 0])
         if isinstance(e, Softmax):
             exps = np.exp(ev(e.arg))
             return exps / exps.sum()
@@ -70,16 +72,16 @@ def numeric(expr: sympy.Basic, values: Values, sizes: dict[str, int]) -> Any:
         if isinstance(e, ElementwiseApplyFunction):
             # the entrywise function (a sympy Lambda) through sympy's own lambdify, not derivgen
             # (σ written with exp, which numpy knows)
-            function = e.function.expr.rewrite(sympy.exp)
-            return sympy.lambdify(e.function.variables, function, "numpy")(ev(e.expr))
+            sigmoid = {"sigmoid": lambda z: 1 / (1 + np.exp(-z))}
+            return sympy.lambdify(e.function.variables, e.function.expr, [sigmoid, "numpy"])(ev(e.expr))
         if isinstance(e, sympy.MatPow):
             return np.linalg.matrix_power(ev(e.base), int(e.exp))
         if isinstance(e, sympy.Pow):
             return ev(e.base) ** ev(e.exp)
         if isinstance(e, sympy.Function) and not isinstance(e, sympy.core.function.AppliedUndef):
             return _function(e, ev)
-        if isinstance(e, Symbol):
-            return values[e.name]
+        if isinstance(e, Symbol):  # a scalar, or a dimension (2ⁿ det X in ∂det(2X)/∂X)
+            return values[e.name] if e.name in values else sizes[e.name]
         if e.is_Number:
             return float(e)
         raise NotImplementedError(f"the test's evaluator cannot evaluate {type(e).__name__}")
@@ -102,5 +104,3 @@ def finite_differences(function: Callable[[Values], Any], values: Values, wrt: s
         down[index] -= h
         gradient[index] = (scalar(function({**values, wrt: up})) - scalar(function({**values, wrt: down}))) / (2 * h)
     return gradient
-
-

@@ -126,5 +126,5 @@ def test_matrix_variable_matches_by_name(variable) -> None:
 def test_matrix_variable_of_another_shape_is_refused() -> None:
     with pytest.raises(ShapeError, match="declared n×1"):
         derive("x.T*M*x", sympy.MatrixSymbol("x", 3, 1), symbols=SHAPES)
-    with pytest.raises(ShapeError, match="must be a declared vector or matrix"):
+    with pytest.raises(ShapeError, match="must be a declared scalar, vector or matrix"):
         derive("x.T*M*x", sympy.Symbol("y"), symbols=SHAPES)

@@ -47,7 +47,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..input.functions import sigmoid
-from ..input.matrices import AsScalar, Softmax
+from ..input.matrices import AsScalar, Diag, Softmax
 
 _STEP = 1e-20  # the complex step: far below rounding, so f(x + ih) has f'(x)·h exactly in its imaginary part
 _SPLIT_TERMS = 64  # Σ (a + b) c is split into Σ a c + Σ b c up to this many terms
@@ -393,6 +393,10 @@ class ContractionEvaluator:
             exps = self.matrix(expr.arg, env)
             exps = Tensor(np.exp(exps.array), exps.axes)
             return combine(np.divide, [exps, contract([exps], [ROW])])
+        if isinstance(expr, Diag):  # the column vector on the diagonal: v_i δ_ij
+            vector = self.matrix(expr.arg, env).taken(COL, 0)
+            eye = Tensor(np.eye(self.size(expr.shape[0]), dtype=complex), (ROW, COL))
+            return combine(np.multiply, [vector, eye])
         if isinstance(expr, Identity | OneMatrix | ZeroMatrix):
             shape = (self.size(expr.shape[0]), self.size(expr.shape[1]))
             array = np.eye(*shape) if isinstance(expr, Identity) else np.full(shape, float(isinstance(expr, OneMatrix)))

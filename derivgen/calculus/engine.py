@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import sympy
 from sympy import Derivative, Subs, Symbol
@@ -114,8 +115,10 @@ class RuleEngine:
         taken: set[str],
         written: frozenset[sympy.Basic] = frozenset(),
         form: ResultForm = SHORTEST,
+        indices: Any = None,
     ):
         self.registry = registry
+        self.indices = indices  # index notation: the summation indices in use (calculus.indices.Indices)
         self.verify = verify
         self.limits = limits
         self.form = form
@@ -232,6 +235,10 @@ class _Context:
     @property
     def form(self) -> ResultForm:
         return self.engine.form
+
+    @property
+    def indices(self) -> Any:
+        return self.engine.indices
 
     @property
     def written(self) -> frozenset[sympy.Basic]:

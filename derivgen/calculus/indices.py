@@ -37,7 +37,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..errors import UnsupportedExpression
-from ..input.matrices import AsScalar, Softmax
+from ..input.matrices import AsScalar, Diag, Softmax
 
 ONE = sympy.Integer(0)  # the index of a dimension of size 1 (the column of a vector)
 _DUMMY_NAMES = ("k", "l", "p", "q", "r", "s", "t", "a", "b", "c")
@@ -192,7 +192,7 @@ def to_matrix(expr: sympy.Expr, free: tuple[sympy.Symbol, ...], indices: Indices
     built = [_term_to_matrix(term, free, indices) for term in terms]
     if not free:
         return Add(*built)
-    return MatAdd(*built).doit() if len(built) > 1 else built[0]
+    return canonical(MatAdd(*built)) if len(built) > 1 else built[0]
 
 
 def _term_to_matrix(term: sympy.Expr, free: tuple[sympy.Symbol, ...], indices: Indices) -> MatrixExpr:
@@ -219,14 +219,18 @@ def _term_to_matrix(term: sympy.Expr, free: tuple[sympy.Symbol, ...], indices: I
         else:
             coefficient.append(found)
     for dummy in dummies:  # an index summed over in one factor only: the sum is a product with 1ᵀ
-        if sum(slot == dummy for f in factors for slot in f.slots()) == 1:
+        count = sum(slot == dummy for f in factors for slot in f.slots())
+        if count == 1:
             factors.append(_Factor(OneMatrix(indices.ranges[dummy], 1), dummy, ONE))
+        elif count == 0:  # Σ_l b_i over l = 1 … m: m b_i
+            coefficient.append(indices.ranges[dummy])
     for index in free:  # a term without the free index (the 1 of 1 - y_k): an entry of the ones vector
         if not any(index in f.slots() for f in factors):
             factors.append(_Factor(OneMatrix(indices.ranges[index], 1), index, ONE))
-    result = _assemble(_merge_hadamard(factors, dummies), free, indices)
+    factors = _diagonals_apart(factors, free, indices)
+    result = _assemble(_merge_hadamard(factors, dummies, indices), free, indices)
     scale = Mul(*coefficient)
-    return result if scale == 1 else scale * result
+    return result if scale == 1 else _scaled(scale, result)
 
 
 def _as_factor(factor: sympy.Expr, indices: Indices) -> list[_Factor] | sympy.Expr | None:
@@ -247,20 +251,41 @@ def _as_factor(factor: sympy.Expr, indices: Indices) -> list[_Factor] | sympy.Ex
     free = sorted(_free_indices(factor, indices), key=str)
     if not free:  # a scalar function of whole sums, σ(Σ_k w_k x_k) = σ(wᵀx): no index left outside
         return _scalar_of(factor, indices)
-    # a function of entries at one index, f(g_k): entry k of f applied elementwise to the vector g
-    if len(free) != 1:
-        raise UnsupportedExpression(f"cannot write {sympy.sstr(factor)} as a matrix expression")
-    (k,) = free
+    # a function of entries at one index, f(g_k), or two, f(g_kl): the entry of f applied elementwise to
+    # the vector g or the matrix g
+    if len(free) > 2:
+        raise UnsupportedExpression(
+            f"cannot write {sympy.sstr(factor)} as a matrix expression: it has {len(free)} free indices "
+            f"({', '.join(map(str, free))}), and a matrix has two"
+        )
+    slots = (free[0], ONE) if len(free) == 1 else tuple(free)
+    if isinstance(factor, Add):  # tanh(g_k) − y_k: each term on its own, then their sum
+        return [_Factor(to_matrix(factor, tuple(free), indices), *slots)]
     arguments = _index_arguments(factor, indices)
     if len(arguments) != 1:
-        raise UnsupportedExpression(f"cannot write {sympy.sstr(factor)} as an elementwise function")
+        raise UnsupportedExpression(
+            f"cannot write {sympy.sstr(factor)} as an elementwise function: it has {len(arguments)} arguments"
+        )
     (argument,) = arguments
-    if argument == factor:  # (Ax - b)_k itself: entry k of a vector
-        return [_Factor(to_matrix(argument, (k,), indices), k, ONE)]
+    matrix = to_matrix(argument, tuple(free), indices)
+    diagonal = _diagonal_of(matrix)
+    if diagonal is not None:  # f(F_kk): the entry (k, k) of f(F), for the chains to place
+        matrix, slots = diagonal, (free[0], free[0])
+    if argument == factor:  # (Ax - b)_k itself: entry k of a vector (kl of a matrix)
+        return [_Factor(matrix, *slots)]
     t = sympy.Dummy("t")
     function = sympy.Lambda(t, factor.xreplace({argument: t}))
-    vector = to_matrix(argument, (k,), indices)
-    return [_Factor(ElementwiseApplyFunction(function, vector), k, ONE)]
+    return [_Factor(ElementwiseApplyFunction(function, matrix), *slots)]
+
+
+def _diagonal_of(vector: MatrixExpr) -> MatrixExpr | None:
+    """F for the vector (I ∘ F) 1 of F's diagonal, as :func:`_assemble` writes F_kk at a free k."""
+    if not (isinstance(vector, MatMul) and len(vector.args) == 2 and isinstance(vector.args[1], OneMatrix)):
+        return None
+    inner = vector.args[0]
+    if isinstance(inner, HadamardProduct) and len(inner.args) == 2 and isinstance(inner.args[0], Identity):
+        return inner.args[1]
+    return None
 
 
 def _scalar_of(expr: sympy.Expr, indices: Indices) -> sympy.Expr:
@@ -298,78 +323,152 @@ def _index_arguments(expr: sympy.Basic, indices: Indices) -> list[sympy.Expr]:
     return found
 
 
-def _merge_hadamard(factors: list[_Factor], dummies: list[sympy.Symbol]) -> list[_Factor]:
-    """Σ_l X_li y_l f_l: a dummy shared by more than two factors joins its vectors elementwise,
-    (y ∘ f)_l, so that every chain is a plain matrix product again."""
+def _diagonals_apart(factors: list[_Factor], free: tuple, indices: Indices) -> list[_Factor]:
+    """F_kk beside other factors at k: Σ_k A_ki F_kk B_jk = Σ_k Σ_l A_ki (I ∘ F)_kl B_jl, so that every
+    index joins at most two slots (F_kk alone is a trace, left to the chains)."""
+    factors = list(factors)
+    for k in {f.row for f in factors if f.row == f.col != ONE}:  # F_kk G_kk = (F ∘ G)_kk
+        diagonal = [f for f in factors if f.row == f.col == k]
+        if len(diagonal) > 1:
+            factors = [f for f in factors if f not in diagonal]
+            factors.append(_Factor(HadamardProduct(*(f.matrix for f in diagonal)), k, k))
+
+    def apart(factor: _Factor) -> bool:
+        k = factor.row
+        others = [f for f in factors if f is not factor and k in f.slots()]
+        return factor.col == k and k != ONE and bool(others or k in free)
+
+    while (factor := next((f for f in factors if apart(f)), None)) is not None:
+        k = factor.row
+        others = [f for f in factors if f is not factor and k in f.slots()]
+        other = indices.fresh(indices.ranges[k])
+        factors.remove(factor)
+        factors.append(_Factor(HadamardProduct(Identity(indices.ranges[k]), factor.matrix), k, other))
+        if others:  # the other end of k becomes l
+            moved = others[-1]
+            slots = (other, moved.col) if moved.row == k else (moved.row, other)
+            factors[factors.index(moved)] = _Factor(moved.matrix, *slots)
+        else:  # F_ii at a free index only: ((I ∘ F) 1)_i
+            factors.append(_Factor(OneMatrix(indices.ranges[k], 1), other, ONE))
+    return factors
+
+
+def _merge_hadamard(factors: list[_Factor], dummies: list[sympy.Symbol], indices: Indices) -> list[_Factor]:
+    """Index patterns that are elementwise products, written as such so that every chain is a plain
+    matrix product again: M_kl N_kl → (M ∘ N)_kl; Σ_l X_li y_l f_l → (y ∘ f)_l; and a vector v_k at an
+    index two matrices share, A_ki v_k B_jk → (Aᵀ diag(v) Bᵀ)_ij."""
+    merged = True
+    while merged:  # two factors on the same pair of indices
+        merged = False
+        for n, first in enumerate(factors):
+            pair = set(first.slots())
+            if ONE in pair or len(pair) != 2:
+                continue
+            twin = next((f for f in factors[n + 1 :] if set(f.slots()) == pair), None)
+            if twin is not None:
+                combined = HadamardProduct(first.matrix, twin.oriented(first.row)[0])
+                factors = [f for f in factors if f is not first and f is not twin]
+                factors.append(_Factor(combined, first.row, first.col))
+                merged = True
+                break
     for dummy in dummies:
         holders = [f for f in factors if dummy in f.slots()]
         vectors = [f for f in holders if ONE in f.slots()]
         if len(holders) > 2 and len(vectors) >= 2:
             combined = HadamardProduct(*(f.oriented(dummy)[0] for f in vectors))
             factors = [f for f in factors if f not in vectors] + [_Factor(combined, dummy, ONE)]
+            holders = [f for f in factors if dummy in f.slots()]
+            vectors = [f for f in holders if ONE in f.slots()]
+        if len(holders) == 3 and len(vectors) == 1:
+            (vector,) = vectors
+            moved = next(f for f in holders if f is not vector)
+            other = indices.fresh(indices.ranges[dummy])
+            factors = [f for f in factors if f is not vector and f is not moved]
+            diagonal = _Factor(Diag(vector.oriented(dummy)[0]), dummy, other)
+            renamed = _Factor(moved.matrix, *(other if slot == dummy else slot for slot in moved.slots()))
+            factors += [diagonal, renamed]
     return factors
 
 
 def _assemble(factors: list[_Factor], free: tuple[sympy.Symbol, ...], indices: Indices) -> MatrixExpr:
     """Follow chains of shared indices: free → … → ONE (a column), free → … → free (a matrix),
-    ONE → … → ONE (a scalar), closed loops (traces)."""
+    ONE → … → ONE (a scalar), closed loops (traces).  Several chains at a free index multiply
+    elementwise (Hadamard)."""
     unused = list(factors)
 
-    def walk(start: sympy.Expr, stop: sympy.Expr) -> MatrixExpr:
+    def walk(start: sympy.Expr, stop: sympy.Expr) -> tuple[MatrixExpr, sympy.Expr]:
+        """The product along the chain from ``start``, and the slot it ends at (``stop``, ONE, or
+        ``start`` again: a chain back to its own free index is a diagonal)."""
         pieces, slot = [], start
         while True:
             holder = next((f for f in unused if slot in f.slots()), None)
             if holder is None:
-                raise UnsupportedExpression(f"index {slot} appears in no factor")
+                pattern = sympy.sstr(Mul(*(_entry_of(f) for f in factors)))
+                raise UnsupportedExpression(
+                    f"cannot write {pattern} as a matrix expression: index {slot} ends in no factor"
+                )
             unused.remove(holder)
             matrix, slot = holder.oriented(slot)
             pieces.append(matrix)
-            if slot in (stop, ONE):
-                return MatMul(*pieces).doit() if len(pieces) > 1 else pieces[0]
+            if slot in (stop, ONE) or (slot == start and start in free):
+                return (canonical(MatMul(*pieces)) if len(pieces) > 1 else pieces[0]), slot
 
-    def from_index(index: sympy.Symbol) -> MatrixExpr:
-        # several chains start at a free index: their elementwise (Hadamard) product
-        chains = []
+    def from_index(index: sympy.Symbol, stop: sympy.Expr = ONE) -> tuple[list[MatrixExpr], list[MatrixExpr]]:
+        """The chains from a free index: those that end at ``stop`` (matrices), and the vectors."""
+        matrices, vectors = [], []
         while any(index in f.slots() for f in unused):
-            chains.append(walk(index, ONE))
-        return chains[0] if len(chains) == 1 else HadamardProduct(*chains)
+            chain, end = walk(index, stop)
+            if end == index:  # back at its own index: the diagonal, F_ii = ((I ∘ F) 1)_i
+                size = indices.ranges[index]
+                chain, end = MatMul(HadamardProduct(Identity(size), chain), OneMatrix(size, 1)), ONE
+            (vectors if end == ONE else matrices).append(chain)
+        return matrices, vectors
+
+    def hadamard(parts: list[MatrixExpr]) -> MatrixExpr:
+        return canonical(HadamardProduct(*parts)) if len(parts) > 1 else parts[0]
 
     if len(free) == 1:
-        main = from_index(free[0])
+        main = hadamard(from_index(free[0])[1])
     elif len(free) == 2:
         i, j = free
-        holder = next((f for f in unused if i in f.slots()), None)
-        chain_end = _chain_end(holder, i, unused) if holder is not None else None
-        # a chain from i to j is a matrix product; a_i b_j (chains ending in ONE) an outer product
-        main = walk(i, j) if chain_end == j else MatMul(from_index(i), Transpose(from_index(j))).doit()
+        matrices, rows = from_index(i, j)
+        columns = from_index(j)[1]
+        if rows or columns or not matrices:  # a_i b_j: an outer product (with 1 where a side has none)
+            row = hadamard(rows) if rows else OneMatrix(indices.ranges[i], 1)
+            column = hadamard(columns) if columns else OneMatrix(indices.ranges[j], 1)
+            matrices.append(canonical(MatMul(row, Transpose(column))))
+        main = hadamard(matrices)
     else:
         main = None
     scalars = []
     while unused:
         start = next((f for f in unused if ONE in f.slots()), None)
         if start is not None:
-            chain = walk(ONE, ONE)
-            scalars.append(_scalar(chain))
+            scalars.append(_scalar(walk(ONE, ONE)[0]))
         else:
             loop_start = unused[0].row
-            scalars.append(Trace(walk(loop_start, loop_start)))
+            scalars.append(Trace(walk(loop_start, loop_start)[0]))
     scale = Mul(*scalars)
     if main is None:  # no free index: the scalar itself
         return scale
-    return main if scale == 1 else scale * main
+    return main if scale == 1 else _scaled(scale, main)
 
 
-def _chain_end(holder: _Factor, start: sympy.Expr, unused: list[_Factor]) -> sympy.Expr:
-    seen: set[int] = set()
-    slot: sympy.Expr = start
-    current: _Factor | None = holder
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        _, slot = current.oriented(slot)
-        if slot == ONE:
-            return ONE
-        current = next((f for f in unused if slot in f.slots() and id(f) not in seen), None)
-    return slot
+def _entry_of(factor: _Factor) -> sympy.Expr:
+    return MatrixElement(factor.matrix, factor.row, factor.col)
+
+
+def _scaled(scale: sympy.Expr, matrix: sympy.Basic) -> sympy.Basic:
+    """scale · matrix, its determinants kept (sympy's * would write det(AXB) as det(A) det(X) det(B))."""
+    return canonical(MatMul(scale, matrix)) if isinstance(matrix, MatrixExpr) else scale * matrix
+
+
+def canonical(matrix: sympy.Basic) -> sympy.Basic:
+    """``matrix.doit()`` with every determinant kept as written: det(AXB) stays det(AXB), as the
+    Cookbook writes Jacobi's formula, not det(A) det(X) det(B)."""
+    kept = {det: sympy.Dummy(f"det{n}") for n, det in enumerate(matrix.atoms(Determinant))}
+    done = matrix.xreplace(kept).doit()
+    return done.xreplace({dummy: det for det, dummy in kept.items()})
 
 
 def _scalar(matrix: sympy.Basic) -> sympy.Expr:

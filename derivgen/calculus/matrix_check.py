@@ -43,7 +43,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..errors import VerificationError
-from ..input.matrices import AsScalar, Assumptions, Softmax
+from ..input.matrices import AsScalar, Assumptions, Diag, Softmax
 from .contraction import COL, ROW, ContractionEvaluator, Inexpressible, Tensor, combine
 from .verify import NumericEvaluator, Unevaluable
 
@@ -203,6 +203,8 @@ class _Evaluator(NumericEvaluator):
                     for r in range(value.rows)
                 ]
             )
+        if isinstance(expr, Diag):
+            return mpmath.diag(self.matrix(expr.arg, env))
         if isinstance(expr, Softmax):
             z = self.matrix(expr.arg, env)
             exps = [mpmath.exp(z[r, 0]) for r in range(z.rows)]

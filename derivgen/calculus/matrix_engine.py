@@ -31,7 +31,7 @@ from ..input.matrices import (
     read_assumptions,
 )
 from .engine import DEFAULT_LIMITS, EngineLimits, RuleEngine, node_at, replace_at
-from .indices import ONE, Indices, to_index, to_matrix, write_traces
+from .indices import ONE, Indices, canonical, to_index, to_matrix, write_traces
 from .matrix_check import check_gradient, check_step
 from .model import Derivation, LatexOf, Left, Part, Result, Step
 from .rules import REGISTRY
@@ -153,7 +153,7 @@ def derive_matrix(
     return calculus
 
 
-def _declared_variable(wrt, declared: dict[str, sympy.Basic], function) -> MatrixSymbol:
+def _declared_variable(wrt, declared: dict[str, sympy.Basic], function) -> MatrixSymbol | sympy.Symbol:
     """The vector or matrix ``wrt`` names, matched by name like scalar variables: a caller's own
     ``Symbol("x")`` or ``MatrixSymbol("x", 3, 1)`` is not the declared ``x`` object, and taking it
     as given would silently derive 0."""
@@ -164,8 +164,10 @@ def _declared_variable(wrt, declared: dict[str, sympy.Basic], function) -> Matri
     if len(in_function) > 1:
         raise ShapeError(f"the expression holds {len(in_function)} different matrices named {name}")
     variable = next(iter(in_function), declared.get(name))
+    if isinstance(variable, sympy.Symbol):  # a declared scalar: the ordinary derivative, in index notation
+        return variable
     if not isinstance(variable, MatrixSymbol):
-        raise ShapeError(f"{name!r} must be a declared vector or matrix to differentiate by")
+        raise ShapeError(f"{name!r} must be a declared scalar, vector or matrix to differentiate by")
     # dimensions by name too: the declared n is a positive integer symbol, the caller's may be plain
     given, known = ("×".join(map(str, shape)) for shape in (getattr(wrt, "shape", variable.shape), variable.shape))
     if given != known:
@@ -185,6 +187,10 @@ class _MatrixEngine:
         names = {s.name for s in function.free_symbols} | {m.name for m in function.atoms(MatrixSymbol)}
         self.user_names = frozenset(names)
         self.indices = Indices(taken=set(self.user_names))
+        if isinstance(variable, sympy.Symbol):  # by a scalar: no entry, no free index
+            self.free: tuple[sympy.Symbol, ...] = ()
+            self.entry: sympy.Basic = variable
+            return
         rows, cols = variable.shape
         self.free = tuple(self._free_index(size) for size in ((rows,) if cols == 1 else (rows, cols)))
         self.entry = MatrixElement(variable, self.free[0], self.free[1] if cols != 1 else ONE)
@@ -205,16 +211,24 @@ class _MatrixEngine:
                 replacement = (
                     MatrixElement(replacement, ONE, self.free[0]) if row_layout else self.entry_of(replacement)
                 )
-            check_step(step.focus, replacement, self.indices.ranges, self.facts, step.label)
+            focus = step.focus
+            if not self.free:  # by a scalar λ: checked as the entry of a 1×1 matrix, which the checker nudges
+                stand_in = {self.variable: MatrixSymbol(f"{self.variable.name}_", 1, 1)[0, 0]}
+                focus, replacement = focus.xreplace(stand_in), replacement.xreplace(stand_in)
+            check_step(focus, replacement, self.indices.ranges, self.facts, step.label)
 
     def entry_of(self, matrix: sympy.Basic) -> sympy.Basic:
-        """Entry (i, j) — or i of a column — of a matrix of the variable's shape."""
+        """Entry (i, j) — or i of a column — of a matrix of the variable's shape (a scalar itself)."""
+        if not self.free:
+            return matrix
         return MatrixElement(matrix, self.free[0], self.free[1] if len(self.free) > 1 else ONE)
 
     def run(self) -> MatrixCalculus:
         steps: list[Step] = []
         index_form = self._index_notation(steps)
-        engine = RuleEngine(REGISTRY, False, self.limits, taken=self.indices.taken | {"u", "v", "w"})
+        engine = RuleEngine(
+            REGISTRY, False, self.limits, taken=self.indices.taken | {"u", "v", "w"}, indices=self.indices
+        )
         derived = engine.run(index_form, self.entry)
         steps.extend(_reorderings_folded(derived.steps))
         current = steps[-1].after if steps else derived.result
@@ -233,12 +247,12 @@ class _MatrixEngine:
         if self.verify:
             self._check([steps[-1], *calculus.matrix_steps] if steps else calculus.matrix_steps)
             # … and the result is the derivative (finite differences of the function itself)
+            function, variable, result = self.function, self.variable, calculus.result
+            if isinstance(variable, sympy.Symbol):  # a scalar λ checked as the entry of a 1×1 matrix
+                variable = MatrixSymbol(f"{variable.name}_", 1, 1)
+                function, result = (e.xreplace({self.variable: variable[0, 0]}) for e in (function, result))
             check_gradient(
-                self.function,
-                self.variable,
-                calculus.result,
-                self.facts,
-                transposed=self.layout == "row" and self.variable.shape[1] == 1,
+                function, variable, result, self.facts, transposed=self.layout == "row" and variable.shape[1] == 1
             )
             calculus.verified = True
         return calculus
@@ -268,6 +282,7 @@ class _MatrixEngine:
         rewrites: list[tuple[str, Callable]] = [
             ("multiply_out", _multiply_out),
             ("split_sum", _split_sum),
+            ("merge_sums", _merge_nested_sums),
             ("contract", _contract),
         ]
         for _ in range(500):
@@ -362,15 +377,17 @@ class _MatrixEngine:
     # -- the matrix phase ----------------------------------------------------------------------------
     def _matrix_phase(self, entry: sympy.Basic, matrix: sympy.Basic) -> list[Step]:
         steps: list[Step] = []
+        if not self.free:  # by a scalar: the derivative is the scalar the index phase ended with
+            return steps
         if self.variable.shape[1] == 1 and self.layout == "row":
-            current = Transpose(matrix).doit()
+            current = canonical(Transpose(matrix))
             _record(steps, "gradient_row", entry, current)
         else:
             current = matrix
             _record(steps, "gradient_shape", entry, current)
         symmetric = {Transpose(m): m for m in current.atoms(MatrixSymbol) if self.facts.symmetric(m.name)}
         if symmetric and current.has(*symmetric):  # the matrix form still shows Sᵀ
-            after = current.xreplace(symmetric).doit()
+            after = canonical(current.xreplace(symmetric))
             matrices = sorted({m.name for m in symmetric.values()})
             _record(steps, "symmetric", current, after, note=_symmetric_note(matrices), subject=matrices)
             current = after
@@ -495,6 +512,26 @@ def _split_sum(node: sympy.Basic) -> sympy.Basic | None:
     return Add(*(Sum(term, *node.limits) for term in node.function.args), evaluate=False)
 
 
+def _merge_nested_sums(node: sympy.Basic) -> sympy.Basic | None:
+    """Σ_k a_k Σ_p δ_jk b_p → Σ_k Σ_p a_k δ_jk b_p: an inner sum (from Jacobi's formula, the inverse)
+    whose delta holds an index of the outer sum joins it, so that the delta can be contracted.  Not
+    where an index of the inner sum is also bound elsewhere in the product (it would be captured)."""
+    if not isinstance(node, Sum) or not isinstance(node.function, Mul):
+        return None
+    outer = {limit[0] for limit in node.limits}
+    for inner in node.function.args:
+        if not isinstance(inner, Sum):
+            continue
+        deltas = inner.function.atoms(KroneckerDelta)
+        if not any(set(delta.args) & outer for delta in deltas):
+            continue
+        rest = [f for f in node.function.args if f is not inner]
+        if {limit[0] for limit in inner.limits} & Mul(*rest).atoms(sympy.Symbol):
+            continue
+        return Sum(Mul(*rest, inner.function), *node.limits, *inner.limits)
+    return None
+
+
 def _contract(node: sympy.Basic) -> sympy.Basic | None:
     """Σ_k δ_ik a_k → a_i."""
     if not isinstance(node, Sum):
@@ -578,16 +615,30 @@ def _recognize_softmax(expr: sympy.Basic) -> sympy.Basic:
 
 
 def _factor_common(expr: sympy.Basic) -> sympy.Basic:
-    """xᵀA + xᵀB → xᵀ(A + B), and σᵀX − yᵀX → (σ − y)ᵀX: the same first (or last) factor in every term."""
+    """xᵀA + xᵀB → xᵀ(A + B), and σᵀX − yᵀX → (σ − y)ᵀX: the same first (or last) matrix factor in every
+    term, where every term keeps a matrix besides it (S⁻¹/2 − S⁻¹vvᵀS⁻¹/2 stays as it is)."""
     if not isinstance(expr, MatAdd):
         return expr
-    terms: list[tuple[sympy.Basic, ...]] = [term.args if isinstance(term, MatMul) else (term,) for term in expr.args]
-    first, last = terms[0][0], terms[0][-1]
-    if isinstance(first, sympy.MatrixExpr) and all(len(t) >= 2 and t[0] == first for t in terms):
-        return MatMul(first, MatAdd(*(MatMul(*t[1:]) if len(t) > 2 else t[1] for t in terms)))
-    if isinstance(last, sympy.MatrixExpr) and all(len(t) >= 2 and t[-1] == last for t in terms):
-        return MatMul(MatAdd(*(MatMul(*t[:-1]) if len(t) > 2 else t[0] for t in terms)), last)
+    split = [_coefficient_and_factors(term) for term in expr.args]
+    for end in (0, -1):
+        common = split[0][1][end]
+        if not all(len(factors) >= 2 and factors[end] == common for _, factors in split):
+            continue
+        rest = [
+            coefficient * canonical(MatMul(*(factors[1:] if end == 0 else factors[:-1])))
+            for coefficient, factors in split
+        ]
+        total = MatAdd(*rest)
+        return MatMul(common, total) if end == 0 else MatMul(total, common)
     return expr
+
+
+def _coefficient_and_factors(term: sympy.Basic) -> tuple[sympy.Expr, list[sympy.Basic]]:
+    """The scalar coefficient and the matrix factors of one term of a sum of matrices."""
+    if isinstance(term, MatMul):
+        scalars = [f for f in term.args if not isinstance(f, sympy.MatrixExpr)]
+        return Mul(*scalars), [f for f in term.args if isinstance(f, sympy.MatrixExpr)]
+    return sympy.S.One, [term]
 
 
 __all__ = ["LAYOUTS", "MatrixCalculus", "derive_matrix"]

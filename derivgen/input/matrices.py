@@ -2,10 +2,11 @@
 
 Symbols are declared with shapes — ``scalar``, ``vector(n)`` (a column), ``matrix(n, m)`` — whose
 dimensions are symbols.  Expressions use ``*`` for the matrix product, ``.T`` or
-``transpose(X)``, ``tr``, ``det``, ``inv`` / ``X**-1``, ``hadamard``, ``ones(n)``, ``softmax``,
-and ``log exp tanh sigmoid sqrt`` applied elementwise to vectors and matrices.  They are read by
-the same allow-list parser as scalar expressions (never ``eval``) and built from sympy's matrix
-expression classes.  A 1×1 product such as ``w.T*w`` counts as a scalar.
+``transpose(X)``, ``tr``, ``det``, ``inv`` / ``X**-1``, ``X**k`` (k from -10 to 10), ``hadamard``,
+``ones(n)``, ``softmax``, and ``log exp tanh sigmoid sqrt sin cos tan sinh cosh atan`` applied
+elementwise to vectors and matrices.  They are read by the same allow-list parser as scalar
+expressions (never ``eval``) and built from sympy's matrix expression classes.  A 1×1 product
+such as ``w.T*w`` counts as a scalar.
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ _ELEMENTWISE = {
     "tanh": sympy.tanh,
     "sigmoid": sigmoid,
     "sqrt": sympy.sqrt,
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "tan": sympy.tan,
+    "sinh": sympy.sinh,
+    "cosh": sympy.cosh,
+    "atan": sympy.atan,
+    "arctan": sympy.atan,
 }
 
 
@@ -74,6 +82,31 @@ class Softmax(MatrixExpr):
 
     def _sympystr(self, printer) -> str:
         return f"softmax({printer._print(self.arg)})"
+
+
+class Diag(MatrixExpr):
+    """diag(v): the square matrix with the column vector v on its diagonal (softmax's Jacobian
+    diag(p) − ppᵀ; Σ_k A_ki v_k B_jk = (Aᵀ diag(v) Bᵀ)_ij)."""
+
+    def __new__(cls, vector: MatrixExpr):
+        return super().__new__(cls, vector)
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    @property
+    def shape(self) -> tuple[sympy.Expr, sympy.Expr]:
+        return (self.arg.shape[0], self.arg.shape[0])
+
+    def _eval_transpose(self) -> MatrixExpr:
+        return self
+
+    def _latex(self, printer) -> str:
+        return r"\operatorname{diag}\left(%s\right)" % printer._print(self.arg)
+
+    def _sympystr(self, printer) -> str:
+        return f"diag({printer._print(self.arg)})"
 
 
 class AsScalar(sympy.Expr):
@@ -345,9 +378,9 @@ class _MatrixBuilder(_Builder):
             raise self._shape_error(f"only a square matrix has powers, and {describe_shape(base)} is not square", node)
         if exponent == -1:
             return Inverse(base)
-        if exponent.is_Integer and 1 <= exponent <= 10:
-            return MatPow(base, exponent)
-        raise self._shape_error("a matrix power must be -1 or a whole number from 1 to 10", node)
+        if exponent.is_Integer and 1 <= abs(exponent) <= 10:  # X⁻² = (X²)⁻¹, differentiated as an inverse
+            return MatPow(base, exponent) if exponent > 0 else Inverse(MatPow(base, -exponent))
+        raise self._shape_error("a matrix power must be a whole number from -10 to 10, not 0", node)
 
     def _build_Call(self, node: ast.Call) -> sympy.Basic:
         if not isinstance(node.func, ast.Name):

@@ -48,6 +48,8 @@ def gradient_symbol(left: Left) -> str:
     # ∇_z (−yᵀ log …) and ∇_x (a + b): without brackets the operator reads as applied to the first term
     if isinstance(function, sympy.Add | sympy.MatAdd) or operand.startswith("-"):
         operand = r"\left(%s\right)" % operand
+    if not isinstance(variable, sympy.MatrixExpr):  # by a scalar: the ordinary derivative, no entry
+        return r"\frac{\partial}{\partial %s} %s" % (to_latex(variable), operand)
     whole = r"\nabla_{%s} %s" % (to_latex(variable), operand)
     if left.notation == "matrix_gradient":
         return whole

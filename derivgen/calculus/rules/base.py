@@ -17,6 +17,7 @@ from sympy import Add, Derivative, MatAdd, Mul, Pow
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 if TYPE_CHECKING:
+    from ..indices import Indices
     from ..model import ChainInfo, ChainProduct, Derivation
     from .final_form import ResultForm
 
@@ -57,6 +58,10 @@ class Context(Protocol):
     @property
     def form(self) -> ResultForm:
         """How the derivation ends (the ``result:`` key): the final-form rules ask it."""
+
+    @property
+    def indices(self) -> Indices | None:
+        """In index notation, the summation indices in use (fresh ones for Jacobi's formula)."""
 
 
 RuleFunction = Callable[[sympy.Expr, Context], "Rewrite | None"]

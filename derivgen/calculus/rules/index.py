@@ -8,10 +8,11 @@ Where index notation is not how a lecture goes, the standard identity is a named
 from __future__ import annotations
 
 import sympy
-from sympy import Determinant, Inverse, KroneckerDelta, Sum
+from sympy import Determinant, Inverse, KroneckerDelta, MatMul, MatPow, MatrixExpr, MatrixSymbol, Sum
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .base import ELEMENTARY, STRUCTURAL, TRIVIAL, Context, Rewrite, Rule, d, mul
+from ..indices import entry
+from .base import ELEMENTARY, STRUCTURAL, TRIVIAL, Context, Rewrite, Rule, d, depends, mul
 
 
 def sum_into_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
@@ -54,8 +55,69 @@ def inverse_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
         mul(
             sympy.S.NegativeOne, MatrixElement(inverse, expr.i, variable.i), MatrixElement(inverse, variable.j, expr.j)
         ),
-        note=r"Matrix Cookbook (59): $\partial (X^{-1})_{kl} / \partial X_{ij} = -(X^{-1})_{ki} (X^{-1})_{jl}$",
+        note=r"Matrix Cookbook (60): $\partial (X^{-1})_{kl} / \partial X_{ij} = -(X^{-1})_{ki} (X^{-1})_{jl}$",
     )
+
+
+def _inner(matrix: sympy.Basic, ctx: Context) -> bool:
+    """A matrix expression holding the variable other than the variable itself: the chain rule's case."""
+    variable = ctx.wrt
+    bare = isinstance(variable, MatrixElement) and matrix == variable.parent
+    return ctx.indices is not None and not bare and depends(matrix, variable)
+
+
+def jacobi_chain_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
+    """∂det(F)/∂X_ij -> det(F) Σ_k Σ_l (F⁻¹)_lk ∂F_kl/∂X_ij   (Jacobi's formula through F)."""
+    matrix = expr.arg
+    if not _inner(matrix, ctx):
+        return None
+    row, col = (ctx.indices.fresh(size) for size in matrix.shape)
+    inner = mul(MatrixElement(Inverse(matrix), col, row), d(MatrixElement(matrix, row, col), ctx.wrt))
+    return Rewrite(
+        mul(expr, Sum(inner, ctx.indices.limits(row), ctx.indices.limits(col))),
+        note=r"Matrix Cookbook (46): $\partial \det(Y) = \det(Y) \operatorname{tr}(Y^{-1} \partial Y)$; "
+        r"needs $Y$ invertible",
+    )
+
+
+def inverse_chain_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
+    """∂(F⁻¹)_kl/∂X_ij -> -Σ_p Σ_q (F⁻¹)_kp ∂F_pq/∂X_ij (F⁻¹)_ql."""
+    if not isinstance(expr.parent, Inverse) or not _inner(expr.parent.arg, ctx):
+        return None
+    inverse, matrix = expr.parent, expr.parent.arg
+    p, q = (ctx.indices.fresh(size) for size in matrix.shape)
+    inner = mul(
+        MatrixElement(inverse, expr.i, p), d(MatrixElement(matrix, p, q), ctx.wrt), MatrixElement(inverse, q, expr.j)
+    )
+    return Rewrite(
+        mul(sympy.S.NegativeOne, Sum(inner, ctx.indices.limits(p), ctx.indices.limits(q))),
+        note=r"Matrix Cookbook (59): $\partial (Y^{-1}) = -Y^{-1} (\partial Y) Y^{-1}$",
+    )
+
+
+def _written_entry(expr: sympy.Expr, ctx: Context, product: bool) -> Rewrite | None:
+    """∂(AXB)_kl/∂X_ij -> ∂(Σ_p Σ_q A_kp X_pq B_ql)/∂X_ij: the entry of a matrix expression written out
+    (``product``: one holding a matrix product, the definition of the matrix product)."""
+    matrix = expr.parent
+    if ctx.indices is None or isinstance(matrix, MatrixSymbol | Inverse) or not depends(matrix, ctx.wrt):
+        return None
+    has_product = matrix.has(MatPow) or any(
+        isinstance(node, MatMul) and sum(isinstance(arg, MatrixExpr) for arg in node.args) > 1
+        for node in sympy.preorder_traversal(matrix)
+    )
+    if has_product != product:
+        return None
+    return Rewrite(d(entry(matrix, expr.i, expr.j, ctx.indices), ctx.wrt))
+
+
+def entry_product_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
+    """∂(AXB)_kl/∂X_ij -> ∂(Σ_p Σ_q A_kp X_pq B_ql)/∂X_ij."""
+    return _written_entry(expr, ctx, product=True)
+
+
+def entry_definition_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
+    """∂(X + A)ᵀ_kl/∂X_ij -> ∂(X_lk + A_lk)/∂X_ij."""
+    return _written_entry(expr, ctx, product=False)
 
 
 DERIVATIVE_RULES = [
@@ -85,10 +147,49 @@ DERIVATIVE_RULES = [
         heads=(MatrixElement,),
     ),
     Rule(
+        id="inverse_chain",
+        label="derivative of the inverse (chain rule)",
+        statement=r"\frac{\partial (\mathbf{Y}^{-1})_{kl}}{\partial x} = "
+        r"-\sum_p \sum_q (\mathbf{Y}^{-1})_{kp}\, \frac{\partial Y_{pq}}{\partial x}\, (\mathbf{Y}^{-1})_{ql}"
+        r"\quad \text{(Matrix Cookbook (59))}",
+        apply=inverse_chain_rule,
+        family="index",
+        level=STRUCTURAL,
+        heads=(MatrixElement,),
+    ),
+    Rule(
+        id="entry_product",
+        label="definition of the matrix product",
+        statement=r"(\mathbf{A}\mathbf{B})_{k,l} = \sum_p A_{k,p}\, B_{p,l}",
+        apply=entry_product_rule,
+        family="index",
+        level=STRUCTURAL,
+        heads=(MatrixElement,),
+    ),
+    Rule(
+        id="entry_definition",
+        label="index notation",
+        statement=r"(\mathbf{A}^T)_{k,l} = A_{l,k}, \quad (\mathbf{A} + \mathbf{B})_{k,l} = A_{k,l} + B_{k,l}",
+        apply=entry_definition_rule,
+        family="index",
+        level=STRUCTURAL,
+        heads=(MatrixElement,),
+    ),
+    Rule(
         id="jacobi",
         label="Jacobi's formula",
         statement=r"\frac{\partial \det X}{\partial X_{ij}} = \det(X)\,(X^{-1})_{ji}",
         apply=jacobi_rule,
+        family="index",
+        level=STRUCTURAL,
+        heads=(Determinant,),
+    ),
+    Rule(
+        id="jacobi_chain",
+        label="Jacobi's formula (chain rule)",
+        statement=r"\frac{\partial \det \mathbf{Y}}{\partial x} = \det(\mathbf{Y}) \sum_k \sum_l "
+        r"(\mathbf{Y}^{-1})_{lk}\, \frac{\partial Y_{kl}}{\partial x} \quad \text{(Matrix Cookbook (46))}",
+        apply=jacobi_chain_rule,
         family="index",
         level=STRUCTURAL,
         heads=(Determinant,),
@@ -131,6 +232,9 @@ MATRIX_STEPS = [
         "multiply_out", "multiply out", r"\sum_k c\,(a_k + b_k) = \sum_k (c\,a_k + c\,b_k)", TRIVIAL
     ),
     _applied_by_the_matrix_engine("split_sum", "split the sum", r"\sum_k (a_k + b_k) = \sum_k a_k + \sum_k b_k"),
+    _applied_by_the_matrix_engine(
+        "merge_sums", "move the factor into the sum", r"a_k \sum_p b_p = \sum_p a_k\, b_p", TRIVIAL
+    ),
     _applied_by_the_matrix_engine("contract", "Kronecker delta property", r"\sum_k \delta_{i,k}\, a_k = a_i"),
     _applied_by_the_matrix_engine(
         "symmetric",
