@@ -316,7 +316,10 @@ class LectureLatexPrinter(LatexPrinter):
         if index is None:
             return self._print(parent)
         if isinstance(parent, sympy.MatrixSymbol):  # entries in plain letters, x_k, even for a bold x
-            return f"{self._print(sympy.Symbol(parent.name))}_{{{index}}}"
+            name = self._print(sympy.Symbol(parent.name))
+            if "_" in name:  # W₂'s entry (W_2)_{i,j}: W_{2}_{i,j} is a double subscript
+                return r"\left(%s\right)_{%s}" % (name, index)
+            return f"{name}_{{{index}}}"
         return r"\left(%s\right)_{%s}" % (self._print(parent), index)
 
     def _print_KroneckerDelta(self, expr, exp=None) -> str:
