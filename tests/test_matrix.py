@@ -342,6 +342,15 @@ IDENTITIES += [
         "softmax cross-entropy",
         ["sums_to_one(y)"],
     ),
+    # the softmax Jacobian diag(p) − ppᵀ (p = softmax(z)) applied to a: ∂(aᵀ softmax(z))/∂z = (diag(p) − ppᵀ)a
+    _case(
+        "a.T*softmax(z)",
+        "z",
+        {"a": "vector(n)", "z": "vector(n)"},
+        lambda v: v["a"].T @ _softmax(v["z"]),
+        lambda v: (np.diag(_softmax(v["z"])[:, 0]) - _softmax(v["z"]) @ _softmax(v["z"]).T) @ v["a"],
+        "softmax Jacobian",
+    ),
     # logistic regression: ∂(−yᵀ log σ(Xw) − (1 − y)ᵀ log(1 − σ(Xw)))/∂w = Xᵀ(σ(Xw) − y)
     _case(
         "-(y.T*log(sigmoid(X*w)) + (ones(m) - y).T*log(ones(m) - sigmoid(X*w)))",

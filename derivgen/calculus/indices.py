@@ -117,7 +117,8 @@ def entry(
     if isinstance(matrix, MatAdd):
         return Add(*(inner(term, row, col) for term in matrix.args))
     if isinstance(matrix, MatMul):
-        scalars = [arg for arg in matrix.args if not isinstance(arg, MatrixExpr)]
+        # a scalar factor may hold 1×1 products itself: exp(z) / (1ᵀexp(z))
+        scalars = [to_index(arg, indices, keep) for arg in matrix.args if not isinstance(arg, MatrixExpr)]
         factors = [arg for arg in matrix.args if isinstance(arg, MatrixExpr)]
         if len(factors) == 1:
             return Mul(*scalars, inner(factors[0], row, col))

@@ -236,6 +236,7 @@ class _MatrixEngine:
         current = self._symmetric_entries(current, steps)
         current = self._rename_dummies(current, steps)
         current = self._evaluate(current, steps)
+        current = self._softmax_entries(current, steps)
         current = self._combine_sums(current, steps)
         self._check(steps)  # before rebuilding: a wrong index step must be named, not trip to_matrix
         matrix = to_matrix(current, self.free, self.indices)
@@ -259,15 +260,16 @@ class _MatrixEngine:
 
     def _index_notation(self, steps: list[Step]) -> sympy.Expr:
         """The function written with explicit sums, one definition a step (the trace, the matrix
-        product, softmax), so that every line names what it used.  Returns the index form."""
+        product), so that every line names what it used; softmax(z)_k stays an entry, for the
+        log-softmax and softmax-Jacobian rules.  Returns the index form."""
         current = self.function
         stages: list[tuple[str, Callable[[sympy.Basic], sympy.Basic]]] = [
+            ("softmax_definition", _softmax_written),
             ("trace_definition", lambda e: write_traces(e, self.indices)),
             (
                 "matrix_product" if self.function.has(MatMul) else "index_notation",
                 lambda e: to_index(e, self.indices, keep=(Softmax,)),
             ),
-            ("softmax_definition", lambda e: to_index(e, self.indices)),
         ]
         for rule_id, write in stages:
             written = write(current)
@@ -351,6 +353,12 @@ class _MatrixEngine:
             mapping[index] = self.indices.index(name, size)
         function = total.function.xreplace(mapping)
         return Sum(function, *((mapping.get(i, i), low, high) for i, low, high in total.limits))
+
+    def _softmax_entries(self, expr: sympy.Basic, steps: list[Step]) -> sympy.Basic:
+        """e^{g_i} / Σ_l e^{g_l} → softmax(g)_i wherever the quotient stands in a product."""
+        found = _softmax_quotients(expr)
+        _record(steps, "softmax_definition", expr, found)
+        return found
 
     def _combine_sums(self, expr: sympy.Basic, steps: list[Step]) -> sympy.Basic:
         """Σ_k a_k + Σ_k b_k → Σ_k (a_k + b_k) multiplied out, where terms cancel: logistic regression's
@@ -568,6 +576,37 @@ def _sums_to_one(expr: sympy.Basic, facts: Assumptions) -> tuple[sympy.Basic, st
     return expr.xreplace(replacements).doit(), ", ".join(sorted(names))
 
 
+def _softmax_quotients(expr: sympy.Basic) -> sympy.Basic:
+    """Every product e^{g_i} · (Σ_l e^{g_l})⁻¹ (g a column vector, entries g_i) → softmax(g)_i."""
+    if expr.is_Atom or not expr.args:
+        return expr
+    args = [_softmax_quotients(arg) for arg in expr.args]
+    if isinstance(expr, Mul):
+        args = _softmax_factors(args)
+        return Mul(*args)
+    return expr if args == list(expr.args) else expr.func(*args)
+
+
+def _softmax_factors(factors: list[sympy.Basic]) -> list[sympy.Basic]:
+    for normaliser in factors:
+        if not (normaliser.is_Pow and normaliser.exp == -1 and isinstance(normaliser.base, Sum)):
+            continue
+        total = normaliser.base
+        if len(total.limits) != 1 or not isinstance(total.function, sympy.exp):
+            continue
+        inner = total.function.args[0]
+        index = total.limits[0][0]
+        if not (isinstance(inner, MatrixElement) and inner.i == index and inner.j == 0):
+            continue
+        vector = inner.parent
+        for numerator in factors:
+            argument = numerator.args[0] if isinstance(numerator, sympy.exp) else None
+            if isinstance(argument, MatrixElement) and argument.parent == vector and argument.j == 0:
+                rest = [f for f in factors if f is not normaliser and f is not numerator]
+                return [*rest, MatrixElement(Softmax(vector), argument.i, 0)]
+    return factors
+
+
 def _unscaled(term: sympy.Basic) -> sympy.Basic:
     """The Σ in c·Σ (or the term itself)."""
     return term.as_coeff_Mul()[1]
@@ -578,40 +617,53 @@ def _untransposed(matrix: sympy.Basic) -> sympy.Basic:
 
 
 def _exp_argument(matrix: sympy.Basic) -> tuple[sympy.Basic, bool] | None:
-    """(z, transposed) when ``matrix`` is exp applied elementwise to z or to zᵀ."""
+    """(g, transposed) when ``matrix`` is exp applied elementwise to the column vector g or to gᵀ
+    (also written xᵀWᵀ for (Wx)ᵀ)."""
     if not isinstance(matrix, ElementwiseApplyFunction):
         return None
     t = matrix.function.variables[0]
     if matrix.function.expr != sympy.exp(t):
         return None
     inner = matrix.expr
-    return (inner.arg, True) if isinstance(inner, Transpose) else (inner, False)
+    if inner.shape[1] == 1:
+        return inner, False
+    return canonical(Transpose(inner)), True
+
+
+def _normalises(factor: sympy.Basic, vector: sympy.Basic) -> bool:
+    """Whether ``factor`` is 1 / (1ᵀ exp(g)) (or exp(g)ᵀ1) for the column vector g = ``vector``."""
+    if not (factor.is_Pow and factor.exp == -1 and isinstance(factor.base, AsScalar)):
+        return False
+    inside = factor.base.matrix
+    parts = inside.args if isinstance(inside, MatMul) else ()
+    return any((_exp_argument(p) or (None,))[0] == vector for p in parts)
 
 
 def _recognize_softmax(expr: sympy.Basic) -> sympy.Basic:
-    """exp(z) / (1ᵀ exp(z)) → softmax(z), term by term."""
+    """exp(g) / (1ᵀ exp(g)) → softmax(g), term by term, also where exp(g) is one factor of a product
+    (exp(Wx)xᵀ / (1ᵀexp(Wx)) → softmax(Wx)xᵀ)."""
     terms = expr.args if isinstance(expr, MatAdd) else (expr,)
     rebuilt = []
     for term in terms:
-        coefficient, matrices = term.as_coeff_mmul() if isinstance(term, MatMul) else (sympy.S.One, [term])
-        matrices = list(matrices.args) if isinstance(matrices, MatMul) else list(matrices)
-        found = _exp_argument(matrices[0]) if len(matrices) == 1 else None
-        normaliser = None
-        if found is not None:
-            for factor in Mul.make_args(coefficient):
-                if factor.is_Pow and factor.exp == -1 and isinstance(factor.base, AsScalar):
-                    inside = factor.base.matrix
-                    parts = inside.args if isinstance(inside, MatMul) else ()
-                    if any((_exp_argument(p) or (None,))[0] == found[0] for p in parts):
-                        normaliser = factor
-        if found is None or normaliser is None:
-            rebuilt.append(term)
-            continue
-        z, transposed = found
-        softmax = Transpose(Softmax(z)) if transposed else Softmax(z)
-        rest = Mul(*(f for f in Mul.make_args(coefficient) if f is not normaliser))
-        rebuilt.append(softmax if rest == 1 else rest * softmax)
+        coefficient, matrices = _coefficient_and_factors(term)
+        scalars = list(Mul.make_args(coefficient))
+        for n, matrix in enumerate(matrices):
+            found = _exp_argument(matrix)
+            normaliser = next((f for f in scalars if found and _normalises(f, found[0])), None)
+            if normaliser is None:
+                continue
+            z, transposed = found
+            matrices[n] = Transpose(Softmax(z)) if transposed else Softmax(z)
+            scalars.remove(normaliser)
+        rest = Mul(*scalars)
+        product = MatMul(*matrices) if len(matrices) > 1 else matrices[0]
+        rebuilt.append(product if rest == 1 else rest * product)
     return MatAdd(*rebuilt) if len(rebuilt) > 1 else rebuilt[0]
+
+
+def _softmax_written(expr: sympy.Basic) -> sympy.Basic:
+    """exp(g) / (1ᵀexp(g)) → softmax(g) wherever the user wrote softmax out (log of it included)."""
+    return expr.replace(lambda e: isinstance(e, MatMul), _recognize_softmax)
 
 
 def _factor_common(expr: sympy.Basic) -> sympy.Basic:

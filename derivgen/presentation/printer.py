@@ -17,7 +17,9 @@ from contextvars import ContextVar
 import sympy
 from sympy import Derivative, Inverse, MatMul, MatrixSymbol, Mul, Pow, S, Subs, Transpose
 from sympy.core.function import AppliedUndef
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from ..calculus.rules.base import Rule, TableStatement
@@ -314,7 +316,10 @@ class LectureLatexPrinter(LatexPrinter):
         if index is None:
             return self._print(parent)
         if isinstance(parent, sympy.MatrixSymbol):  # entries in plain letters, x_k, even for a bold x
-            return f"{self._print(sympy.Symbol(parent.name))}_{{{index}}}"
+            name = self._print(sympy.Symbol(parent.name))
+            if "_" in name:  # W₂'s entry (W_2)_{i,j}: W_{2}_{i,j} is a double subscript
+                return r"\left(%s\right)_{%s}" % (name, index)
+            return f"{name}_{{{index}}}"
         return r"\left(%s\right)_{%s}" % (self._print(parent), index)
 
     def _print_KroneckerDelta(self, expr, exp=None) -> str:
@@ -326,8 +331,21 @@ class LectureLatexPrinter(LatexPrinter):
         f of a transpose as the transpose of f: (e^z)ᵀ, not e^{zᵀ}."""
         if isinstance(expr.expr, Transpose):
             return self._print(Transpose(expr.func(expr.function, expr.expr.arg)))
+        column = _row_as_column(expr)
+        if column is not None:  # tanh(xᵀWᵀ) read as tanh(Wx)ᵀ
+            return self._print(Transpose(column))
         body, compound = _elementwise(self, expr)
         return r"\left(%s\right)" % body if compound else body
+
+    def _print_HadamardProduct(self, expr) -> str:
+        """A ∘ B with the factors in the order a lecturer writes them: σ(z) ∘ (1 − σ(z))."""
+        precedence = PRECEDENCE["Pow"]
+        return r" \circ ".join(self.parenthesize(arg, precedence, strict=True) for arg in _hadamard_order(expr))
+
+    def _print_HadamardPower(self, expr) -> str:
+        """f(X)^∘2 as f²(X), elementwise, as tanh²(x) is written for a number: 1 − tanh²(X)."""
+        squared = _elementwise_power(expr)
+        return self._print(squared) if squared is not None else super()._print_HadamardPower(expr)
 
     def _prime(self, function, arguments: list[str]) -> str:
         return r"{}'\left({}\right)".format(self._print(sympy.Symbol(function.__name__)), ", ".join(arguments))
@@ -453,8 +471,30 @@ class LectureStrPrinter(StrPrinter):
         return f"delta({self._print(expr.args[0])},{self._print(expr.args[1])})"
 
     def _print_ElementwiseApplyFunction(self, expr):
+        column = _row_as_column(expr)
+        if column is not None:
+            return self._print(Transpose(column))
         body, compound = _elementwise(self, expr)
         return f"({body})" if compound else body
+
+    def _print_MatAdd(self, expr):
+        terms = list(expr.args) if self._as_built(expr) else _ordered_matrix_terms(expr)
+        text = ""
+        for n, term in enumerate(terms):
+            printed = self._print(term)
+            sign = "-" if printed.startswith("-") else "+"
+            printed = printed.removeprefix("-").lstrip()
+            text += (f"{sign}{printed}" if sign == "-" else printed) if n == 0 else f" {sign} {printed}"
+        return text
+
+    def _print_HadamardProduct(self, expr):
+        return " ∘ ".join(self.parenthesize(arg, PRECEDENCE["Pow"], strict=True) for arg in _hadamard_order(expr))
+
+    def _print_HadamardPower(self, expr):
+        squared = _elementwise_power(expr)
+        if squared is not None:
+            return self._print(squared)
+        return f"{self.parenthesize(expr.base, PRECEDENCE['Pow'], strict=True)}^∘{self._print(expr.exp)}"
 
     def _print_Subs(self, subs):
         found = _partial_at_point(subs)
@@ -481,6 +521,35 @@ def _elementwise(printer, expr) -> tuple[str, bool]:
     sum or product (which needs brackets before a further factor)."""
     inner = expr.function.expr.xreplace({expr.function.variables[0]: sympy.Symbol("ELEMENTWISE")})
     return printer._print(inner).replace("ELEMENTWISE", printer._print(expr.expr)), isinstance(inner, sympy.Add | Mul)
+
+
+def _row_as_column(expr: sympy.Basic) -> sympy.Basic | None:
+    """f(Wx) for f applied to the row xᵀWᵀ (a lecturer transposes the column): None otherwise."""
+    inner = expr.expr
+    if inner.shape[0] != 1 or inner.shape[1] == 1 or not isinstance(inner, MatMul):
+        return None
+    return ElementwiseApplyFunction(expr.function, Transpose(inner).doit())
+
+
+def _hadamard_order(expr: sympy.Basic) -> list[sympy.Basic]:
+    """The factors of an elementwise product as a lecturer orders them: plain factors first, then
+    differences (tanh(Wx) − y), then the derivative factors that start from one (1 − σ(z))."""
+
+    def rank(arg: sympy.Basic) -> int:
+        if not isinstance(arg, sympy.MatAdd):
+            return 0
+        return 2 if any(isinstance(term, sympy.OneMatrix) for term in arg.args) else 1
+
+    return sorted(expr.args, key=rank)
+
+
+def _elementwise_power(expr: sympy.Basic) -> sympy.Basic | None:
+    """f^n applied elementwise for the elementwise power of f(X) (f a named function), else None."""
+    base = expr.base
+    if not isinstance(base, ElementwiseApplyFunction) or not isinstance(base.function.expr, sympy.Function):
+        return None
+    t = base.function.variables[0]
+    return ElementwiseApplyFunction(sympy.Lambda(t, base.function.expr**expr.exp), base.expr)
 
 
 def _partial_at_point(subs: Subs) -> tuple[type, int, list] | None:

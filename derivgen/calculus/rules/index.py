@@ -11,7 +11,8 @@ import sympy
 from sympy import Determinant, Inverse, KroneckerDelta, MatMul, MatPow, MatrixExpr, MatrixSymbol, Sum
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from ..indices import entry
+from ...input.matrices import Softmax
+from ..indices import ONE, entry
 from .base import ELEMENTARY, STRUCTURAL, TRIVIAL, Context, Rewrite, Rule, d, depends, mul
 
 
@@ -95,6 +96,42 @@ def inverse_chain_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     )
 
 
+def _softmax_entry(expr: sympy.Basic) -> bool:
+    return isinstance(expr, MatrixElement) and isinstance(expr.parent, Softmax)
+
+
+def log_softmax_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
+    """∂ log softmax(g)_k/∂x -> ∂(g_k − log Σ_l e^{g_l})/∂x: the log of a quotient written as the
+    difference a lecturer differentiates (no quotient rule inside the log)."""
+    (argument,) = expr.args
+    if ctx.indices is None or not _softmax_entry(argument) or not depends(argument, ctx.wrt):
+        return None
+    inner = argument.parent.arg
+    l = ctx.indices.fresh(inner.shape[0])  # noqa: E741 - the lecturer's index
+    normaliser = Sum(sympy.exp(MatrixElement(inner, l, ONE)), ctx.indices.limits(l))
+    written = sympy.Add(MatrixElement(inner, argument.i, ONE), -sympy.log(normaliser), evaluate=False)
+    return Rewrite(d(written, ctx.wrt))
+
+
+def softmax_jacobian_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
+    """∂softmax(g)_k/∂x -> Σ_l p_k (δ_kl − p_l) ∂g_l/∂x with p = softmax(g): the softmax Jacobian
+    diag(p) − ppᵀ, entry (k, l), times the inner derivative."""
+    if ctx.indices is None or not _softmax_entry(expr) or not depends(expr, ctx.wrt):
+        return None
+    softmax, k = expr.parent, expr.i
+    l = ctx.indices.fresh(softmax.shape[0])  # noqa: E741 - the lecturer's index
+    jacobian = mul(
+        MatrixElement(softmax, k, ONE),
+        sympy.Add(KroneckerDelta(k, l, evaluate=False), -MatrixElement(softmax, l, ONE), evaluate=False),
+    )
+    inner = d(MatrixElement(softmax.arg, l, ONE), ctx.wrt)
+    return Rewrite(
+        Sum(mul(jacobian, inner), ctx.indices.limits(l)),
+        note=r"$\mathbf{p} = \operatorname{softmax}(\mathbf{z})$: "
+        r"$\partial \mathbf{p} / \partial \mathbf{z} = \operatorname{diag}(\mathbf{p}) - \mathbf{p}\mathbf{p}^T$",
+    )
+
+
 def _written_entry(expr: sympy.Expr, ctx: Context, product: bool) -> Rewrite | None:
     """∂(AXB)_kl/∂X_ij -> ∂(Σ_p Σ_q A_kp X_pq B_ql)/∂X_ij: the entry of a matrix expression written out
     (``product``: one holding a matrix product, the definition of the matrix product)."""
@@ -121,6 +158,26 @@ def entry_definition_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
 
 
 DERIVATIVE_RULES = [
+    Rule(
+        id="log_softmax",
+        label="log-softmax",
+        statement=r"\log \operatorname{softmax}(\mathbf{z})_k = z_k - \log \sum_l e^{z_l}",
+        apply=log_softmax_rule,
+        family="index",
+        level=STRUCTURAL,
+        heads=(sympy.log,),
+    ),
+    Rule(
+        id="softmax_jacobian",
+        label="Jacobian of softmax",
+        statement=r"\frac{\partial \operatorname{softmax}(\mathbf{z})}{\partial \mathbf{z}} = "
+        r"\operatorname{diag}(\mathbf{p}) - \mathbf{p}\mathbf{p}^T, \quad "
+        r"\frac{\partial p_k}{\partial z_l} = p_k\,(\delta_{kl} - p_l)",
+        apply=softmax_jacobian_rule,
+        family="index",
+        level=STRUCTURAL,
+        heads=(MatrixElement,),
+    ),
     Rule(
         id="sum_into_sum",
         label="sum rule",
