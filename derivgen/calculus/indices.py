@@ -208,6 +208,13 @@ def _term_to_matrix(term: sympy.Expr, free: tuple[sympy.Symbol, ...], indices: I
             pending.extend(Mul.make_args(function))
         else:
             plain.append(factor)
+    for position, factor in enumerate(plain):
+        if isinstance(factor, Add) and len(_free_indices(factor, indices)) > 2:
+            # Σ_kl W_kl ((s − x)_k δ_il + (s − x)_l δ_ik): more indices than a matrix has, so the
+            # product is distributed over the sum and each term read on its own
+            rest = Mul(*plain[:position], *plain[position + 1 :])
+            parts = [_term_to_matrix(_sum(rest * part, dummies, indices), free, indices) for part in factor.args]
+            return canonical(MatAdd(*parts)) if free else Add(*parts)
     coefficient: list[sympy.Expr] = []
     factors: list[_Factor] = []
     for factor in plain:
