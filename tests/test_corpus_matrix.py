@@ -7,6 +7,7 @@ Nothing wrong, nothing crashed, at most 3 % refused, every refusal one line nami
 
 from __future__ import annotations
 
+import os
 import time
 import zlib
 from collections import Counter
@@ -27,6 +28,9 @@ from .test_matrix import draw
 CORPUS = Path(__file__).parent / "data" / "corpus_matrix.yaml"
 MAX_REFUSED = 0.03
 POINTS = 2  # random sizes and values per problem
+# the whole corpus takes 75-105 s with checks on this 2-core machine (more under load); the test derives a
+# fixed two thirds of it (by a CRC of each problem), DERIVGEN_MATRIX_CORPUS=all derives every problem
+EVERY = os.environ.get("DERIVGEN_MATRIX_CORPUS") == "all"
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,11 @@ def problems() -> list[Problem]:
                 )
             )
     return found
+
+
+def sample(corpus: list[Problem]) -> list[Problem]:
+    """Two thirds of the corpus, always the same ones (no random choice between runs)."""
+    return corpus if EVERY else [p for p in corpus if zlib.crc32(p.name.encode()) % 3 != 0]
 
 
 def _point(problem: Problem, rng: np.random.Generator) -> tuple[dict[str, int], Values]:
@@ -123,7 +132,7 @@ def outcome(problem: Problem) -> tuple[str, str]:
 
 @pytest.mark.slow
 def test_matrix_corpus_nothing_wrong_nothing_crashes_little_refused(capsys):
-    corpus = problems()
+    corpus = sample(problems())
     assert len(corpus) >= 100
     start = time.monotonic()
     outcomes, seconds = [], []
