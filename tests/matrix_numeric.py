@@ -16,11 +16,14 @@ from derivgen.input.matrices import AsScalar, Diag, Softmax
 Values = dict[str, Any]
 
 
+_SIGMOID = {"sigmoid": lambda z: 1 / (1 + np.exp(-z))}  # σ written with exp, which numpy knows
+
+
 def _function(e: sympy.Function, ev: Callable[[sympy.Basic], Any]) -> Any:
     """An elementary function of one argument (log, exp, tanh, …) applied with numpy."""
     (argument,) = e.args
     t = sympy.Dummy("t")
-    return sympy.lambdify(t, e.func(t), "numpy")(ev(argument))
+    return sympy.lambdify(t, e.func(t), [_SIGMOID, "numpy"])(ev(argument))
 
 
 def numeric(expr: sympy.Basic, values: Values, sizes: dict[str, int]) -> Any:
@@ -71,9 +74,7 @@ def numeric(expr: sympy.Basic, values: Values, sizes: dict[str, int]) -> Any:
             return ev(e.base) ** ev(e.exp)
         if isinstance(e, ElementwiseApplyFunction):
             # the entrywise function (a sympy Lambda) through sympy's own lambdify, not derivgen
-            # (σ written with exp, which numpy knows)
-            sigmoid = {"sigmoid": lambda z: 1 / (1 + np.exp(-z))}
-            return sympy.lambdify(e.function.variables, e.function.expr, [sigmoid, "numpy"])(ev(e.expr))
+            return sympy.lambdify(e.function.variables, e.function.expr, [_SIGMOID, "numpy"])(ev(e.expr))
         if isinstance(e, sympy.MatPow):
             return np.linalg.matrix_power(ev(e.base), int(e.exp))
         if isinstance(e, sympy.Pow):
@@ -104,3 +105,100 @@ def finite_differences(function: Callable[[Values], Any], values: Values, wrt: s
         down[index] -= h
         gradient[index] = (scalar(function({**values, wrt: up})) - scalar(function({**values, wrt: down}))) / (2 * h)
     return gradient
+
+
+# -- the corpus's functions read straight from their text with numpy ---------------------------------------
+#
+# An oracle that shares nothing with derivgen's reader: Python's ast walked by hand (never eval), ``*`` the
+# matrix product (a scalar or 1×1 factor scales), ``**`` a matrix power of a square matrix, the named
+# functions numpy's own, applied entrywise to arrays.
+
+_NUMPY_ENTRYWISE: dict[str, Callable[[Any], Any]] = {
+    "log": np.log,
+    "ln": np.log,
+    "exp": np.exp,
+    "tanh": np.tanh,
+    "sigmoid": _SIGMOID["sigmoid"],
+    "sqrt": np.sqrt,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "atan": np.arctan,
+    "arctan": np.arctan,
+}
+
+
+def _is_array(value: Any) -> bool:
+    return isinstance(value, np.ndarray) and value.shape != (1, 1)
+
+
+def _times(left: Any, right: Any) -> Any:
+    if _is_array(left) and _is_array(right):
+        return left @ right
+    if isinstance(left, np.ndarray) and isinstance(right, np.ndarray) and left.shape[1] == right.shape[0]:
+        return left @ right  # (1×1)(1×k) or (k×1)(1×1): still a product
+    return (left.item() if np.shape(left) == (1, 1) else left) * (right.item() if np.shape(right) == (1, 1) else right)
+
+
+def _power(base: Any, exponent: Any) -> Any:
+    if _is_array(base):
+        return np.linalg.matrix_power(base, int(exponent))
+    return (base.item() if isinstance(base, np.ndarray) else base) ** exponent
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def evaluate_text(text: str, values: Values, sizes: dict[str, int]) -> Any:
+    """The function ``text`` (derivgen's matrix syntax) at ``values``, computed with numpy alone."""
+    import ast
+
+    def ev(node: ast.AST) -> Any:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            return {"pi": np.pi, "e": np.e}.get(node.id, values.get(node.id))
+        if isinstance(node, ast.Attribute) and node.attr == "T":
+            return ev(node.value).T
+        if isinstance(node, ast.UnaryOp):
+            value = ev(node.operand)
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.BinOp):
+            left, right = ev(node.left), ev(node.right)
+            if isinstance(node.op, ast.Add):
+                return left + right
+            if isinstance(node.op, ast.Sub):
+                return left - right
+            if isinstance(node.op, ast.Mult):
+                return _times(left, right)
+            if isinstance(node.op, ast.Div):
+                return _times(left, 1 / (right.item() if isinstance(right, np.ndarray) else right))
+            if isinstance(node.op, ast.Pow):
+                return _power(left, right)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            name = node.func.id
+            if name == "ones":
+                dim = node.args[0]
+                return np.ones((sizes[dim.id] if isinstance(dim, ast.Name) else int(dim.value), 1))
+            args = [ev(arg) for arg in node.args]
+            simple = {
+                "tr": np.trace,
+                "trace": np.trace,
+                "det": np.linalg.det,
+                "inv": np.linalg.inv,
+                "transpose": np.transpose,
+                "softmax": _softmax,
+                "hadamard": np.multiply,
+                **_NUMPY_ENTRYWISE,
+            }
+            if name in simple:
+                return simple[name](*args)
+        raise NotImplementedError(f"the test's reader cannot read {ast.dump(node)[:60]}")
+
+    return ev(ast.parse(text, mode="eval"))

@@ -209,6 +209,13 @@ def _term_to_matrix(term: sympy.Expr, free: tuple[sympy.Symbol, ...], indices: I
             pending.extend(Mul.make_args(function))
         else:
             plain.append(factor)
+    for position, factor in enumerate(plain):
+        if isinstance(factor, Add) and len(_free_indices(factor, indices)) > 2:
+            # Σ_kl W_kl ((s − x)_k δ_il + (s − x)_l δ_ik): more indices than a matrix has, so the
+            # product is distributed over the sum and each term read on its own
+            rest = Mul(*plain[:position], *plain[position + 1 :])
+            parts = [_term_to_matrix(_sum(rest * part, dummies, indices), free, indices) for part in factor.args]
+            return canonical(MatAdd(*parts)) if free else Add(*parts)
     coefficient: list[sympy.Expr] = []
     factors: list[_Factor] = []
     for factor in plain:
@@ -228,8 +235,11 @@ def _term_to_matrix(term: sympy.Expr, free: tuple[sympy.Symbol, ...], indices: I
     for index in free:  # a term without the free index (the 1 of 1 - y_k): an entry of the ones vector
         if not any(index in f.slots() for f in factors):
             factors.append(_Factor(OneMatrix(indices.ranges[index], 1), index, ONE))
-    factors = _diagonals_apart(factors, free, indices)
-    result = _assemble(_merge_hadamard(factors, dummies, indices), free, indices)
+    factors = _merge_hadamard(_diagonals_apart(factors, free, indices), dummies, indices)
+    for dummy in dummies:  # Σ_kl M_kl N_kl merged into (M ∘ N)_kl: each end summed by a ones vector
+        if sum(slot == dummy for f in factors for slot in f.slots()) == 1:
+            factors.append(_Factor(OneMatrix(indices.ranges[dummy], 1), dummy, ONE))
+    result = _assemble(factors, free, indices)
     scale = Mul(*coefficient)
     return result if scale == 1 else _scaled(scale, result)
 
@@ -366,7 +376,8 @@ def _merge_hadamard(factors: list[_Factor], dummies: list[sympy.Symbol], indices
             if ONE in pair or len(pair) != 2:
                 continue
             twin = next((f for f in factors[n + 1 :] if set(f.slots()) == pair), None)
-            if twin is not None:
+            alone = pair <= set(dummies) and all(f in (first, twin) for f in factors if pair & set(f.slots()))
+            if twin is not None and not alone:  # Σ_kl M_kl N_kl alone is the loop tr(M Nᵀ), left to _assemble
                 combined = HadamardProduct(first.matrix, twin.oriented(first.row)[0])
                 factors = [f for f in factors if f is not first and f is not twin]
                 factors.append(_Factor(combined, first.row, first.col))

@@ -183,8 +183,11 @@ class _MatrixEngine:
         self.layout = layout
         self.verify = verify
         self.limits = limits
-        # the user's own names: no index may take one (a scalar k beside Σ_k would read as the index)
+        # the user's own names, dimensions included: no index may take one (a scalar k beside Σ_k would read
+        # as the index, an index p in Σ_{k=0}^{p-1} as the dimension p of a p×n matrix)
         names = {s.name for s in function.free_symbols} | {m.name for m in function.atoms(MatrixSymbol)}
+        shaped = function.atoms(MatrixSymbol, OneMatrix)
+        names |= {d.name for m in shaped for d in sympy.Tuple(*m.shape).free_symbols}
         self.user_names = frozenset(names)
         self.indices = Indices(taken=set(self.user_names))
         if isinstance(variable, sympy.Symbol):  # by a scalar: no entry, no free index
