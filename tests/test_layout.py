@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
 
 from derivgen.documents.build import build_deck
 from derivgen.presentation.layout import (
+    BREAK_CLOSE,
+    BREAK_OPEN,
     MIN_SCALE,
     Box,
     Page,
@@ -18,6 +21,7 @@ from derivgen.presentation.layout import (
     cut,
     fit_row,
     highlighted_cuts,
+    joined,
     split_rows,
 )
 
@@ -139,11 +143,34 @@ def test_a_long_product_breaks_between_factors_only_when_the_terms_do_not_suffic
     assert [row[point] for point in break_points(row)] == ["+"]
     factors = break_points(row, factors=True)
     assert len(factors) > 1 and all(row[point] in "\\+" for point in factors)
-    widths = (60.0, 60, 60, 60, 60, 60)[: len(factors) + 1]
+    measured = break_points(row, factors=True, inside=True)  # where the measured terms begin
+    assert set(factors) < set(measured)  # and inside the bracket, before the "+ 1"
+    widths = [60.0] * (len(measured) + 1)
+    split = measured.index(next(point for point in measured if point not in factors))
+    widths[split] = widths[split + 1] = 25.0  # "(x" and "+ 1)": the two halves of the short bracket
     size = _size(sum(widths), widths)
     assert fit_row(row, row, size, 200, 11).cuts == (break_points(row)[0],)  # the + is enough
     narrow = fit_row(row, row, size, 130, 11)  # it is not: the products break too, at the normal size
     assert narrow.scale == 1 and len(narrow.cuts) > 1
+
+
+def test_a_long_bracketed_sum_breaks_inside_its_brackets_which_each_line_closes():
+    row = r"2 \left(a_{1} + \frac{b}{c} - \left(d + e\right)\right) + f"
+    assert [row[point] for point in break_points(row)] == ["+"]  # outside the brackets: only before f
+    inside = break_points(row, factors=True, inside=True)
+    assert [row[point] for point in inside] == ["\\", "+", "-", "+", "+"]  # the factor \left(, then the sums
+    widths = [20.0, 80, 80, 80, 40, 20]
+    size = _size(sum(widths), widths)
+    layout = fit_row(row, row, size, 170, 11)
+    assert layout.scale == 1 and len(layout.cuts) >= 2
+    lines = cut(row, layout.cuts)
+    for line in lines:  # each line is well-formed TeX: its \left and \right pair up
+        assert len(re.findall(r"\\left(?![a-z])", line)) + line.count(BREAK_OPEN) == len(
+            re.findall(r"\\right(?![a-z])", line)
+        ) + line.count(BREAK_CLOSE)
+    assert any(BREAK_CLOSE in line for line in lines)
+    assert joined(lines) == " ".join(row[a:b].strip() for a, b in itertools.pairwise([0, *layout.cuts, len(row)]))
+    assert re.sub(r"\s+", "", joined(lines)) == re.sub(r"\s+", "", row)
 
 
 def test_labels_take_the_room_the_lines_leave():

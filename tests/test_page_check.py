@@ -21,6 +21,7 @@ from derivgen.cli import main
 from derivgen.errors import DerivgenError
 from derivgen.presentation import lines
 from derivgen.presentation.frames import derivation_rows
+from derivgen.presentation.layout import joined
 from derivgen.presentation.page_check import (
     PageCheckError,
     check_rows,
@@ -122,7 +123,7 @@ def _rows_and_overlays(tex: str, slides: bool) -> list[tuple[str, int]]:
             overlays = re.findall(r"\\uncover<(\d+)->", line[: start.start()])
             rows.append((body, int(overlays[-1]) if overlays else 0))
         else:
-            rows[-1] = (rows[-1][0] + " " + body, rows[-1][1])
+            rows[-1] = (joined([rows[-1][0], body]), rows[-1][1])
     return rows
 
 

@@ -88,13 +88,16 @@ _OPERATORS = {r"\sum", r"\prod", r"\lim"}
 _DERIVATIVE = (r"{\partial}", "{d}")  # \frac{\partial}{\partial x} and \frac{d}{dx} stand before what they act on
 
 
-def break_points(rhs: str, factors: bool = False) -> list[int]:
+def break_points(rhs: str, factors: bool = False, inside: bool = False) -> list[int]:
     """Offsets in ``rhs`` where a continuation line may start: just before a top-level ``=``, binary
     ``+`` or ``-``.  Depth counts braces, brackets, parentheses, ``\\left…\\right`` and
     ``\\begin…\\end`` (and so the highlight's group).  With ``factors`` also before a factor of a
-    product that opens a bracket or a function (for a long product).  An unbalanced row gives none."""
+    product that opens a bracket or a function (for a long product).  With ``inside`` also before a
+    ``+`` or ``-`` inside ``\\left…\\right`` brackets only (a long bracketed sum, as a lecturer breaks
+    it; :func:`cut` closes and reopens the brackets at such a break).  An unbalanced row gives none."""
     points: list[int] = []
     depth = 0
+    lefts = 0  # how many of the open groups are \left brackets
     previous = ""  # the last token, to tell a binary minus from a sign
     awaiting = False  # a sum or a d/dx waits for its operand: no line may end between them
     for match in _TOKEN.finditer(rhs):
@@ -105,11 +108,18 @@ def break_points(rhs: str, factors: bool = False) -> list[int]:
         operand = operand and not token.startswith(r"\right")
         if token.startswith((r"\left", r"\begin{")) or token in ("{", "(", "["):
             depth += 1
+            lefts += token.startswith(r"\left")
         elif token.startswith((r"\right", r"\end{")) or token in ("}", ")", "]"):
             depth -= 1
+            lefts -= token.startswith(r"\right")
             if depth < 0:
                 return []
-        elif depth == 0 and token in ("=", "+", "-") and previous and previous not in _NO_OPERAND:
+        elif (
+            token in ("=", "+", "-")
+            and previous
+            and previous not in _NO_OPERAND
+            and (depth == 0 or (inside and token != "=" and depth == lefts))
+        ):
             points.append(match.start())
         opens_factor = (depth == 0 and token in _FACTORS) or (depth == 1 and token.startswith(r"\left"))
         if (
@@ -127,17 +137,19 @@ def break_points(rhs: str, factors: bool = False) -> list[int]:
 
 
 def terms(tex: str) -> list[Latex]:
-    """The right-hand side cut at its break points (each piece but the first starts with its operation)."""
-    cuts = [0, *break_points(tex, factors=True), len(tex)]
-    return [Latex(tex[start:end].strip()) for start, end in itertools.pairwise(cuts)]
+    """The right-hand side cut at its break points, inside brackets too (each piece but the first
+    starts with its operation; a piece inside brackets is closed as :func:`cut` closes a line)."""
+    return list(cut(tex, break_points(tex, factors=True, inside=True)))
 
 
-def _shared_breaks(plain: str, highlighted: str, factors: bool = True) -> tuple[list[int], list[int]]:
+def _shared_breaks(
+    plain: str, highlighted: str, factors: bool = True, inside: bool = True
+) -> tuple[list[int], list[int]]:
     """Break points that both forms of a row have at the same place of the text (a highlight
     spanning a break point removes it): offsets in ``plain`` and the matching ones in ``highlighted``."""
-    plain_points = set(break_points(plain, factors))
+    plain_points = set(break_points(plain, factors, inside))
     shared_plain, shared_highlighted = [], []
-    for offset in break_points(highlighted, factors):
+    for offset in break_points(highlighted, factors, inside):
         plain_offset = len(without_highlight(highlighted[:offset]))
         if plain_offset in plain_points:
             shared_plain.append(plain_offset)
@@ -177,13 +189,16 @@ def _fit(plain: str, highlighted: str, size: RowSize, room: float, quad: float, 
     scale = room / size.rhs.width
     if scale >= MIN_SCALE:
         return RowLayout(scale=_floor(scale), heights=((line[0] * scale, line[1] * scale),))
-    offsets = break_points(plain, factors=True)  # where the measured terms begin
+    offsets = break_points(plain, factors=True, inside=True)  # where the measured terms begin
     if len(size.terms) != len(offsets) + 1:
         return RowLayout(scale=_floor(scale), heights=((line[0] * scale, line[1] * scale),))
-    # between terms first; only where that is not enough also between the factors of a product
-    layout = _broken(size, lhs, offsets, set(_shared_breaks(plain, highlighted, factors=False)[0]), room, quad)
-    if layout.scale < MIN_SCALE:
-        finer = _broken(size, lhs, offsets, set(_shared_breaks(plain, highlighted)[0]), room, quad)
+    # between terms first; only where that is not enough also between the factors of a product,
+    # and then inside brackets
+    layout = _broken(size, lhs, offsets, set(_shared_breaks(plain, highlighted, False, False)[0]), room, quad)
+    for inside in (False, True):
+        if layout.scale >= MIN_SCALE:
+            break
+        finer = _broken(size, lhs, offsets, set(_shared_breaks(plain, highlighted, True, inside)[0]), room, quad)
         layout = max(layout, finer, key=lambda candidate: candidate.scale)
     if not layout.cuts:
         return RowLayout(scale=_floor(scale), heights=((line[0] * scale, line[1] * scale),))
@@ -296,10 +311,40 @@ def _row_lines(layout: RowLayout, grey_lhs: Box | None) -> list[tuple[float, flo
     return heights
 
 
+# a line cut inside \left…\right brackets ends with \breakclose (\right.) for each bracket left open,
+# and the next begins with \breakopen (\left.) for each: every line is well-formed TeX; the commands
+# (templates/base.tex.j2) are derivgen's alone, so :func:`joined` removes exactly what cut added
+BREAK_CLOSE = r"\breakclose"
+BREAK_OPEN = r"\breakopen"
+_BRACKET = re.compile(r"\\(left|right)(?![a-zA-Z])")
+
+
 def cut(text: str, offsets: Sequence[int]) -> tuple[Latex, ...]:
-    """``text`` cut at ``offsets`` into lines, each stripped; joined with spaces they are ``text``."""
+    """``text`` cut at ``offsets`` into lines, each stripped and its brackets closed (see
+    :data:`BREAK_CLOSE`); :func:`joined` gives ``text`` back."""
     bounds = [0, *offsets, len(text)]
-    return tuple(Latex(text[start:end].strip()) for start, end in itertools.pairwise(bounds))
+    lines = []
+    open_before = 0  # \left brackets open where the line starts
+    for start, end in itertools.pairwise(bounds):
+        line = text[start:end].strip()
+        open_after = open_before
+        for bracket in _BRACKET.finditer(line):
+            open_after += 1 if bracket.group(1) == "left" else -1
+        lines.append(Latex(f"{BREAK_OPEN} " * open_before + line + f" {BREAK_CLOSE}" * open_after))
+        open_before = open_after
+    return tuple(lines)
+
+
+def joined(lines: Sequence[str]) -> str:
+    """The row that :func:`cut` cut into ``lines`` (joined with spaces, its added brackets removed)."""
+    stripped = []
+    for line in lines:
+        while line.startswith(BREAK_OPEN + " "):
+            line = line[len(BREAK_OPEN) + 1 :]
+        while line.endswith(" " + BREAK_CLOSE):
+            line = line[: -len(BREAK_CLOSE) - 1]
+        stripped.append(line)
+    return " ".join(stripped)
 
 
 def highlighted_cuts(plain: str, highlighted: str, offsets: Sequence[int]) -> list[int]:
