@@ -9,6 +9,7 @@ import pytest
 
 from derivgen.documents.build import build_deck
 from derivgen.presentation.layout import (
+    ALERT_OPEN,
     BREAK_CLOSE,
     BREAK_OPEN,
     MIN_SCALE,
@@ -24,6 +25,7 @@ from derivgen.presentation.layout import (
     joined,
     split_rows,
 )
+from derivgen.presentation.page_check import split_highlight, without_highlight
 
 from .pdf_pages import outside_the_page, smallest_text
 from .test_build import SEED, deck, pages
@@ -212,3 +214,32 @@ def test_labels_take_the_room_the_lines_leave():
 def test_no_line_ends_between_an_operator_and_what_it_acts_on(row, lines):
     """A sum and a d/dx stand before their operand: a product never breaks right after them."""
     assert list(cut(row, break_points(row, factors=True))) == lines
+
+
+def test_a_highlighted_bracketed_sum_breaks_inside_the_highlight_at_the_same_places():
+    plain = r"\sum_{k} \left(a_{k} + \frac{b}{c} - \left(d + e\right) + f\right) - g"
+    highlighted = r"\sum_{k} \left(\alert<3| handout:0>{a_{k} + \frac{b}{c} - \left(d + e\right)} + f\right) - g"
+    assert without_highlight(highlighted) == plain
+    offsets = break_points(plain, factors=True, inside=True)
+    widths = [40.0] * (len(offsets) + 1)
+    layout = fit_row(plain, highlighted, _size(sum(widths), widths), 100, 11)
+    assert layout.scale == 1 and len(layout.cuts) >= 2
+    lines = cut(highlighted, highlighted_cuts(plain, highlighted, layout.cuts))
+    assert any(line.startswith(BREAK_OPEN + " " + ALERT_OPEN) for line in lines)  # cut inside the highlight
+    assert joined(lines) == " ".join(
+        highlighted[a:b].strip()
+        for a, b in itertools.pairwise([0, *highlighted_cuts(plain, highlighted, layout.cuts), len(highlighted)])
+    )
+    for line in lines:  # one highlight a line at most, each closed in its line, brackets paired
+        assert line.count(r"\alert<") <= 1
+        assert split_highlight(line) is None or line.count("{") == line.count("}")
+        lefts = len(re.findall(r"\\left(?![a-z])", line)) + line.count(BREAK_OPEN)
+        assert lefts == len(re.findall(r"\\right(?![a-z])", line)) + line.count(BREAK_CLOSE)
+    plain_lines = cut(plain, layout.cuts)
+    assert without_highlight(joined(lines)) == joined(plain_lines)
+
+
+def test_a_sign_after_an_opening_bracket_or_highlight_is_no_break():
+    assert break_points(r"\left(- a + b\right)", inside=True) == [r"\left(- a + b\right)".index("+")]
+    text = r"\left(\alert<2| handout:0>{- a} + b\right)"
+    assert [text[point] for point in break_points(text, inside=True)] == ["+"]

@@ -120,3 +120,14 @@ def test_a_deck_is_built_in_its_notation(tmp_path: Path) -> None:
         build_deck(deck, tmp_path / "out", formats=("notes",), tex_only=True, force=True)
         tex = (tmp_path / "out" / "deck-notes.tex").read_text(encoding="utf-8")
         assert present in tex and absent not in tex
+
+
+def test_a_fraction_of_a_sum_in_index_notation_is_written_as_a_coefficient() -> None:
+    # ½ Σ_k …, as a lecturer writes it: a \frac over a whole sum could not be broken across lines
+    k = sympy.Symbol("k", integer=True)
+    X = sympy.MatrixSymbol("X", n, n)
+    total = sympy.Sum(X[k, k] ** 2 + X[k, 0], (k, 0, n - 1))
+    assert to_latex(total / 2) == r"\frac{1}{2} " + to_latex(total)
+    product = total * X[0, 1]
+    assert to_latex(-sympy.Rational(3, 4) * product) == r"- \frac{3}{4} \left(" + to_latex(product) + r"\right)"
+    assert to_latex(X[0, 0] * X[1, 1] / 2) == r"\frac{X_{0,0} X_{1,1}}{2}"  # without a sum: a fraction as before

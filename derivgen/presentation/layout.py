@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from .frames import Piece, PresentedFrame, Row
-from .page_check import without_highlight
+from .page_check import split_highlight
 from .text import Latex
 
 MIN_SCALE = 0.8  # the smallest size a row may be set at, as a fraction of the normal size
@@ -93,35 +93,36 @@ def break_points(rhs: str, factors: bool = False, inside: bool = False) -> list[
     ``+`` or ``-``.  Depth counts braces, brackets, parentheses, ``\\left…\\right`` and
     ``\\begin…\\end`` (and so the highlight's group).  With ``factors`` also before a factor of a
     product that opens a bracket or a function (for a long product).  With ``inside`` also before a
-    ``+`` or ``-`` inside ``\\left…\\right`` brackets only (a long bracketed sum, as a lecturer breaks
-    it; :func:`cut` closes and reopens the brackets at such a break).  An unbalanced row gives none."""
+    ``+`` or ``-`` inside ``\\left…\\right`` brackets and the highlight's group only (a long bracketed
+    sum, as a lecturer breaks it; :func:`cut` closes and reopens them at such a break).  An unbalanced
+    row gives none."""
     points: list[int] = []
-    depth = 0
-    lefts = 0  # how many of the open groups are \left brackets
+    groups: list[str] = []  # the open groups: "left" (\left), "alert" (the highlight's braces) or "other"
     previous = ""  # the last token, to tell a binary minus from a sign
     awaiting = False  # a sum or a d/dx waits for its operand: no line may end between them
     for match in _TOKEN.finditer(rhs):
         token = match.group(0)
         if token.isspace():
             continue
+        depth = len(groups)
         operand = depth == 0 and token not in ("{", "}", ")", "]", "_", "^") and previous not in ("_", "^")
         operand = operand and not token.startswith(r"\right")
         if token.startswith((r"\left", r"\begin{")) or token in ("{", "(", "["):
-            depth += 1
-            lefts += token.startswith(r"\left")
+            kind = "left" if token.startswith(r"\left") else "other"
+            groups.append("alert" if token == "{" and previous.startswith(r"\alert<") else kind)
         elif token.startswith((r"\right", r"\end{")) or token in ("}", ")", "]"):
-            depth -= 1
-            lefts -= token.startswith(r"\right")
-            if depth < 0:
+            if not groups:
                 return []
+            groups.pop()
         elif (
             token in ("=", "+", "-")
             and previous
             and previous not in _NO_OPERAND
-            and (depth == 0 or (inside and token != "=" and depth == lefts))
+            and not _opens(previous)
+            and (depth == 0 or (inside and token != "=" and "other" not in groups))
         ):
             points.append(match.start())
-        opens_factor = (depth == 0 and token in _FACTORS) or (depth == 1 and token.startswith(r"\left"))
+        opens_factor = (depth == 0 and token in _FACTORS) or (depth == 0 and token.startswith(r"\left"))
         if (
             factors
             and opens_factor
@@ -133,7 +134,12 @@ def break_points(rhs: str, factors: bool = False, inside: bool = False) -> list[
         if operand:
             awaiting = token in _OPERATORS or (token == r"\frac" and rhs.startswith(_DERIVATIVE, match.end()))
         previous = token
-    return points if depth == 0 else []
+    return points if not groups else []
+
+
+def _opens(token: str) -> bool:
+    """A token after which a ``+`` or ``-`` is a sign: an opening bracket, brace or highlight."""
+    return token in ("{", "(", "[") or token.startswith((r"\left", r"\alert<", r"\begin{"))
 
 
 def terms(tex: str) -> list[Latex]:
@@ -150,11 +156,22 @@ def _shared_breaks(
     plain_points = set(break_points(plain, factors, inside))
     shared_plain, shared_highlighted = [], []
     for offset in break_points(highlighted, factors, inside):
-        plain_offset = len(without_highlight(highlighted[:offset]))
+        plain_offset = _plain_offset(highlighted, offset)
         if plain_offset in plain_points:
             shared_plain.append(plain_offset)
             shared_highlighted.append(offset)
     return shared_plain, shared_highlighted
+
+
+def _plain_offset(highlighted: str, offset: int) -> int:
+    """Where ``offset`` of the highlighted form falls in the plain form (the highlight's opening
+    ``\\alert<…>{`` and closing ``}`` removed)."""
+    pieces = split_highlight(highlighted)
+    if pieces is None or offset <= len(pieces[0]):
+        return offset
+    before, inside, after = pieces
+    opening = len(highlighted) - len(after) - 1 - len(inside) - len(before)  # the length of \alert<…>{
+    return offset - opening - (offset >= len(highlighted) - len(after))
 
 
 @dataclass(frozen=True)
@@ -312,37 +329,52 @@ def _row_lines(layout: RowLayout, grey_lhs: Box | None) -> list[tuple[float, flo
 
 
 # a line cut inside \left…\right brackets ends with \breakclose (\right.) for each bracket left open,
-# and the next begins with \breakopen (\left.) for each: every line is well-formed TeX; the commands
-# (templates/base.tex.j2) are derivgen's alone, so :func:`joined` removes exactly what cut added
+# and the next begins with \breakopen (\left.) for each; cut inside the highlight, a line closes its
+# group with \breakend} and the next opens it again with \breakbegin\alert<…>{.  Every line is
+# well-formed TeX, and the commands (templates/base.tex.j2) are derivgen's alone, so :func:`joined`
+# removes exactly what cut added
 BREAK_CLOSE = r"\breakclose"
 BREAK_OPEN = r"\breakopen"
-_BRACKET = re.compile(r"\\(left|right)(?![a-zA-Z])")
+ALERT_CLOSE = r"\breakend}"
+ALERT_OPEN = r"\breakbegin"
+_GROUPS = re.compile(r"\\(?:left|right)(?![a-zA-Z])|\\alert<[^>]*>\{|\\[{}]|[{}]")
+_ADDED_START = re.compile(r"^(?:\\breakopen |\\breakbegin\\alert<[^>]*>\{)")
+_ADDED_END = re.compile(r"(?: \\breakclose| \\breakend\})$")
 
 
 def cut(text: str, offsets: Sequence[int]) -> tuple[Latex, ...]:
-    """``text`` cut at ``offsets`` into lines, each stripped and its brackets closed (see
-    :data:`BREAK_CLOSE`); :func:`joined` gives ``text`` back."""
+    """``text`` cut at ``offsets`` into lines, each stripped, with the brackets and highlight it leaves
+    open closed at its end and opened again at the start of the next; :func:`joined` gives ``text`` back."""
     bounds = [0, *offsets, len(text)]
     lines = []
-    open_before = 0  # \left brackets open where the line starts
+    open_groups: list[str] = []  # what opened each group still open: "\left", "\alert<…>{" or "{"
     for start, end in itertools.pairwise(bounds):
         line = text[start:end].strip()
-        open_after = open_before
-        for bracket in _BRACKET.finditer(line):
-            open_after += 1 if bracket.group(1) == "left" else -1
-        lines.append(Latex(f"{BREAK_OPEN} " * open_before + line + f" {BREAK_CLOSE}" * open_after))
-        open_before = open_after
+        reopened = "".join(
+            f"{BREAK_OPEN} " if group == r"\left" else ALERT_OPEN + group for group in open_groups if group != "{"
+        )
+        for token in _GROUPS.findall(line):
+            if token in (r"\left", "{") or token.startswith(r"\alert<"):
+                open_groups.append(token)
+            elif token in (r"\right", "}"):
+                open_groups.pop()
+        closed = "".join(
+            f" {BREAK_CLOSE}" if group == r"\left" else f" {ALERT_CLOSE}"
+            for group in reversed(open_groups)
+            if group != "{"
+        )
+        lines.append(Latex(reopened + line + closed))
     return tuple(lines)
 
 
 def joined(lines: Sequence[str]) -> str:
-    """The row that :func:`cut` cut into ``lines`` (joined with spaces, its added brackets removed)."""
+    """The row that :func:`cut` cut into ``lines`` (joined with spaces, what it added removed)."""
     stripped = []
     for line in lines:
-        while line.startswith(BREAK_OPEN + " "):
-            line = line[len(BREAK_OPEN) + 1 :]
-        while line.endswith(" " + BREAK_CLOSE):
-            line = line[: -len(BREAK_CLOSE) - 1]
+        while (start := _ADDED_START.match(line)) is not None:
+            line = line[start.end() :]
+        while (end := _ADDED_END.search(line)) is not None:
+            line = line[: end.start()]
         stripped.append(line)
     return " ".join(stripped)
 

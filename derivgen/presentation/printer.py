@@ -186,6 +186,12 @@ class LectureLatexPrinter(LatexPrinter):
         return tex
 
     def _print_Mul(self, expr: sympy.Mul) -> str:
+        coefficient, rest = expr.as_coeff_Mul()
+        if coefficient.is_Rational and not coefficient.is_Integer and rest.has(sympy.Sum):
+            # ½ Σ_k …, as a lecturer writes it: a fraction over a whole sum in index notation could not
+            # be broken across lines (the layout breaks only outside braces)
+            body = self._print(rest) if isinstance(rest, sympy.Sum) else self.parenthesize(rest, PRECEDENCE["Mul"])
+            return f"{self._print(coefficient)} {body}"
         if not self._as_built(expr):
             return super()._print_Mul(expr)
         factors = list(expr.args)
