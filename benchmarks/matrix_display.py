@@ -14,6 +14,7 @@ import argparse
 from derivgen.calculus.matrix_engine import derive_matrix
 from derivgen.presentation.body import result_body
 from derivgen.presentation.layout import terms
+from derivgen.presentation.printer import to_latex
 
 _TWO_LAYER = {"W1": "matrix(m, n)", "W2": "matrix(p, m)", "x": "vector(n)", "y": "vector(p)"}
 _BATCH = {"X": "matrix(m, n)", "W": "matrix(n, p)", "Y": "matrix(m, p)", "b": "vector(p)"}
@@ -31,22 +32,24 @@ CASES = [
 ]
 
 
-def widest(expression: str, wrt: str, declared: dict[str, str], detail: str) -> tuple[int, int, int]:
-    """(rows, widest right-hand side in characters, most top-level terms of a row)."""
+def widest(expression: str, wrt: str, declared: dict[str, str], detail: str) -> tuple[int, int, int, float]:
+    """(rows, widest right-hand side in characters, most top-level terms of a row, the widest row's
+    characters over those of the function as printed)."""
     calculus = derive_matrix(expression, wrt, declared)
     rows = result_body(calculus, detail).split(" \\\\\n")
     sides = [row.split("&=", 1)[1].rsplit("&&", 1)[0].strip() for row in rows]
-    return len(sides), max(map(len, sides)), max(len(terms(side)) for side in sides)
+    chars = max(map(len, sides))
+    return len(sides), chars, max(len(terms(side)) for side in sides), chars / len(to_latex(calculus.shown))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--detail", default="normal", choices=("full", "normal", "brief"))
     detail = parser.parse_args().detail
-    print(f"{'case':60} {'by':3} {'rows':>4} {'chars':>6} {'terms':>5}")
+    print(f"{'case':56} {'by':3} {'rows':>4} {'chars':>6} {'terms':>5} {'ratio':>5}")
     for expression, wrt, declared in CASES:
-        rows, chars, pieces = widest(expression, wrt, declared, detail)
-        print(f"{expression:60} {wrt:3} {rows:4} {chars:6} {pieces:5}")
+        rows, chars, pieces, ratio = widest(expression, wrt, declared, detail)
+        print(f"{expression:56} {wrt:3} {rows:4} {chars:6} {pieces:5} {ratio:5.1f}")
 
 
 if __name__ == "__main__":
