@@ -103,3 +103,16 @@ def test_both_factors_of_a_squared_norm_are_one_entry() -> None:
     index_form = calculus.steps[0].after
     entries = {e for e in index_form.atoms(MatrixElement) if not e.parent.is_symbol}
     assert len(entries) == 1, entries
+
+
+def test_a_halved_norm_is_shown_as_typed() -> None:
+    """‖W₂h − y‖²/2 on the left side as typed, not sympy's (1/2)(−yᵀ + hᵀW₂ᵀ)(…), and the same function."""
+    text = "(W2*tanh(W1*x) - y).T*(W2*tanh(W1*x) - y)/2"
+    calculus = derive_matrix(text, "W2", _TWO_LAYER)
+    shown = to_latex(calculus.shown)
+    assert shown.startswith(r"\frac{\left(\mathbf{W}_{2} \tanh"), shown
+    assert r"- \mathbf{y}^{T}" not in shown and r"\left(\frac{1}{2}\right)" not in shown
+    rng = np.random.default_rng(7)
+    sizes = {"m": 3, "n": 4, "p": 2}
+    values = {name: rng.normal(size=_shape(spec, sizes)) for name, spec in _TWO_LAYER.items()}
+    assert float(numeric(calculus.shown, values, sizes)) == pytest.approx(float(evaluate_text(text, values, sizes)))
