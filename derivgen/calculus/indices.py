@@ -125,14 +125,19 @@ def entry(
         # an inner dimension of size 1 (x xᵀ) is no sum: its index is ONE
         dummies = [ONE if factor.shape[1] == 1 else indices.fresh(factor.shape[1]) for factor in factors[:-1]]
         slots = [row, *dummies, col]
-        product = Mul(*(inner(factor, slots[n], slots[n + 1]) for n, factor in enumerate(factors)))
+        product = Mul(
+            *(_factor_entry(factor, slots[n], slots[n + 1], indices, keep) for n, factor in enumerate(factors))
+        )
         return Mul(*scalars) * _sum(product, dummies, indices)
     if isinstance(matrix, MatPow):
         return inner(MatMul(*([matrix.base] * int(matrix.exp))), row, col)
     if isinstance(matrix, HadamardProduct):
         return Mul(*(inner(term, row, col) for term in matrix.args))
     if isinstance(matrix, ElementwiseApplyFunction):
-        return matrix.function(inner(matrix.expr, row, col))
+        argument = matrix.expr
+        if _holds_product(argument):  # tanh((Wx)_k): the product stays one entry, written out when derived
+            return matrix.function(_kept_entry(argument, row, col))
+        return matrix.function(inner(argument, row, col))
     if isinstance(matrix, Softmax):
         k = indices.fresh(matrix.shape[0])
         return sympy.exp(inner(matrix.arg, row, ONE)) / _sum(sympy.exp(inner(matrix.arg, k, ONE)), [k], indices)
@@ -147,6 +152,63 @@ def entry(
     if isinstance(matrix, AsScalar):
         return inner(matrix.matrix, ONE, ONE)
     raise UnsupportedExpression(f"no index form for {sympy.sstr(matrix)}")
+
+
+def _factor_entry(
+    factor: MatrixExpr, row: sympy.Expr, col: sympy.Expr, indices: Indices, keep: tuple[type, ...]
+) -> sympy.Expr:
+    """Entry of one factor of a matrix product.  A sum holding a product, (AXB + C) in
+    (AXB + C)(AXB + C)ᵀ, stays one entry (AXB + C)_{kl}, as a lecturer keeps it: written out it would
+    multiply two long sums on every line.  Its own entry is written when it is derived (the rule
+    ``entry_product``)."""
+    matrix = factor.arg if isinstance(factor, Transpose) else factor
+    if isinstance(matrix, MatAdd) and any(_is_product(term) for term in matrix.args):
+        return _kept_entry(factor, row, col)
+    return entry(factor, row, col, indices, keep)
+
+
+def _kept_entry(matrix: MatrixExpr, row: sympy.Expr, col: sympy.Expr) -> MatrixElement:
+    """The entry (row, col) of ``matrix``, read off the matrix or its transpose, whichever is written with
+    fewer transposes: sympy writes (W₂h − y)ᵀ as hᵀW₂ᵀ − yᵀ, and the entry k of both factors of
+    (W₂h − y)ᵀ(W₂h − y) should be the same (W₂h − y)_k."""
+    matrix = _same_lambdas(matrix)
+    flipped = _same_lambdas(canonical(Transpose(matrix)))
+    if _transposes(flipped) < _transposes(matrix) or (
+        _transposes(flipped) == _transposes(matrix) and matrix.shape[0] == 1 != matrix.shape[1]
+    ):
+        return MatrixElement(flipped, col, row)
+    return MatrixElement(matrix, row, col)
+
+
+_ARGUMENT = sympy.Dummy("t")
+
+
+def _same_lambdas(matrix: sympy.Basic) -> sympy.Basic:
+    """Every elementwise function written with the same bound variable: sympy gives each tanh(·) its own
+    Dummy, and the two tanh(W₁x) of (W₂tanh(W₁x) − y)ᵀ(W₂tanh(W₁x) − y) would differ."""
+
+    def renamed(node: ElementwiseApplyFunction) -> ElementwiseApplyFunction:
+        (variable,) = node.function.variables
+        function = sympy.Lambda(_ARGUMENT, node.function.expr.xreplace({variable: _ARGUMENT}))
+        return ElementwiseApplyFunction(function, node.expr)
+
+    return matrix.replace(lambda e: isinstance(e, ElementwiseApplyFunction), renamed)
+
+
+def _transposes(matrix: sympy.Basic) -> int:
+    return sum(isinstance(node, Transpose) for node in sympy.preorder_traversal(matrix))
+
+
+def _is_product(matrix: sympy.Basic) -> bool:
+    """A product of two matrices or more (a scalar multiple of one too)."""
+    return isinstance(matrix, MatPow) or (
+        isinstance(matrix, MatMul) and sum(isinstance(arg, MatrixExpr) for arg in matrix.args) > 1
+    )
+
+
+def _holds_product(matrix: sympy.Basic) -> bool:
+    """A product, or a sum with a product among its terms: Wx, Wx + b."""
+    return _is_product(matrix) or (isinstance(matrix, MatAdd) and any(_is_product(t) for t in matrix.args))
 
 
 def _sum(term: sympy.Expr, dummies: list[sympy.Symbol], indices: Indices) -> sympy.Expr:

@@ -28,6 +28,7 @@ from sympy import (
     MatrixSymbol,
     Mul,
     OneMatrix,
+    Pow,
     S,
     Symbol,
     Trace,
@@ -335,6 +336,9 @@ class _MatrixBuilder(_Builder):
         if isinstance(node.op, ast.Div):
             if is_matrix(right):
                 raise self._shape_error("division by a matrix; use inv(X)", node)
+            if self.written and not is_matrix(left):  # ‖r‖²/2 as typed: sympy's (1/2)·rᵀr would also
+                # distribute the transpose, (1/2)(−yᵀ + hᵀW₂ᵀ)(…)
+                return Mul(scalar(left), Pow(scalar(right), -1, evaluate=False), evaluate=False)
             return self._product(left, 1 / scalar(right), node)
         if isinstance(node.op, ast.Pow):
             return self._matrix_power(left, right, node)
