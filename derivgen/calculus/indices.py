@@ -489,7 +489,8 @@ def _assemble(factors: list[_Factor], free: tuple[sympy.Symbol, ...], indices: I
 
     def from_index(index: sympy.Symbol, stop: sympy.Expr = ONE) -> tuple[list[MatrixExpr], list[MatrixExpr]]:
         """The chains from a free index: those that end at ``stop`` (matrices), and the vectors."""
-        matrices, vectors = [], []
+        matrices: list[MatrixExpr] = []
+        vectors: list[MatrixExpr] = []
         while any(index in f.slots() for f in unused):
             chain, end = walk(index, stop)
             if end == index:  # back at its own index: the diagonal, F_ii = ((I ∘ F) 1)_i

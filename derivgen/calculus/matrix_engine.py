@@ -653,7 +653,7 @@ def _recognize_softmax(expr: sympy.Basic) -> sympy.Basic:
         for n, matrix in enumerate(matrices):
             found = _exp_argument(matrix)
             normaliser = next((f for f in scalars if found and _normalises(f, found[0])), None)
-            if normaliser is None:
+            if found is None or normaliser is None:
                 continue
             z, transposed = found
             matrices[n] = Transpose(Softmax(z)) if transposed else Softmax(z)

@@ -51,7 +51,7 @@ class MatrixDerivation(Result):
         return self.components[-1].result
 
     @property
-    def shape(self) -> tuple[int, int]:
+    def shape(self) -> tuple[int, ...]:
         return self.result.shape if isinstance(self.result, sympy.MatrixBase) else (1, 1)
 
     def component(self, row: int, column: int) -> Derivation:

@@ -69,13 +69,13 @@ def _inner(matrix: sympy.Basic, ctx: Context) -> bool:
 
 def jacobi_chain_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """∂det(F)/∂X_ij -> det(F) Σ_k Σ_l (F⁻¹)_lk ∂F_kl/∂X_ij   (Jacobi's formula through F)."""
-    matrix = expr.arg
-    if not _inner(matrix, ctx):
+    matrix, indices = expr.arg, ctx.indices
+    if indices is None or not _inner(matrix, ctx):
         return None
-    row, col = (ctx.indices.fresh(size) for size in matrix.shape)
+    row, col = (indices.fresh(size) for size in matrix.shape)
     inner = mul(MatrixElement(Inverse(matrix), col, row), d(MatrixElement(matrix, row, col), ctx.wrt))
     return Rewrite(
-        mul(expr, Sum(inner, ctx.indices.limits(row), ctx.indices.limits(col))),
+        mul(expr, Sum(inner, indices.limits(row), indices.limits(col))),
         note=r"Matrix Cookbook (46): $\partial \det(Y) = \det(Y) \operatorname{tr}(Y^{-1} \partial Y)$; "
         r"needs $Y$ invertible",
     )
@@ -83,15 +83,16 @@ def jacobi_chain_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
 
 def inverse_chain_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """∂(F⁻¹)_kl/∂X_ij -> -Σ_p Σ_q (F⁻¹)_kp ∂F_pq/∂X_ij (F⁻¹)_ql."""
-    if not isinstance(expr.parent, Inverse) or not _inner(expr.parent.arg, ctx):
+    indices = ctx.indices
+    if indices is None or not isinstance(expr.parent, Inverse) or not _inner(expr.parent.arg, ctx):
         return None
     inverse, matrix = expr.parent, expr.parent.arg
-    p, q = (ctx.indices.fresh(size) for size in matrix.shape)
+    p, q = (indices.fresh(size) for size in matrix.shape)
     inner = mul(
         MatrixElement(inverse, expr.i, p), d(MatrixElement(matrix, p, q), ctx.wrt), MatrixElement(inverse, q, expr.j)
     )
     return Rewrite(
-        mul(sympy.S.NegativeOne, Sum(inner, ctx.indices.limits(p), ctx.indices.limits(q))),
+        mul(sympy.S.NegativeOne, Sum(inner, indices.limits(p), indices.limits(q))),
         note=r"Matrix Cookbook (59): $\partial (Y^{-1}) = -Y^{-1} (\partial Y) Y^{-1}$",
     )
 
