@@ -243,3 +243,18 @@ def test_a_sign_after_an_opening_bracket_or_highlight_is_no_break():
     assert break_points(r"\left(- a + b\right)", inside=True) == [r"\left(- a + b\right)".index("+")]
     text = r"\left(\alert<2| handout:0>{- a} + b\right)"
     assert [text[point] for point in break_points(text, inside=True)] == ["+"]
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        r"2 x \sigma\left(\left(\mathbf{X} \mathbf{w}\right)_{k}\right) y",
+        r"a \operatorname{softmax}\left(\mathbf{z}\right)_{k} b",
+        r"x \tanh^{2}\left(u\right) v",
+        r"c \log \left(1 - y\right) d",
+    ],
+)
+def test_a_function_is_never_cut_from_its_bracketed_argument(row):
+    for point in break_points(row, factors=True, inside=True):
+        before = row[:point].rstrip()
+        assert not re.search(r"(\\sigma|\\tanh\^\{2\}|\\log|\\operatorname\{softmax\})$", before), (row, point)

@@ -83,6 +83,12 @@ class Page:
 _FACTORS = {r"\frac", r"\sin", r"\cos", r"\tan", r"\log", r"\ln", r"\exp", r"\sigma", r"\tanh", r"\sqrt", r"\sum"}
 
 
+# a function's name and its bracketed argument (σ(…), \operatorname{softmax}(…), tanh²(…)): never cut apart
+_FUNCTION_HEAD = re.compile(
+    r"(?:\\(?:sigma|sin|cos|tan|cot|sec|csc|sinh|cosh|tanh|coth|log|ln|exp|det|arcsin|arccos|arctan)(?![a-zA-Z])"
+    r"|\\operatorname\{[^{}]*\})(?:\s*[\^_](?:\{[^{}]*\}|\w))*\s*(?=\\left(?![a-zA-Z]))"
+)
+
 # operators whose operand follows them: a product never breaks right after one
 _OPERATORS = {r"\sum", r"\prod", r"\lim"}
 _DERIVATIVE = (r"{\partial}", "{d}")  # \frac{\partial}{\partial x} and \frac{d}{dx} stand before what they act on
@@ -97,6 +103,7 @@ def break_points(rhs: str, factors: bool = False, inside: bool = False) -> list[
     sum, as a lecturer breaks it; :func:`cut` closes and reopens them at such a break).  An unbalanced
     row gives none."""
     points: list[int] = []
+    arguments = {head.end() for head in _FUNCTION_HEAD.finditer(rhs)}  # where a function's argument opens
     groups: list[str] = []  # the open groups: "left" (\left), "alert" (the highlight's braces) or "other"
     previous = ""  # the last token, to tell a binary minus from a sign
     awaiting = False  # a sum or a d/dx waits for its operand: no line may end between them
@@ -126,6 +133,7 @@ def break_points(rhs: str, factors: bool = False, inside: bool = False) -> list[
         if (
             factors
             and opens_factor
+            and match.start() not in arguments
             and not (operand and awaiting)
             and previous
             and previous not in _NO_OPERAND | {"^", "_"}
