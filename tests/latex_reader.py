@@ -820,6 +820,8 @@ _HANDLERS: dict[str, Callable[[Any, Env], Any]] = {
     "MatAdd": lambda e, env: sum(evaluate(a, env) for a in e.args),
     "MatMul": lambda e, env: _product([evaluate(a, env) for a in e.args]),
     "HadamardProduct": lambda e, env: np.prod([evaluate(a, env) for a in e.args], axis=0),
+    "HadamardPower": lambda e, env: np.power(evaluate(e.base, env), evaluate(e.exp, env)),
+    "Diag": lambda e, env: np.diag(np.ravel(evaluate(e.arg, env))),
     "MatPow": lambda e, env: np.linalg.matrix_power(evaluate(e.base, env), _int(evaluate(e.exp, env))),
     "ElementwiseApplyFunction": _elementwise,
     "ImmutableDenseMatrix": _explicit,

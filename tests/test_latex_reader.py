@@ -35,7 +35,7 @@ from derivgen.presentation.printer import LectureLatexPrinter
 from tests.latex_reader import Context, ReadError, numerically_equal, read_latex, strip_alert
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-SIZES = {"n": 3, "m": 2, "p": 4}  # distinct sizes, so a transposed index or product cannot pass
+SIZES = {"n": 3, "m": 2, "p": 4, "q": 5}  # distinct sizes, so a transposed index or product cannot pass
 
 x, y, h = sympy.symbols("x y h")
 x1, x2 = sympy.symbols("x1 x2")
