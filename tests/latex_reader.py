@@ -12,7 +12,10 @@ Conventions of the LaTeX it reads are those of the lecture notes:
   body, ``\frac{d}{dx}`` takes the one factor after it (a sum, a bracket, a power);
 - ``\mathbf{x}`` is a declared vector or matrix (shapes in :class:`Context`), ``x_{k}`` and
   ``M_{k,l}`` are its entries, ``\left(\ldots\right)_{i,j}`` an entry of a matrix expression,
-  ``^{T}`` a transpose, ``\left|{\mathbf{X}}\right|`` a determinant;
+  ``^{T}`` a transpose, ``\left|{\mathbf{X}}\right|`` a determinant, ``\circ`` the Hadamard
+  product (its operands are powers or tighter, as derivgen brackets anything looser);
+- ``\mathbf{1}`` is a ones vector whose length the LaTeX leaves open: the matrix it multiplies or
+  a term added to (or Hadamard-multiplied with) the product it stands in fixes it;
 - a scalar function of a matrix (``\tanh``, ``e^{\cdot}``, ``\sigma``, also ``1 - \tanh^{2}(\ldots)``)
   acts entry by entry, and a 1×1 matrix product used among scalars is that scalar;
 - ``\frac{\partial h}{\partial f_{1}}`` and ``f'\left(x\right)`` are derivatives of undefined
@@ -32,6 +35,7 @@ import lark
 import numpy as np
 import sympy
 from sympy.core.function import AppliedUndef
+from sympy.matrices.exceptions import ShapeError
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
@@ -42,12 +46,13 @@ sum: MINUS* term (addop term)*  // "- - a" (a printed −1·(−a)) is −(−a)
 addop: PLUS | MINUS
 term: factor (CDOT? factor)*
 
-?factor: power
+?factor: hadamard
        | _SUMOP subscript [MINUS] term                        -> sum_op
        | _DOP var "}" factor                                  -> d_op
        | _POP var "}" factor                                  -> partial_op
        | _LIM "_" "{" var "\\to" sum "}" factor               -> limit
 
+?hadamard: power (_CIRC power)*                             // A ∘ B
 power: primary ["^" group]
 
 ?primary: NUMBER                                             -> number
@@ -94,6 +99,7 @@ _PNAMED: /\\frac\{\\partial(?=\s)/
 _DNAMED: /\\frac\{d(?=\s)/
 _PARTIAL_K: "\\partial_{"
 _DELTA: "\\delta_"
+_CIRC: "\\circ"
 _DBY: /\{d\s/
 CDOT: "\\cdot"
 PLUS: "+"
@@ -148,7 +154,11 @@ def read_latex(text: str, context: Context | None = None) -> sympy.Basic:
         tree = _parser().parse(text)
     except lark.exceptions.LarkError as error:
         raise ReadError(f"cannot read {text!r}: {error}") from None
-    return _Builder(context or Context()).build(tree.children[0], {})
+    try:
+        value = _Builder(context or Context()).build(tree.children[0], {})
+    except ShapeError as error:
+        raise ReadError(f"shapes do not fit in {text!r}: {error}") from None
+    return _known(value, "the whole line")
 
 
 _GREEK_NAMES = {"lambda", "mu", "alpha", "beta", "gamma", "epsilon", "theta", "eta", "rho", "tau", "phi", "omega"}
@@ -188,18 +198,86 @@ def _index(name: str) -> sympy.Symbol:
     return sympy.Symbol(name, integer=True)
 
 
-class _Ones:
-    r"""``\mathbf{1}`` before its length is known (from the factor it multiplies or the term beside it)."""
+_PROBE = 101  # a length no declared size has: what a step does to the open side shows in the shape
 
-    def __init__(self, transposed: bool = False):
-        self.transposed = transposed
 
-    def sized(self, length: int) -> sympy.MatrixExpr:
-        return sympy.OneMatrix(1, length) if self.transposed else sympy.OneMatrix(length, 1)
+@dataclass(frozen=True)
+class _Unsized:
+    r"""A matrix with one side of unknown length: ``\mathbf{1}`` (rows unknown), ``\mathbf{1}^{T}``
+    (columns unknown), and what products, scalings and negations of them make before a neighbour
+    fixes the length (``\mathbf{1} \mathbf{b}^{T}`` in ``\mathbf{X} \mathbf{W} + \mathbf{1}
+    \mathbf{b}^{T}``: its rows are those of ``\mathbf{X} \mathbf{W}``).
+
+    ``axis`` is the unknown side (0 rows, 1 columns), ``known`` the length of the other side,
+    ``make`` builds the matrix once the unknown length is given; ``whole`` (a bare ``\mathbf{1}``,
+    signed or scaled) builds it in a sum or a Hadamard product, where it is the ones matrix of the
+    other terms' shape (``\mathbf{1} - \tanh^{2}(\mathbf{X})``)."""
+
+    axis: int
+    known: int
+    make: Callable[[int], Any]
+    whole: Callable[[tuple], Any] | None = None
+
+    def sized(self, length: int) -> Any:
+        return self.make(length)
+
+    def then(self, step: Callable[[Any], Any]) -> _Unsized:
+        """The same open side, the matrix transformed by ``step`` once sized (a product with a
+        matrix on the known side, a scalar factor, a sign); the known side as ``step`` makes it."""
+        make = self.make
+        shape = step(make(_PROBE)).shape
+        if shape[self.axis] != _PROBE:
+            raise ReadError(r"a \mathbf{1} of unknown length in a product that drops its length")
+        whole = self.whole if self.whole is not None and _keeps_any_shape(step) else None
+        kept = None if whole is None else (lambda shape: step(whole(shape)))
+        return _Unsized(self.axis, int(shape[1 - self.axis]), lambda n: step(make(n)), kept)
+
+    def transposed(self) -> _Unsized:
+        make = self.make
+        return _Unsized(1 - self.axis, self.known, lambda n: sympy.Transpose(make(n)), self.whole)
+
+
+def _keeps_any_shape(step: Callable[[Any], Any]) -> bool:
+    r"""``step`` is a sign or a scalar factor (a bare ``\mathbf{1}`` after it is still a ones matrix
+    of any shape), not a product with a matrix."""
+    try:
+        return step(sympy.OneMatrix(_PROBE, _PROBE + 1)).shape == (_PROBE, _PROBE + 1)
+    except (ReadError, ShapeError):
+        return False
+
+
+def _ones() -> _Unsized:
+    return _Unsized(0, 1, lambda n: sympy.OneMatrix(n, 1), lambda shape: sympy.OneMatrix(*shape))
+
+
+class _MatrixDerivative(sympy.MatrixExpr):
+    """The derivative of a matrix by a scalar, entry by entry (sympy's Derivative of a matrix
+    expression is no matrix a product accepts)."""
+
+    @property
+    def shape(self) -> tuple:
+        return self.args[0].shape
 
 
 def _is_matrix(value: Any) -> bool:
-    return isinstance(value, sympy.MatrixExpr | sympy.MatrixBase | _Ones)
+    return isinstance(value, sympy.MatrixExpr | sympy.MatrixBase | _Unsized)
+
+
+def _sized_by_shape(value: Any, shape: tuple) -> Any:
+    """``value`` sized as a term of that shape (added to it, or Hadamard-multiplied with it)."""
+    if not isinstance(value, _Unsized):
+        return value
+    if value.whole is not None:
+        return value.whole(tuple(shape))
+    if value.known != shape[1 - value.axis]:
+        raise ReadError(f"a matrix with {value.known} on one side beside a {shape} matrix")
+    return value.sized(int(shape[value.axis]))
+
+
+def _known(value: Any, what: str) -> Any:
+    if isinstance(value, _Unsized):
+        raise ReadError(rf"{what} of a \mathbf{{1}} of unknown length")
+    return value
 
 
 def _scalar(value: Any) -> Any:
@@ -242,9 +320,12 @@ class _Builder:
             value = _multiply(value, factor)
         return value
 
+    def _hadamard(self, children, scope):
+        return _hadamard([self.build(child, scope) for child in children])
+
     def _negate(self, value):
-        if isinstance(value, _Ones):
-            raise ReadError(r"a negated \mathbf{1} of unknown length")
+        if isinstance(value, _Unsized):
+            return value.then(lambda matrix: -matrix)
         return -value
 
     def _sum_op(self, children, scope):
@@ -375,7 +456,7 @@ class _Builder:
     def _bold(self, children, scope):
         name = re.fullmatch(r"\\mathbf\{\\?(.+)\}", str(children[0])).group(1)
         if name == "1":
-            return _Ones()
+            return _ones()
         if name == "I":
             if self.context.square is None:
                 raise ReadError(r"\mathbf{I} of unknown size")
@@ -394,10 +475,10 @@ class _Builder:
             return sympy.KroneckerDelta(i, j)
         if not _is_matrix(value):
             raise ReadError("an index on a scalar")
-        return self._entry(value, subscript, scope)
+        return self._entry(_known(value, "an entry"), subscript, scope)
 
     def _bars(self, children, scope):
-        value = self.build(children[0], scope)
+        value = _known(self.build(children[0], scope), "a determinant")
         return sympy.Determinant(value) if _is_matrix(value) else sympy.Abs(value)
 
     def _group(self, children, scope):
@@ -410,8 +491,8 @@ class _Builder:
             return self.build(base_tree, scope)
         if _is_token_letter(exponent_tree, "T"):
             base = self.build(base_tree, scope)
-            if isinstance(base, _Ones):
-                return _Ones(not base.transposed)
+            if isinstance(base, _Unsized):
+                return base.transposed()
             if not _is_matrix(base):
                 raise ReadError("a transpose of a scalar")
             return sympy.Transpose(base)
@@ -436,7 +517,9 @@ class _Builder:
             return sympy.Trace(argument)
         if name == "softmax" and _is_matrix(argument):
             exponentials = _apply(sympy.exp, argument)
-            return _multiply(1 / _scalar(_multiply(_Ones(transposed=True), exponentials)), exponentials)
+            return _multiply(1 / _scalar(_multiply(_ones().transposed(), exponentials)), exponentials)
+        if name == "diag" and _is_matrix(argument) and 1 in argument.shape:
+            return sympy.DiagMatrix(argument)
         if name == "det" and _is_matrix(argument):
             return sympy.Determinant(argument)
         raise ReadError(f"unknown operator {name}")
@@ -512,7 +595,10 @@ class _Builder:
 
     def _d_op(self, children, scope):
         variable, operand = children
-        return sympy.Derivative(_scalar(self.build(operand, scope)), self.build(variable, scope))
+        value = _known(_scalar(self.build(operand, scope)), "a derivative")
+        if _is_matrix(value):  # ∂A/∂λ of a matrix by a scalar: a matrix, entry by entry
+            return _MatrixDerivative(value, self.build(variable, scope))
+        return sympy.Derivative(value, self.build(variable, scope))
 
     _partial_op = _d_op
 
@@ -537,8 +623,7 @@ def _is_token_letter(tree: lark.Tree, letter: str) -> bool:
 def _apply(function: Callable[[sympy.Expr], sympy.Expr], argument: Any) -> Any:
     """A scalar function of a scalar, or entry by entry of a matrix (of a 1×1 product: of its entry)."""
     argument = _scalar(argument)
-    if isinstance(argument, _Ones):
-        raise ReadError(r"a function of \mathbf{1}")
+    argument = _known(argument, "a function")
     if _is_matrix(argument):
         t = sympy.Dummy("t")
         return ElementwiseApplyFunction(sympy.Lambda(t, function(t)), argument)
@@ -546,7 +631,7 @@ def _apply(function: Callable[[sympy.Expr], sympy.Expr], argument: Any) -> Any:
 
 
 def _power(base: Any, exponent: sympy.Expr) -> Any:
-    base = _scalar(base)
+    base = _known(_scalar(base), "a power")
     if isinstance(base, ElementwiseApplyFunction):
         t = sympy.Dummy("t")
         return ElementwiseApplyFunction(sympy.Lambda(t, base.function(t) ** exponent), base.expr)
@@ -558,16 +643,16 @@ def _power(base: Any, exponent: sympy.Expr) -> Any:
 
 
 def _multiply(left: Any, right: Any) -> Any:
-    if isinstance(left, _Ones) and isinstance(right, _Ones):
-        raise ReadError(r"\mathbf{1} times \mathbf{1}")
-    if isinstance(left, _Ones):
-        if not _is_matrix(right):
-            raise ReadError(r"\mathbf{1} times a scalar")
-        left = left.sized(right.shape[0]) if left.transposed else left.sized(1)
-    if isinstance(right, _Ones):
-        if not _is_matrix(left):
-            raise ReadError(r"a scalar times \mathbf{1}")
-        right = right.sized(left.shape[1]) if not right.transposed else right.sized(1)
+    if isinstance(left, _Unsized) and isinstance(right, _Unsized):
+        raise ReadError(r"a product of two \mathbf{1} of unknown length")
+    if isinstance(left, _Unsized):
+        if _is_matrix(right) and left.axis == 1:  # 1ᵀ M: as long as M is high
+            return _multiply(left.sized(int(right.shape[0])), right)
+        return left.then(lambda matrix: _multiply(matrix, right))
+    if isinstance(right, _Unsized):
+        if _is_matrix(left) and right.axis == 0:  # M 1: as long as M is wide
+            return _multiply(left, right.sized(int(left.shape[1])))
+        return right.then(lambda matrix: _multiply(left, matrix))
     if _is_matrix(left) and _is_matrix(right) and left.shape[1] != right.shape[0]:
         left, right = _scalar(left), _scalar(right)
         if _is_matrix(left) and _is_matrix(right):
@@ -580,23 +665,28 @@ def _multiply(left: Any, right: Any) -> Any:
 def _add(terms: list[Any], context: Context) -> Any:
     if len(terms) == 1:
         return terms[0]
-    matrices = [term for term in terms if _is_matrix(term) and not isinstance(term, _Ones)]
+    matrices = [term for term in terms if _is_matrix(term) and not isinstance(term, _Unsized)]
     if not matrices:
-        if any(isinstance(term, _Ones) for term in terms):
-            raise ReadError(r"\mathbf{1} among scalars")
+        if any(isinstance(term, _Unsized) for term in terms):
+            raise ReadError(r"a \mathbf{1} of unknown length among scalars")
         return sympy.Add(*terms)
     shape = matrices[0].shape
-    terms = [_sized_like(term, shape) for term in terms]
+    terms = [_sized_by_shape(term, shape) for term in terms]
     scalars = [term for term in terms if not _is_matrix(term)]
     if not scalars:
         return sympy.MatAdd(*terms)
     return _entrywise_sum(terms)
 
 
-def _sized_like(term: Any, shape: tuple) -> Any:
-    if isinstance(term, _Ones):
-        return term.sized(shape[1] if term.transposed else shape[0])
-    return term
+def _hadamard(factors: list[Any]) -> Any:
+    r"""``A \circ B``: matrices of one shape (a ``\mathbf{1}`` takes it from the others)."""
+    if not all(_is_matrix(factor) for factor in factors):
+        raise ReadError(r"a scalar in a Hadamard product")
+    known = [factor for factor in factors if not isinstance(factor, _Unsized)]
+    if not known:
+        raise ReadError(r"a Hadamard product of \mathbf{1} of unknown length")
+    shape = known[0].shape
+    return sympy.HadamardProduct(*[_sized_by_shape(factor, shape) for factor in factors])
 
 
 def _entrywise_sum(terms: list[Any]) -> Any:
@@ -766,6 +856,11 @@ def _sum_over(body: sympy.Basic, limits: list[tuple], env: Env) -> Any:
     return total
 
 
+def _matrix_derivative(expr: _MatrixDerivative, env: Env) -> Any:
+    matrix, variable = expr.args
+    return _differentiated(lambda e: evaluate(matrix, e), variable)(env)
+
+
 def _subs(expr: sympy.Subs, env: Env) -> Any:
     inner = env
     for variable, point in zip(expr.variables, expr.point, strict=True):
@@ -804,6 +899,7 @@ _HANDLERS: dict[str, Callable[[Any, Env], Any]] = {
     "Pow": lambda e, env: np.power(evaluate(e.base, env), evaluate(e.exp, env)),
     "exp": lambda e, env: np.exp(evaluate(e.args[0], env)),
     "Derivative": _derivative,
+    "_MatrixDerivative": _matrix_derivative,
     "Subs": _subs,
     "Limit": lambda e, env: evaluate(e.args[0], env),  # both sides are compared as functions of h
     "Sum": _sum,
@@ -822,6 +918,7 @@ _HANDLERS: dict[str, Callable[[Any, Env], Any]] = {
     "HadamardProduct": lambda e, env: np.prod([evaluate(a, env) for a in e.args], axis=0),
     "HadamardPower": lambda e, env: np.power(evaluate(e.base, env), evaluate(e.exp, env)),
     "Diag": lambda e, env: np.diag(np.ravel(evaluate(e.arg, env))),
+    "DiagMatrix": lambda e, env: np.diag(np.ravel(evaluate(e.args[0], env))),
     "MatPow": lambda e, env: np.linalg.matrix_power(evaluate(e.base, env), _int(evaluate(e.exp, env))),
     "ElementwiseApplyFunction": _elementwise,
     "ImmutableDenseMatrix": _explicit,

@@ -61,6 +61,14 @@ f1, f2 = sympy.Function("f1")(x1, x2), sympy.Function("f2")(x1, x2)
 hf = sympy.Function("h")(f1, f2)
 FUNCTIONS = Context(functions={"h": hf, "f1": f1, "f2": f2})
 t = sympy.Dummy("t")
+lam = sympy.Symbol("lambda")
+ones = sympy.OneMatrix
+tanh_W = ElementwiseApplyFunction(sympy.Lambda(t, sympy.tanh(t)), W)
+
+
+def _exp_of(matrix: sympy.MatrixExpr) -> sympy.MatrixExpr:
+    return ElementwiseApplyFunction(sympy.Lambda(t, sympy.exp(t)), matrix)
+
 
 READS = [
     (r"\frac{x^{2} + 1}{x - 1}", None, (x**2 + 1) / (x - 1)),
@@ -115,6 +123,36 @@ READS = [
         sympy.Derivative(hf, x1),
     ),
     (r"\partial_{2} g\left(x, y^{2}\right)", None, sympy.cos(3 * y**2) * 3 + 2 * y**2 / 4 + x),
+    # a ones vector of open length: its neighbours fix it (the batched bias XW + 1bᵀ of the cookbook)
+    (r"\mathbf{W} \mathbf{M} + \mathbf{1} \mathbf{x}^{T}", MATRICES, W * M + ones(4, 1) * xv.T),
+    (
+        r"2 \mathbf{1}^{T} \left(\mathbf{W} \mathbf{M} + \mathbf{1} \mathbf{x}^{T}\right)",
+        MATRICES,
+        2 * ones(1, 4) * (W * M + ones(4, 1) * xv.T),
+    ),
+    (
+        r"\left(\mathbf{x} \mathbf{1}^{T} - \mathbf{W}^{T}\right) \mathbf{1}",
+        MATRICES,
+        (xv * ones(1, 4) - W.T) * ones(4, 1),
+    ),
+    # ∘: the Hadamard product, its operands powers or tighter; a bare 𝟏 in a sum is a ones matrix
+    (
+        r"\left(\mathbf{b} \mathbf{x}^{T}\right) \circ \left(\mathbf{1} - \tanh^{2}{\left(\mathbf{W} \right)}\right)",
+        MATRICES,
+        sympy.HadamardProduct(bv * xv.T, ones(4, 3) - sympy.HadamardPower(tanh_W, 2)),
+    ),
+    (r"\mathbf{x}^{T} \circ \mathbf{z}^{T} \mathbf{M}", MATRICES, sympy.HadamardProduct(xv.T, zv.T) * M),
+    (
+        r"\mathbf{M} \operatorname{diag}\left(e^{\left(\mathbf{M} \circ \mathbf{I}\right) \mathbf{1}}\right)",
+        MATRICES,
+        M * sympy.DiagMatrix(_exp_of(sympy.HadamardProduct(M, sympy.Identity(3)) * ones(3, 1))),
+    ),
+    # a matrix by a scalar
+    (
+        r"\frac{\partial}{\partial \lambda} \left(\mathbf{M} + \lambda \mathbf{X}\right)^{-1}",
+        MATRICES,
+        -((M + lam * X).I) * X * (M + lam * X).I,
+    ),
 ]
 
 
@@ -131,6 +169,15 @@ WRONG = [  # LaTeX and an expression it does not mean: a sign, a bracket, a fact
     (r"\log{\left(x \right)}", None, sympy.log(sympy.Abs(x))),  # differ at negative x
     (r"\sum_{k} M_{k,i} x_{k}", MATRICES, MatrixElement(M * xv, i, 0)),
     (r"\mathbf{x}^{T} \mathbf{M}", MATRICES, (M * xv).T),
+    (r"\mathbf{x}^{T} \circ \mathbf{z}^{T} \mathbf{M}", MATRICES, sympy.HadamardProduct(xv.T, zv.T * M)),
+    (r"\mathbf{W} \mathbf{M} + \mathbf{1} \mathbf{x}^{T}", MATRICES, W * M + ones(4, 3)),
+    # ∂/∂λ takes the one factor after it, as for a number: here ∂xᵀ/∂λ = 0, not ∂(xᵀ(M + λX)⁻¹x)/∂λ
+    (
+        r"\frac{\partial}{\partial \lambda} \mathbf{x}^{T} "
+        r"\left(\mathbf{M} + \lambda \mathbf{X}\right)^{-1} \mathbf{x}",
+        MATRICES,
+        MatrixElement(-xv.T * (M + lam * X).I * X * (M + lam * X).I * xv, 0, 0),
+    ),
 ]
 
 
@@ -140,7 +187,18 @@ def test_reader_tells_different_expressions_apart(text, context, claimed):
 
 
 @pytest.mark.parametrize(
-    "text", [r"\frac{x}{", r"x \right)", r"\mathbf{Q} + 1", r"\sum_{k} q", r"\mathbf{M} \mathbf{W}"]
+    "text",
+    [
+        r"\frac{x}{",
+        r"x \right)",
+        r"\mathbf{Q} + 1",
+        r"\sum_{k} q",
+        r"\mathbf{M} \mathbf{W}",
+        r"2 \mathbf{1}",  # a ones vector nothing gives a length
+        r"\mathbf{1}^{T} \mathbf{1}",
+        r"\mathbf{x} \circ \mathbf{W}",  # a Hadamard product of two shapes
+        r"\mathbf{W} + \mathbf{1} \mathbf{b}^{T}",  # 1bᵀ is 4 wide, W 3 wide
+    ],
 )
 def test_reader_refuses_what_it_cannot_read(text):
     with pytest.raises(ReadError):
@@ -196,11 +254,16 @@ def _shape(spec: str) -> tuple[int, int] | None:
     return rows, cols
 
 
+def _by_scalar(task, derivation: MatrixCalculus) -> bool:
+    """Derived by a declared scalar (λ in xᵀ(A + λB)⁻¹x): no free indices, no 𝐈 of the variable's size."""
+    return str((task.symbols or {}).get(derivation.variable.name, "")).strip() == "scalar"
+
+
 def context_of(task, derivation) -> Context:
     """Shapes from the task's declarations (at SIZES), the free indices, the undefined functions."""
     shapes = {name: shape for name, spec in (task.symbols or {}).items() if (shape := _shape(spec))}
     context = Context(shapes=shapes)
-    if isinstance(derivation, MatrixCalculus):
+    if isinstance(derivation, MatrixCalculus) and not _by_scalar(task, derivation):
         rows, cols = shapes[derivation.variable.name]
         context.index_ranges = {"i": rows, "j": cols}
         context.square = rows
