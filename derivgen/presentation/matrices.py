@@ -10,6 +10,7 @@ from sympy.core.function import AppliedUndef
 
 from ..calculus.model import ChainProduct, Derivation, Left
 from ..calculus.rules.tidy import same_up_to_order
+from ..input.matrices import AsScalar
 from .lines import display_lines
 from .printer import LectureLatexPrinter, to_latex
 
@@ -49,6 +50,10 @@ def gradient_symbol(left: Left) -> str:
     if isinstance(function, sympy.Add | sympy.MatAdd) or operand.startswith("-"):
         operand = r"\left(%s\right)" % operand
     if not isinstance(variable, sympy.MatrixExpr):  # by a scalar: the ordinary derivative, no entry
+        # ∂/∂λ acts on the one factor after it (as everywhere in derivgen's lines): a product is bracketed
+        product = function.args[0] if isinstance(function, AsScalar) else function  # wᵀx used as a scalar
+        if isinstance(product, sympy.Mul | sympy.MatMul | sympy.HadamardProduct) and not operand.startswith(r"\left("):
+            operand = r"\left(%s\right)" % operand
         return r"\frac{\partial}{\partial %s} %s" % (to_latex(variable), operand)
     whole = r"\nabla_{%s} %s" % (to_latex(variable), operand)
     if left.notation == "matrix_gradient":

@@ -250,7 +250,10 @@ class LectureLatexPrinter(LatexPrinter):
             # ∂h/∂x_1 for h(f_1(x_1, x_2), f_2(x_1, x_2)): the arguments are known from the context
             return r"\frac{%s %s}{%s %s}" % (d, self._print(sympy.Symbol(expr.expr.func.__name__)), d, variable)
         operand = self._print(expr.expr)
-        if isinstance(expr.expr, sympy.Add | Mul | sympy.Piecewise):
+        # d/dx acts on the one factor after it: a sum or product (also of matrices, also wᵀx used as a
+        # scalar) is bracketed
+        operated = expr.expr.matrix if isinstance(expr.expr, AsScalar) else expr.expr
+        if isinstance(operated, sympy.Add | Mul | sympy.Piecewise | MatMul | sympy.MatAdd | sympy.HadamardProduct):
             operand = rf"\left({operand}\right)"
         return rf"\frac{{{d}}}{{{d} {variable}}} {operand}"
 
