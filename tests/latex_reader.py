@@ -58,6 +58,7 @@ power: primary ["^" group]
 ?primary: NUMBER                                             -> number
        | letter [subscript]                                   -> name
        | BOLD                                                -> bold
+       | BOLD_NUMBERED                                       -> bold
        | "\\left(" sum "\\right)" [subscript]                 -> paren
        | "\\left|" "{" sum "}" "\\right|"                    -> bars
        | FUNC ["^" group] "{" "\\left(" sum "\\right)" "}"  -> function
@@ -74,6 +75,7 @@ power: primary ["^" group]
        | "\\begin{bmatrix}" rows "\\end{bmatrix}"            -> bmatrix
 
 var: letter [subscript]
+   | "\\left(" letter subscript "\\right)" subscript       -> var_entry  // (W_2)_{i,j}, an entry of W2
 args: sum ("," sum)*
 rows: row ("\\\\" row)*
 row: sum ("&" sum)*
@@ -87,6 +89,7 @@ LETTER: /[a-zA-Z]/
 SUBCHAR: /[a-zA-Z0-9]/
 GREEK: /\\(alpha|beta|gamma|epsilon|zeta|eta|theta|kappa|lambda|mu|nu|xi|pi|rho|tau|phi|chi|psi|omega)(?![a-zA-Z])/
 BOLD: /\\mathbf\{(\\?[a-zA-Z]+|1)\}/
+BOLD_NUMBERED: /\\mathbf\{[a-zA-Z]+\}_\{\d+\}/
 FUNC: /\\(sin|cos|tan|cot|sec|csc|sinh|cosh|tanh|coth|asin|acos|atan|arcsin|arccos|arctan|log|ln|exp)(?![a-zA-Z])/
 OPNAME: /\\operatorname\{[a-zA-Z]+\}/
 _FRAC: "\\frac"
@@ -440,7 +443,10 @@ class _Builder:
             return _symbol_or_euler(base)
         if base in self.context.shapes:
             return self._entry(sympy.MatrixSymbol(base, *self.context.shapes[base]), subscript, scope)
-        return sympy.Symbol(base + "".join(self._subscript_names(subscript, scope)))
+        name = base + "".join(self._subscript_names(subscript, scope))
+        if name in self.context.shapes:  # W_{2}: the matrix W2, whose entry follows as (W_{2})_{i,j}
+            return sympy.MatrixSymbol(name, *self.context.shapes[name])
+        return sympy.Symbol(name)
 
     def _entry(self, matrix, subscript: lark.Tree, scope) -> sympy.Expr:
         indices = self._index_values(subscript, scope)
@@ -454,7 +460,9 @@ class _Builder:
         raise ReadError(f"one index for a {rows}×{cols} matrix")
 
     def _bold(self, children, scope):
-        name = re.fullmatch(r"\\mathbf\{\\?(.+)\}", str(children[0])).group(1)
+        text = str(children[0])
+        numbered = re.fullmatch(r"\\mathbf\{([a-zA-Z]+)\}_\{(\d+)\}", text)  # W_{2} names W2
+        name = "".join(numbered.groups()) if numbered else re.fullmatch(r"\\mathbf\{\\?(.+)\}", text).group(1)
         if name == "1":
             return _ones()
         if name == "I":
@@ -580,6 +588,13 @@ class _Builder:
         if name in self.context.functions:  # ∂h/∂f_1: by the inner function as the expression applies it
             return self.context.functions[name]
         return _symbol_or_euler(name)
+
+    def _var_entry(self, children, scope):
+        letter, name, index = children
+        matrix = self._function_name(letter, name, scope)
+        if matrix not in self.context.shapes:
+            raise ReadError(f"undeclared vector or matrix {matrix}")
+        return self._entry(sympy.MatrixSymbol(matrix, *self.context.shapes[matrix]), index, scope)
 
     def _known_function(self, letter, subscript, scope) -> sympy.Expr:
         name = self._function_name(letter, subscript, scope)

@@ -57,6 +57,8 @@ MATRICES = Context(
     index_ranges={"i": 3, "j": 3},
     square=3,
 )
+NUMBERED = Context(shapes={"W2": (3, 3), "x": (3, 1)}, index_ranges={"i": 3, "j": 3}, square=3)
+W2 = sympy.MatrixSymbol("W2", 3, 3)
 f1, f2 = sympy.Function("f1")(x1, x2), sympy.Function("f2")(x1, x2)
 hf = sympy.Function("h")(f1, f2)
 FUNCTIONS = Context(functions={"h": hf, "f1": f1, "f2": f2})
@@ -147,6 +149,9 @@ READS = [
         MATRICES,
         M * sympy.DiagMatrix(_exp_of(sympy.HadamardProduct(M, sympy.Identity(3)) * ones(3, 1))),
     ),
+    # W_{2}: the matrix named W2 (a two-layer network's weights); (W_{2})_{i,j} its entry
+    (r"\mathbf{W}_{2} \mathbf{x}", NUMBERED, W2 * xv),
+    (r"\frac{\partial}{\partial \left(W_{2}\right)_{i,j}} \sum_{k} \left(W_{2}\right)_{i,k} x_{k}", NUMBERED, xv[j, 0]),
     # a matrix by a scalar
     (
         r"\frac{\partial}{\partial \lambda} \left(\mathbf{M} + \lambda \mathbf{X}\right)^{-1}",
