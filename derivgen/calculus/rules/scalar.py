@@ -120,7 +120,9 @@ def exponential_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
 
 def zero_base_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """d/dx 0^g -> 0: 0^g is 0 wherever g > 0 (and undefined wherever g <= 0)."""
-    if not (expr.base.is_zero and depends(expr.exp, ctx.wrt)):
+    # a base written as a zero ((x - x)^x, kept as typed) is zero too: ln of it is no step to take
+    zero = expr.base.is_zero or expr.base.doit() == 0
+    if not (zero and depends(expr.exp, ctx.wrt)):
         return None
     return Rewrite(
         S.Zero,
