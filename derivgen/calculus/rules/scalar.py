@@ -121,7 +121,8 @@ def exponential_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
 def zero_base_rule(expr: sympy.Expr, ctx: Context) -> Rewrite | None:
     """d/dx 0^g -> 0: 0^g is 0 wherever g > 0 (and undefined wherever g <= 0)."""
     # a base written as a zero ((x - x)^x, kept as typed) is zero too: ln of it is no step to take
-    zero = expr.base.is_zero or expr.base.doit() == 0
+    base = expr.base
+    zero = base.is_zero or (isinstance(base, sympy.Add) and sympy.Add(*base.args) == 0)
     if not (zero and depends(expr.exp, ctx.wrt)):
         return None
     return Rewrite(
