@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import yaml
 from derivgen import derive, parse
 from derivgen.errors import DerivgenError
 from tests.conftest import same_function
+from tests.corpus_outcomes import report_and_check
 
 CORPUS = Path(__file__).parent / "data" / "corpus_scalar.yaml"
 MAX_REFUSED = 0.03
@@ -78,15 +78,10 @@ def test_corpus_nothing_wrong_nothing_crashes_little_refused(capsys):
         found = list(pool.map(outcome, corpus, chunksize=8))
     outcomes = [(problem, *result) for problem, result in zip(corpus, found, strict=True)]
     seconds = time.monotonic() - start
-    counts = Counter(kind for _, kind, _ in outcomes)
-    with capsys.disabled():
-        print(f"\ncorpus: {len(corpus)} problems in {seconds:.0f} s: {dict(counts)}")
-        for problem, kind, detail in outcomes:
-            if kind != "ok":
-                print(f"  {kind}: {problem.text} by {', '.join(problem.by)}: {detail}")
-    bad = [(problem.text, kind, detail) for problem, kind, detail in outcomes if kind in ("wrong", "crash")]
-    assert not bad
-    refused = [detail for _, kind, detail in outcomes if kind == "refused"]
-    assert len(refused) <= MAX_REFUSED * len(corpus)
-    for message in refused:
-        assert "\n" not in message and len(message) < 400, message
+    report_and_check(
+        outcomes,
+        f"corpus: {len(corpus)} problems in {seconds:.0f} s",
+        lambda problem: f"{problem.text} by {', '.join(problem.by)}",
+        MAX_REFUSED,
+        capsys,
+    )
