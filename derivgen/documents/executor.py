@@ -122,13 +122,16 @@ def _distributed() -> Any:
 @contextlib.contextmanager
 def _client(distributed: Any, address: str) -> Iterator[Any]:
     """A client of the scheduler at ``address``, or a one-line error within :data:`CONNECT_TIMEOUT`."""
+    import dask  # there with distributed: its settings bound the connection
     quiet = logging.getLogger("distributed")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # its own log lines of a failed connection would repeat our error
     problem = None
     try:
         _reach(distributed, address)
-        client = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        # "tcp": a port that accepts and then never answers would otherwise hold the handshake for ever
+        with dask.config.set({"distributed.comm.timeouts.tcp": f"{CONNECT_TIMEOUT:.0f}s"}):
+            client = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except ClusterError:
         raise
     except Exception as error:  # something answers there, but not as a scheduler (garbage, another protocol)
@@ -169,10 +172,9 @@ def _reach(distributed: Any, address: str) -> None:
     try:
         socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
     except OSError as error:
-        reason = "timed out" if isinstance(error, TimeoutError) else error.strerror or str(error)
-        raise ClusterError(
-            f"{address}: cannot reach the Dask scheduler ({reason}; waited {CONNECT_TIMEOUT:.0f} s)"
-        ) from None
+        timed_out = isinstance(error, TimeoutError)
+        reason = f"no answer in {CONNECT_TIMEOUT:.0f} s" if timed_out else error.strerror or str(error)
+        raise ClusterError(f"{address}: cannot reach the Dask scheduler ({reason})") from None
 
 
 def _check_workers(client: Any, address: str, check: Callable[[], list[str]] | None) -> None:
