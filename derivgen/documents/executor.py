@@ -122,16 +122,13 @@ def _distributed() -> Any:
 @contextlib.contextmanager
 def _client(distributed: Any, address: str) -> Iterator[Any]:
     """A client of the scheduler at ``address``, or a one-line error within :data:`CONNECT_TIMEOUT`."""
-    import dask  # there with distributed: its settings bound the connection
     quiet = logging.getLogger("distributed")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # its own log lines of a failed connection would repeat our error
     problem = None
     try:
         _reach(distributed, address)
-        # "tcp": a port that accepts and then never answers would otherwise hold the handshake for ever
-        with dask.config.set({"distributed.comm.timeouts.tcp": f"{CONNECT_TIMEOUT:.0f}s"}):
-            client = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        client = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except ClusterError:
         raise
     except Exception as error:  # something answers there, but not as a scheduler (garbage, another protocol)
