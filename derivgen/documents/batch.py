@@ -124,10 +124,10 @@ def build_files(
     if cluster is not None:  # a worker runs elsewhere, in a folder of its own: it reads by absolute paths
         paths, out_dir = [path.absolute() for path in paths], out_dir.absolute()
         templates = templates.absolute() if templates is not None else None
-    plans = [
+    plans: list[tuple[Path, list[Job]]] = [
         (
             path,
-            sheet_jobs(path, out_dir, variants, seed, roster, templates, tex_only, force, timeout)
+            [*sheet_jobs(path, out_dir, variants, seed, roster, templates, tex_only, force, timeout)]
             if is_exercise_file(path)
             else [DeckJob(path, out_dir, formats, templates, tex_only, force, timeout, trust_latex, hard_limits())],
         )
