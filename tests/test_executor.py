@@ -13,12 +13,14 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import distributed
 import pytest
 
 from derivgen.cli import main
+from derivgen.documents import executor
 from derivgen.documents.executor import run_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,6 +144,23 @@ def test_a_port_that_answers_but_not_as_a_scheduler_is_one_line(tmp_path, capsys
         code = main(["build", str(SHEET), "--variants", "2", "--tex-only", "-o", str(tmp_path), "--cluster", address])
     _, err = capsys.readouterr()
     assert code == 2
+    assert err.startswith(f"derivgen: error: {address}: no Dask scheduler answers there") and err.count("\n") == 1
+
+
+
+def test_a_port_that_accepts_and_never_answers_is_one_line_in_time(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(executor, "CONNECT_TIMEOUT", 2.0)  # the client's handshake would wait forever
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        held: list[socket.socket] = []
+        threading.Thread(target=lambda: held.extend(iter(lambda: server.accept()[0], None)), daemon=True).start()
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        began = time.monotonic()
+        code = main(["build", str(SHEET), "--variants", "2", "--tex-only", "-o", str(tmp_path), "--cluster", address])
+        waited = time.monotonic() - began
+    _, err = capsys.readouterr()
+    assert code == 2 and waited < 30  # a bound on a hang, not a speed claim
     assert err.startswith(f"derivgen: error: {address}: no Dask scheduler answers there") and err.count("\n") == 1
 
 

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import socket
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -128,7 +129,7 @@ def _client(distributed: Any, address: str) -> Iterator[Any]:
     problem = None
     try:
         _reach(distributed, address)
-        client = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        client = _connect(distributed, address)
     except ClusterError:
         raise
     except Exception as error:  # something answers there, but not as a scheduler (garbage, another protocol)
@@ -143,6 +144,29 @@ def _client(distributed: Any, address: str) -> Iterator[Any]:
         yield client
     finally:
         client.close()
+
+
+def _connect(distributed: Any, address: str) -> Any:
+    """``Client(address)`` made in a daemon thread and waited for at most twice :data:`CONNECT_TIMEOUT`:
+    a port that accepts the connection but never answers stalls the client's handshake past its own
+    ``timeout`` (distributed's comm timeout cannot go below 11 s and breaks real connections)."""
+    made: list[Any] = []
+    errors: list[BaseException] = []
+
+    def make() -> None:
+        try:
+            made.append(distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False))
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=make, name="derivgen-dask-connect", daemon=True)
+    thread.start()
+    thread.join(2 * CONNECT_TIMEOUT)
+    if errors:
+        raise errors[0]
+    if not made:  # still waiting: left to its daemon thread, which dies with this process
+        raise ClusterError(f"{address}: no Dask scheduler answers there (no handshake in {2 * CONNECT_TIMEOUT:.0f} s)")
+    return made[0]
 
 
 def _close_half_made(distributed: Any, error: BaseException) -> None:
