@@ -6,9 +6,10 @@ bad input, 3 for a step that did not check); ``--debug`` shows the traceback ins
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -297,7 +298,7 @@ def rules_command() -> None:
 
 
 @cli.command("build")
-@click.argument("deck", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("decks", nargs=-1, required=True, metavar="FILE...", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "-o",
     "--output",
@@ -341,7 +342,14 @@ def rules_command() -> None:
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Exercise files: a CSV of students or groups; one variant each, named after them.",
 )
-@click.option("--jobs", type=click.IntRange(1, 256), help="Exercise files: parallel processes (default: all cores).")
+@click.option(
+    "--jobs", type=click.IntRange(1, 256), help="Variants and several files: parallel processes (default: all cores)."
+)
+@click.option(
+    "--cluster",
+    metavar="tcp://HOST:PORT",
+    help="Run the variants (and the files) on this Dask scheduler's workers (pip install 'derivgen[dask]').",
+)
 @_limit_options
 @click.option(
     "--trust-latex",
@@ -350,7 +358,7 @@ def rules_command() -> None:
     "(only for your own files: raw LaTeX can then do anything TeX can; see README, Threat model).",
 )
 def build_command(
-    deck: Path,
+    decks: tuple[Path, ...],
     out_dir: Path,
     fmt: str,
     templates: Path | None,
@@ -361,15 +369,17 @@ def build_command(
     seed: int,
     roster: Path | None,
     jobs: int | None,
+    cluster: str | None,
     time_limit: float,
     max_memory: int,
     trust_latex: bool,
 ) -> None:
-    """Build a deck (slides, handouts, notes) or an exercise file (sheets and solutions) into PDFs.
+    """Build decks (slides, handouts, notes) and exercise files (sheets and solutions) into PDFs.
 
     An exercise file (one with `exercises:`) gives DECK.pdf and DECK-solutions.pdf, or one pair per
     variant with --variants N or --roster students.csv, and an answer key: DECK-answers.json,
-    DECK-variants-answers.json or DECK-roster-students-answers.json.
+    DECK-variants-answers.json or DECK-roster-students-answers.json.  Several files, and the variants,
+    are built in parallel: on all cores, or on a Dask cluster with --cluster tcp://HOST:PORT.
     """
     from .calculus.worker import using_hard_limits
     from .documents.compile import install_signal_handlers
@@ -380,12 +390,24 @@ def build_command(
     ctx.with_resource(using_hard_limits(time_limit, max_memory))  # each derivation frame, each sheet exercise
     if tex_only:
         _refuse_with(ctx, ("timeout",), "--tex-only (TeX does not run)")
+    _refuse_together(ctx, "jobs", "cluster", "the cluster's workers run the jobs")
+    if len(decks) > 1 or cluster is not None:
+        _refuse_together(ctx, "variants", "roster", "the roster gives one variant per line")
+        exercises = [is_exercise_file(path) for path in decks]
+        if not any(exercises):
+            _refuse_with(ctx, ("variants", "roster", "seed"), "decks only (they are for exercise files)")
+        if all(exercises):
+            _refuse_with(ctx, ("fmt",), "exercise files only (they give a sheet and its solutions)")
+        if len(decks) > 1 or not exercises[0]:
+            _build_files(ctx, decks, out_dir, fmt, templates, tex_only, force, timeout, variants, seed, roster, jobs)
+            return
+    deck = decks[0]
     if is_exercise_file(deck):
         _refuse_with(ctx, ("fmt",), "an exercise file (it gives a sheet and its solutions)")
         _refuse_together(ctx, "variants", "roster", "the roster gives one variant per line")
         if not (variants > 1 or roster is not None):
             _refuse_with(ctx, ("jobs",), "a single sheet (it is for --variants N or --roster)")
-        _build_sheet(deck, out_dir, templates, tex_only, force, timeout, variants, seed, roster, jobs)
+        _build_sheet(deck, out_dir, templates, tex_only, force, timeout, variants, seed, roster, jobs, cluster)
         return
     _refuse_with(ctx, ("variants", "roster", "seed", "jobs"), "a deck (it is for exercise files, with exercises:)")
     from .documents.build import FORMAT_CHOICES as FORMATS
@@ -400,12 +422,40 @@ def _warn(message: str) -> None:
     click.echo(f"derivgen: warning: {message}", err=True)
 
 
-def _build_sheet(path, out_dir, templates, tex_only, force, timeout, variants, seed, roster, jobs) -> None:
-    from .documents.build import build_sheet
+def _build_files(ctx, paths, out_dir, fmt, templates, tex_only, force, timeout, variants, seed, roster, jobs) -> None:
+    """Several files (or a deck on a cluster): every deck and every sheet variant a job on one executor."""
+    from .documents.batch import build_files
+    from .documents.build import FORMAT_CHOICES as FORMATS
     from .documents.sheets import read_roster
+    from .input.spec import is_exercise_file
 
-    count = len(read_roster(roster)) if roster else max(variants, 1)
-    bar = click.progressbar(length=count, label="building sheets", file=sys.stderr, show_pos=True)
+    per_sheet = len(read_roster(roster)) if roster else max(variants, 1)
+    count = sum(per_sheet if is_exercise_file(path) else 1 for path in paths)
+    with _progress(count, "building files") as advance:
+        build_files(
+            paths,
+            out_dir,
+            FORMATS[fmt],
+            templates,
+            tex_only,
+            force,
+            timeout,
+            variants,
+            seed,
+            roster,
+            ctx.params["trust_latex"],
+            jobs,
+            ctx.params["cluster"],
+            report=click.echo,
+            warn=_warn,
+            progress=advance,
+        )
+
+
+@contextlib.contextmanager
+def _progress(count: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr for ``count`` jobs (none for one); yields ``advance(finished)``."""
+    bar = click.progressbar(length=count, label=label, file=sys.stderr, show_pos=True)
     done = [0]
 
     def advance(finished: int) -> None:
@@ -414,6 +464,18 @@ def _build_sheet(path, out_dir, templates, tex_only, force, timeout, variants, s
         done[0] = finished
 
     try:
+        yield advance
+    finally:
+        if count > 1:
+            bar.render_finish()
+
+
+def _build_sheet(path, out_dir, templates, tex_only, force, timeout, variants, seed, roster, jobs, cluster) -> None:
+    from .documents.build import build_sheet
+    from .documents.sheets import read_roster
+
+    count = len(read_roster(roster)) if roster else max(variants, 1)
+    with _progress(count, "building sheets") as advance:
         build_sheet(
             path,
             out_dir,
@@ -427,10 +489,8 @@ def _build_sheet(path, out_dir, templates, tex_only, force, timeout, variants, s
             jobs,
             report=click.echo,
             progress=advance,
+            cluster=cluster,
         )
-    finally:
-        if count > 1:
-            bar.render_finish()
 
 
 def _as_text(derivation: DerivationResult, detail: str) -> str:

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what derivgen needs and is missing; does nothing where it is all there already.
 #   bash scripts/setup.sh          derivgen (editable, from this folder) and its Python dependencies
-#   bash scripts/setup.sh --test   the same plus the test tools (pytest, hypothesis, ruff)
+#   bash scripts/setup.sh --test   the same plus the test tools (pytest, hypothesis, ruff; dask and distributed
+#                                  for the LocalCluster of tests/test_executor.py)
+#   bash scripts/setup.sh --dask   the same plus dask and distributed (derivgen[dask]: build --cluster, and
+#                                  every worker machine of the cluster, with --tex)
 #   bash scripts/setup.sh --tex    also TeX Live with latexmk and poppler, and bubblewrap, the sandbox TeX
 #                                  runs in (Debian packages, apt-get)
 set -euo pipefail
@@ -11,9 +14,10 @@ extra=""
 tex=0
 for argument in "$@"; do
   case "$argument" in
-    --test) extra="test" ;;
+    --test) extra="test" ;;  # the test extra holds dask's packages too
+    --dask) [[ "$extra" == test ]] || extra="dask" ;;
     --tex) tex=1 ;;
-    *) echo "setup: unknown option $argument (use --test, --tex)" >&2; exit 2 ;;
+    *) echo "setup: unknown option $argument (use --test, --dask, --tex)" >&2; exit 2 ;;
   esac
 done
 

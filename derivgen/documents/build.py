@@ -28,12 +28,14 @@ from ..errors import DerivgenError
 from ..presentation.text import Plain
 from ..version import __version__
 from .compile import DEFAULT_TIMEOUT, TexError, compile_tex, tex_tools_missing
+from .executor import run_jobs
 from .render import FORMATS, DeckInfo, environment, render, render_template, templates_fingerprint
 from .themes import deck_look, logo_fingerprint
 
 if TYPE_CHECKING:
     import jinja2
 
+    from ..calculus.worker import HardLimits
     from ..input.spec import ExerciseSheet
     from .sheets import Variant
 
@@ -325,7 +327,11 @@ def _explain(error: TexError, deck_path: Path, fmt: str, tex: str, frames) -> st
 
 @dataclass(frozen=True)
 class SheetJob:
-    """One variant to build (picklable: it crosses into a worker process)."""
+    """One variant to build (picklable: it crosses into a worker process, maybe on another machine).
+
+    The worker reads the sheet (and the templates) at these paths, never the output folder: what is
+    already there is the client's to know (``reusable``) and to compare with (:func:`finish_sheet`).
+    """
 
     sheet_path: Path
     out_dir: Path
@@ -337,11 +343,12 @@ class SheetJob:
     stems: tuple[str, str]  # file stems of the sheet and of its solutions
     where: str  # for messages: "Variant 3" or "Ann Solutions (roster.csv:4)"
     tex_only: bool
-    force: bool
     timeout: float
     key: str = "sheet"  # the variant's key in the answers file: "Variant 3", a student's ID or name
     tag: str = ""  # printed after the name, to tell namesakes apart: "ID 4711", "roster line 7"
     about: tuple[tuple[str, str | int], ...] = ()  # more for its answer-key entry: ("id", "4711"), ("roster_line", 7)
+    reusable: tuple[tuple[str, str], ...] = ()  # (PDF name, hash of its .tex): PDFs in the output folder to keep
+    limits: HardLimits | None = None  # the client's hard limits of a derivation (a worker has its own defaults)
 
 
 @dataclass
@@ -367,17 +374,41 @@ def build_sheet(
     jobs: int | None = None,
     report: Callable[[str], None] = lambda message: None,
     progress: Callable[[int], None] = lambda done: None,
+    cluster: str | None = None,
 ) -> list[Path]:
     """Build an exercise file: ``<sheet>.pdf`` and ``<sheet>-solutions.pdf`` (and their .tex), or one pair
     per variant (``<sheet>-v1``, ``<sheet>-v1-solutions``, …) or per roster student
     (``<sheet>--ada-lovelace``, ``<sheet>--ada-lovelace--solutions``), plus the build's answer key
     (:func:`answers_name`).
 
-    Variants are built in parallel processes; a variant that fails — with any exception — is
-    reported without losing the others, which are written; a :class:`BuildError` at the end names
-    the failures, and nothing of a failed variant is written.  A PDF is not compiled again when it
-    was compiled from exactly the .tex of this build (recorded in the cache file).
+    Variants are built in parallel processes (``jobs``, default all cores), or on the Dask cluster whose
+    scheduler is at ``cluster`` (:mod:`.executor`): the same files either way.  A variant that fails — with
+    any exception — is reported without losing the others, which are written; a :class:`BuildError` at
+    the end names the failures, and nothing of a failed variant is written.  A PDF is not compiled again
+    when it was compiled from exactly the .tex of this build (recorded in the cache file).
     """
+    if cluster is not None:  # a worker runs elsewhere, in a folder of its own: it reads by absolute paths
+        sheet_path, out_dir = Path(sheet_path).absolute(), Path(out_dir).absolute()
+        templates = Path(templates).absolute() if templates is not None else None
+    batch = sheet_jobs(sheet_path, out_dir, variants, seed, roster, templates, tex_only, force, timeout)
+    check = WorkerCheck.of(batch, need_tex=not tex_only) if cluster else None
+    outcomes = run_jobs(build_variant, batch, failed_variant, jobs, cluster, progress, check)
+    return finish_sheet(batch[0], outcomes, variants, roster, report)
+
+
+def sheet_jobs(
+    sheet_path: str | Path,
+    out_dir: str | Path = "output",
+    variants: int = 0,
+    seed: int = 0,
+    roster: str | Path | None = None,
+    templates: str | Path | None = None,
+    tex_only: bool = False,
+    force: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> list[SheetJob]:
+    """The variants of an exercise file to build, one job each (the file checked once, here, first)."""
+    from ..calculus.worker import hard_limits
     from ..input.spec import load_sheet
     from .sheets import check_parameter_names, read_roster, student_stems
 
@@ -386,6 +417,8 @@ def build_sheet(
     environment(Path(templates) if templates is not None else None)  # and on a missing templates folder
     stem = sheet_path.stem
     template_path = Path(templates) if templates is not None else None
+    compiled_before = {} if force else _cache(out_dir)["pdfs"]
+    limits = hard_limits()
 
     def make(
         number: int | None,
@@ -397,6 +430,10 @@ def build_sheet(
         tag: str = "",
         about: tuple[tuple[str, str | int], ...] = (),
     ) -> SheetJob:
+        pdfs = [f"{stem}.pdf" for stem in stems]
+        reusable = tuple(
+            (pdf, compiled_before[pdf]) for pdf in pdfs if pdf in compiled_before and (out_dir / pdf).exists()
+        )
         return SheetJob(
             sheet_path,
             out_dir,
@@ -408,16 +445,16 @@ def build_sheet(
             stems,
             where,
             tex_only,
-            force,
             timeout,
             key,
             tag,
             about,
+            reusable,
+            limits,
         )
 
-    batch: list[SheetJob]
     if roster is not None:
-        batch = [
+        return [
             make(
                 number=n,
                 name=student.name,
@@ -434,8 +471,8 @@ def build_sheet(
             )
             for n, student in enumerate(read_roster(Path(roster)), start=1)
         ]
-    elif variants > 0:
-        batch = [
+    if variants > 0:
+        return [
             make(
                 number=n,
                 name=f"Variant {n}",
@@ -446,32 +483,25 @@ def build_sheet(
             )
             for n in range(1, variants + 1)
         ]
-    else:
-        batch = [make(number=None, name="", identity=None, stems=(stem, f"{stem}-solutions"), where=str(sheet_path))]
-    outcomes: list[SheetOutcome] = []
-    workers = max(1, min(len(batch), jobs or os.cpu_count() or 1))
-    if workers == 1:
-        for job in batch:
-            outcomes.append(build_variant(job))
-            progress(len(outcomes))
-    else:
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+    return [make(number=None, name="", identity=None, stems=(stem, f"{stem}-solutions"), where=str(sheet_path))]
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(build_variant, job): job for job in batch}
-            for future in as_completed(futures):
-                try:
-                    outcomes.append(future.result())
-                except Exception as error:  # the worker died, or its result could not be sent back
-                    outcomes.append(_failed(futures[future], error))
-                progress(len(outcomes))
-    outcomes.sort(key=lambda outcome: outcome.job.number or 0)
+
+def finish_sheet(
+    first: SheetJob,
+    outcomes: list[SheetOutcome],
+    variants: int = 0,
+    roster: str | Path | None = None,
+    report: Callable[[str], None] = lambda message: None,
+) -> list[Path]:
+    """Write what the variants of one exercise file gave (in the jobs' order), with the answer key and
+    the cache; raise the failures.  ``first`` is the file's first job (its paths)."""
+    sheet_path, out_dir = first.sheet_path, first.out_dir
     files: dict[Path, bytes] = {}
     answers = {}
     compiled_from: dict[str, str] = {}
     for outcome in outcomes:
         if outcome.error is None:
-            files.update(outcome.files)
+            files.update(_changed(outcome.files))
             job = outcome.job
             answers[job.key] = {
                 **(outcome.answers or {}),
@@ -481,7 +511,8 @@ def build_sheet(
             }
             compiled_from.update(outcome.compiled_from)
     if answers:
-        files[out_dir / answers_name(stem, variants, roster)] = json.dumps(answers, indent=2, sort_keys=True).encode()
+        name = answers_name(sheet_path.stem, variants, roster)
+        files[out_dir / name] = json.dumps(answers, indent=2, sort_keys=True).encode()
     if compiled_from:
         files[out_dir / CACHE_FILE] = _updated_cache(out_dir, pdfs=compiled_from)
     _write_all(out_dir, files)
@@ -499,6 +530,56 @@ def build_sheet(
         more = f"; and {len(failures) - 5} more" if len(failures) > 5 else ""
         raise BuildError(f"{len(failures)} of {len(outcomes)} variant(s) failed: {listed}{more}")
     return sorted(files)
+
+
+def _changed(files: dict[Path, bytes]) -> dict[Path, bytes]:
+    """``files`` but the .tex already in place with that very content (left untouched, its time kept)."""
+    return {
+        path: content
+        for path, content in files.items()
+        if not (path.suffix == ".tex" and path.exists() and path.read_bytes() == content)
+    }
+
+
+@dataclass(frozen=True)
+class WorkerCheck:
+    """What a cluster worker needs to build like this machine (runs on each worker before the batch):
+    the same derivgen code, TeX unless ``.tex`` only, and the input files at the same paths."""
+
+    code: str
+    need_tex: bool
+    inputs: tuple[tuple[str, str], ...]  # (path, sha256 of its content)
+
+    def __call__(self) -> list[str]:
+        problems = []
+        if _code_fingerprint() != self.code:
+            problems.append(f"its derivgen is another version or code ({__version__} here); install the same one")
+        missing = tex_tools_missing() if self.need_tex else []
+        if missing:
+            problems.append(f"{', '.join(missing)} not found: install TeX Live there (or build with --tex-only)")
+        for name, digest in self.inputs:
+            try:
+                seen = hashlib.sha256(Path(name).read_bytes()).hexdigest()
+            except OSError:
+                seen = None
+            if seen != digest:
+                state = "missing" if seen is None else "different"
+                problems.append(f"{name} is {state} there (workers read the inputs at the same paths)")
+        return problems
+
+    @classmethod
+    def of(cls, jobs: Iterable[SheetJob | Path], need_tex: bool) -> WorkerCheck:
+        """The check for a batch: exercise files' jobs (their sheet and the user's templates) and decks."""
+        paths: set[Path] = set()
+        for job in jobs:
+            if isinstance(job, Path):
+                paths.add(job)
+                continue
+            paths.add(job.sheet_path)
+            if job.templates is not None:
+                paths.update(path for path in job.templates.rglob("*.j2") if path.is_file())
+        inputs = tuple((str(path), hashlib.sha256(path.read_bytes()).hexdigest()) for path in sorted(paths))
+        return cls(_code_fingerprint(), need_tex, inputs)
 
 
 def answers_name(stem: str, variants: int = 0, roster: str | Path | None = None) -> str:
@@ -519,18 +600,27 @@ def build_variant(job: SheetJob) -> SheetOutcome:
 
     Every exception becomes a failed outcome: one variant's bug must not abort the batch.
     """
+    from ..calculus.worker import using_hard_limits
+
     try:
-        return _build_variant(job)
+        limits = job.limits
+        with using_hard_limits(limits.seconds, limits.memory_mb) if limits else contextlib.nullcontext():
+            return _build_variant(job)
     except Exception as error:
-        return _failed(job, error)
+        return failed_variant(job, error)
 
 
-def _failed(job: SheetJob, error: Exception) -> SheetOutcome:
+def failed_variant(job: SheetJob, error: Exception) -> SheetOutcome:
+    return SheetOutcome(job, {}, None, {}, failure(error), error)
+
+
+def failure(error: Exception) -> str:
+    """One line for a failed job: the user's error as it is, anything else as the bug it is."""
     if isinstance(error, DerivgenError):
         message = error.one_line()
     else:
         message = f"internal error ({type(error).__name__}: {error}); please report it"
-    return SheetOutcome(job, {}, None, {}, " ".join(message.split()), error)
+    return " ".join(message.split())
 
 
 def _build_variant(job: SheetJob) -> SheetOutcome:
@@ -552,20 +642,18 @@ def _build_variant(job: SheetJob) -> SheetOutcome:
             raise BuildError(f"{job.sheet_path}: {job.stems[1]} (measuring): {error.one_line()}") from None
 
     lay_out_solutions(variant, None if tex_tools_missing() else measure)
-    compiled_before = {} if job.force else _cache(job.out_dir)["pdfs"]
+    compiled_before = dict(job.reusable)  # PDFs in the output folder and the .tex each was made from
     files: dict[Path, bytes] = {}
     compiled_from: dict[str, str] = {}
     for stem, solutions in zip(job.stems, (False, True), strict=True):
         tex = render_sheet(env, info, variant, solutions)
         tex_path = job.out_dir / f"{stem}.tex"
         files[tex_path] = tex.encode("utf-8")
-        if tex_path.exists() and tex_path.read_bytes() == files[tex_path]:
-            files.pop(tex_path)  # already there: do not touch it
         if job.tex_only:
             continue
         pdf_path = tex_path.with_suffix(".pdf")
         source_hash = _tex_hash(tex.encode("utf-8"))
-        if pdf_path.exists() and compiled_before.get(pdf_path.name) == source_hash:
+        if compiled_before.get(pdf_path.name) == source_hash:
             continue  # this very .tex made that PDF
         try:
             files[pdf_path] = compile_tex(tex, _job_name(stem), job.timeout).pdf

@@ -1,0 +1,199 @@
+"""Batches on a Dask cluster (derivgen.documents.executor): the same files as the local process pool, byte
+for byte; the same report of a failing variant; one-line errors for a missing extra, an unreachable or
+wrong scheduler, and a worker without TeX.
+
+The cluster is a real ``distributed.LocalCluster`` of worker processes; the builds run the command line
+in a subprocess, as a user would, given the cluster's scheduler address.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import distributed
+import pytest
+
+from derivgen.cli import main
+from derivgen.documents import executor
+from derivgen.documents.executor import run_jobs
+
+ROOT = Path(__file__).resolve().parent.parent
+SHEET = ROOT / "examples" / "exercise_sheet.yaml"
+EPOCH = "1700000000"  # with it, TeX dates the PDFs (and their ID) alike on every run and machine
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+def derivgen(*args: str | Path) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "SOURCE_DATE_EPOCH": EPOCH}
+    return subprocess.run(
+        [sys.executable, "-m", "derivgen", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=900,
+    )
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (hidden ones too: the cache file) with its bytes."""
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.mark.slow
+def test_the_cluster_builds_the_same_files_as_the_process_pool(tmp_path, scheduler):
+    local = derivgen("build", SHEET, "--variants", "3", "-o", tmp_path / "pool")
+    assert local.returncode == 0, local.stderr
+    remote = derivgen("build", SHEET, "--variants", "3", "-o", tmp_path / "cluster", "--cluster", scheduler)
+    assert remote.returncode == 0, remote.stderr
+    pool, cluster = tree(tmp_path / "pool"), tree(tmp_path / "cluster")
+    names = {"exercise_sheet-variants-answers.json", ".derivgen-cache.json"} | {
+        f"exercise_sheet-v{n}{part}{suffix}"
+        for n in (1, 2, 3)
+        for part in ("", "-solutions")
+        for suffix in (".tex", ".pdf")
+    }
+    assert set(pool) == names  # every variant, its solutions, the answer key and the cache
+    assert cluster.keys() == pool.keys()
+    for name in pool:
+        assert cluster[name] == pool[name], name
+    assert all(pool[name].startswith(b"%PDF") for name in pool if name.endswith(".pdf"))
+
+
+def failing_templates(folder: Path) -> Path:
+    """The built-in task template, with a bug that strikes Variant 2 only (a Jinja error on the worker)."""
+    folder.mkdir()
+    task = (ROOT / "templates" / "sheet_task.tex.j2").read_text()
+    (folder / "sheet_task.tex.j2").write_text(
+        '\\BLOCK{ if variant.name == "Variant 2" }\\VAR{ 1 / 0 }\\BLOCK{ endif }' + task
+    )
+    return folder
+
+
+@pytest.mark.slow
+def test_a_failing_variant_on_the_cluster_is_reported_as_on_the_pool(tmp_path, scheduler):
+    templates = failing_templates(tmp_path / "templates")
+    common = ("build", SHEET, "--variants", "3", "--tex-only", "--templates", templates)
+    local = derivgen(*common, "-o", tmp_path / "pool")
+    remote = derivgen(*common, "-o", tmp_path / "cluster", "--cluster", scheduler)
+    assert local.returncode == remote.returncode == 2
+    # absolute paths given: the cluster's messages (which name files by absolute paths) read alike
+    error = [line for line in remote.stderr.splitlines() if line.startswith("derivgen: error:")]
+    assert error == [line for line in local.stderr.splitlines() if line.startswith("derivgen: error:")]
+    assert error[0].startswith("derivgen: error: 1 of 3 variant(s) failed: Variant 2: ")
+    assert "division by zero" in error[0] and "sheet_task.tex.j2" in error[0]
+    pool, cluster = tree(tmp_path / "pool"), tree(tmp_path / "cluster")
+    assert cluster == pool
+    assert "exercise_sheet-v1.tex" in pool and "exercise_sheet-v3-solutions.tex" in pool
+    assert not [name for name in pool if "-v2" in name]  # nothing of the failed variant
+
+
+def test_without_the_extra_cluster_says_what_to_install(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` fails as when not installed
+    code = main(["build", str(SHEET), "--variants", "2", "--tex-only", "-o", str(tmp_path), "--cluster", "tcp://a:1"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert err == "derivgen: error: --cluster needs Dask: pip install 'derivgen[dask]'\n"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        (f"tcp://127.0.0.1:{free_port()}", "cannot reach the Dask scheduler (Connection refused)"),
+        ("localhost", "not a scheduler address such as tcp://HOST:8786"),
+        ("http://127.0.0.1:8786", "not a scheduler address such as tcp://HOST:8786 (scheme http)"),
+    ],
+)
+def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys, address, message):
+    code = main(["build", str(SHEET), "--variants", "2", "--tex-only", "-o", str(tmp_path), "--cluster", address])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert err.startswith(f"derivgen: error: {address}: {message}") and err.count("\n") == 1, err
+    assert not tmp_path.exists() or not list(tmp_path.iterdir())
+
+
+def test_a_port_that_answers_but_not_as_a_scheduler_is_one_line(tmp_path, capsys):
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+
+        def answer() -> None:  # another service, say: it answers, not in Dask's protocol, and hangs up
+            while True:
+                connection, _ = server.accept()
+                with connection:
+                    connection.sendall(b"\xff" * 64)
+
+        threading.Thread(target=answer, daemon=True).start()
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        code = main(["build", str(SHEET), "--variants", "2", "--tex-only", "-o", str(tmp_path), "--cluster", address])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert err.startswith(f"derivgen: error: {address}: no Dask scheduler answers there") and err.count("\n") == 1
+
+
+
+def test_a_port_that_accepts_and_never_answers_is_one_line_in_time(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(executor, "CONNECT_TIMEOUT", 2.0)  # the client's handshake would wait forever
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        held: list[socket.socket] = []
+        threading.Thread(target=lambda: held.extend(iter(lambda: server.accept()[0], None)), daemon=True).start()
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        began = time.monotonic()
+        code = main(["build", str(SHEET), "--variants", "2", "--tex-only", "-o", str(tmp_path), "--cluster", address])
+        waited = time.monotonic() - began
+    _, err = capsys.readouterr()
+    assert code == 2 and waited < 30  # a bound on a hang, not a speed claim
+    assert err.startswith(f"derivgen: error: {address}: no Dask scheduler answers there") and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_a_worker_without_tex_is_named_before_anything_runs(tmp_path):
+    # a worker whose PATH has no TeX programs (python itself is started by its absolute path)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None, env={"PATH": str(tmp_path)}
+    ) as cluster:
+        (worker,) = cluster.scheduler_info["workers"]
+        out = tmp_path / "out"
+        failed = derivgen("build", SHEET, "--variants", "2", "-o", out, "--cluster", cluster.scheduler_address)
+        assert failed.returncode == 2
+        assert failed.stderr.strip().splitlines()[-1] == (
+            f"derivgen: error: {cluster.scheduler_address}: worker {worker}: latexmk, pdflatex not found: "
+            "install TeX Live there (or build with --tex-only)"
+        )
+        assert not out.exists()
+        built = derivgen(
+            "build", SHEET, "--variants", "2", "-o", out, "--tex-only", "--cluster", cluster.scheduler_address
+        )
+        assert built.returncode == 0, built.stderr  # .tex only: no TeX needed
+        assert (out / "exercise_sheet-v2-solutions.tex").exists()
+
+
+def square(number: int) -> int:
+    if number == 3:
+        raise ValueError("three")
+    return number * number
+
+
+def test_run_jobs_keeps_the_order_and_turns_a_crash_into_its_failure():
+    done = []
+    results = run_jobs(square, [1, 2, 3, 4, 5], lambda job, error: -job, workers=2, progress=done.append)
+    assert results == [1, 4, -3, 16, 25]
+    assert done == [1, 2, 3, 4, 5]
