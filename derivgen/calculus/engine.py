@@ -23,7 +23,7 @@ from .rules import TRIVIAL, RuleRegistry
 from .rules.base import unsupported_message
 from .rules.final_form import SHORTEST, ResultForm
 from .rules.tidy import drop_neutral_factors, without_neutral_argument
-from .verify import check_equal
+from .verify import check_equal, shared_values
 
 _STAND_IN_NAMES = ("u", "v", "w", "z", "s", "t")
 MAX_FINAL_STEPS = 8  # each final-form step shortens the expression; a page holds few of them
@@ -167,6 +167,10 @@ class RuleEngine:
         self._clean: set[sympy.Basic] = set()  # subtrees known to hold no neutral 1 or 0 (see _is_clean)
 
     def run(self, expression: sympy.Expr, variable: sympy.Symbol) -> Derivation:
+        with shared_values():  # the checks of one derivation share the values of unchanged subtrees
+            return self._run(expression, variable)
+
+    def _run(self, expression: sympy.Expr, variable: sympy.Symbol) -> Derivation:
         context = _Context(self, variable)
         current: sympy.Expr = Derivative(expression, variable, evaluate=False)
         steps: list[Step] = []
