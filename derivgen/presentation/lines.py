@@ -13,7 +13,7 @@ from ..calculus.model import ChainProduct, Derivation, Step
 from ..calculus.rules.base import COSMETIC, STRUCTURAL, TRIVIAL
 from ..options import DETAILS
 from .page_check import outside_stands_in
-from .printer import LectureLatexPrinter, path_to, to_latex
+from .printer import LectureLatexPrinter, PrintMemo, path_to, to_latex
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class DisplayLine:
     steps: tuple[Step, ...]
     written: frozenset[sympy.Basic] = frozenset()  # the derivation's sums as typed (printed in that order)
     # LaTeX of subtrees, shared by all lines of the derivation: unchanged parts print once, identically
-    memo: dict[sympy.Basic, str] = field(default_factory=dict, compare=False, repr=False)
+    memo: PrintMemo = field(default_factory=PrintMemo, compare=False, repr=False)
     # how many of the last steps changed nothing a reader can see (-(2x) to -2x): they name nothing
     unseen: int = 0
 
@@ -77,7 +77,7 @@ def display_lines(derivation: Derivation, detail: str = "normal") -> list[Displa
             groups.append([step])
         else:
             groups[-1].append(step)
-    memo: dict[sympy.Basic, str] = {}
+    memo = PrintMemo()
     lines: list[DisplayLine] = []
     for group in groups:
         line = DisplayLine(tuple(group), derivation.written, memo)
@@ -144,10 +144,33 @@ def _node_and_enclosing(expression: sympy.Basic, node: sympy.Basic) -> list[symp
     left out — each only if it occurs once in the expression: the printer marks the first print of
     an object, and the factor ``2`` that changed in σ'(2x + 1) · 2 is also the 2 inside σ'."""
     path = list(reversed(path_to(expression, node)))
-    counts: dict[sympy.Basic, int] = {}
-    for sub in sympy.preorder_traversal(expression):
-        counts[sub] = counts.get(sub, 0) + 1
+    counts = occurrences(expression)
     return [candidate for candidate in path if candidate is not expression and counts[candidate] == 1]
+
+
+def occurrences(expression: sympy.Basic) -> dict[sympy.Basic, int]:
+    """How often each sub-expression stands in ``expression`` (as ``preorder_traversal`` would count
+    it), counted over the distinct sub-expressions: a chain rule's factors share the inner function,
+    so the tree is as large as the square of its distinct nodes."""
+    order: list[sympy.Basic] = []  # every distinct node after all nodes below it
+    seen: set[sympy.Basic] = set()
+    stack: list[tuple[sympy.Basic, bool]] = [(expression, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((arg, False) for arg in node.args if arg not in seen)
+    counts = dict.fromkeys(order, 0)
+    counts[expression] = 1
+    for node in reversed(order):  # parents before their arguments
+        for arg in node.args:
+            counts[arg] += counts[node]
+    return counts
 
 
 def line_latex(line: DisplayLine, partial: bool = False, highlight: tuple[sympy.Basic, str] | None = None) -> str:

@@ -47,14 +47,23 @@ class _AsBuilt:
     """Decides, once per printed expression, which nodes keep the order a rule gave them — or the
     user: a sum in ``written`` (typed ``1 + e^x``) keeps its order though sympy's would differ."""
 
-    def __init__(self, written: frozenset[sympy.Basic] = frozenset()) -> None:
+    def __init__(self, written: frozenset[sympy.Basic] = frozenset(), shared: dict | None = None) -> None:
         self._memo: dict[int, bool] = {}
         self._written = written
+        # decisions by node (they depend on the node and ``written`` alone), kept across the prints of one
+        # derivation's lines: deciding a node looks at its whole subtree, and evaluates every sum in it
+        self._shared = shared
 
     def __call__(self, node: sympy.Basic) -> bool:
         key = id(node)
         if key not in self._memo:
-            self._memo[key] = self._as_built(node)
+            if self._shared is None:
+                self._memo[key] = self._as_built(node)
+            else:
+                found = self._shared.get(node)
+                if found is None:
+                    found = self._shared[node] = self._as_built(node)
+                self._memo[key] = found
         return self._memo[key]
 
     def _as_built(self, node: sympy.Basic) -> bool:
@@ -101,6 +110,19 @@ def _argument_name(argument: sympy.Basic) -> sympy.Symbol:
     return sympy.Symbol(argument.func.__name__) if isinstance(argument, AppliedUndef) else argument
 
 
+class PrintMemo:
+    """What the prints of one derivation's lines share: the LaTeX of every subtree printed, per printer
+    settings (``partial``, the deck's notation: a node prints the same only under the same ones), and
+    the as-built decisions.  Made for one derivation (``written`` fixed) and dropped with its lines."""
+
+    def __init__(self) -> None:
+        self._latex: dict[tuple, dict[sympy.Basic, str]] = {}
+        self.as_built: dict[sympy.Basic, bool] = {}
+
+    def latex(self, settings: tuple) -> dict[sympy.Basic, str]:
+        return self._latex.setdefault(settings, {})
+
+
 class LectureLatexPrinter(LatexPrinter):
     """LaTeX that keeps rule-built products and sums in the order the rule wrote them."""
 
@@ -111,11 +133,13 @@ class LectureLatexPrinter(LatexPrinter):
         operator: sympy.Basic = None,
         highlight: tuple[sympy.Basic, str] | None = None,
         written: frozenset[sympy.Basic] = frozenset(),
-        memo: dict[sympy.Basic, str] | None = None,
+        memo: PrintMemo | None = None,
     ):
         super().__init__(settings or {})
-        self._as_built = _AsBuilt(written)
-        self._memo = memo  # LaTeX of subtrees, shared by the lines of one derivation (see to_latex)
+        self._as_built = _AsBuilt(written, None if memo is None else memo.as_built)
+        # LaTeX of subtrees, shared by the lines of one derivation (see to_latex), for these settings
+        settings_key = (partial, _NOTATION.get(), repr(sorted(self._settings.items())))
+        self._memo = None if memo is None else memo.latex(settings_key)
         self._around_highlight: set[int] = set()  # ids of the nodes holding the highlighted one
         self._partial = partial
         self._operator = operator  # a derivative to print as d/dx … even where it is final
@@ -360,14 +384,20 @@ class LectureLatexPrinter(LatexPrinter):
         return r"{}'\left({}\right)".format(self._print(sympy.Symbol(function.__name__)), ", ".join(arguments))
 
 
-def path_to(root: sympy.Basic, node: sympy.Basic) -> list[sympy.Basic]:
-    """The nodes from ``root`` down to ``node`` (found by identity), or [] where it is not inside."""
+def path_to(root: sympy.Basic, node: sympy.Basic, _without: set[int] | None = None) -> list[sympy.Basic]:
+    """The nodes from ``root`` down to ``node`` (found by identity), or [] where it is not inside.
+    A subtree shared by several parents (the inner function in every factor of a chain rule) is
+    searched once: ``_without`` holds the ids of those known not to hold ``node``."""
+    without = set() if _without is None else _without
     if root is node:
         return [root]
     for argument in root.args:
-        found = path_to(argument, node)
+        if id(argument) in without:
+            continue
+        found = path_to(argument, node, without)
         if found:
             return [root, *found]
+    without.add(id(root))
     return []
 
 
@@ -586,14 +616,14 @@ def to_latex(
     operator: bool = False,
     highlight: tuple[sympy.Basic, str] | None = None,
     written: frozenset[sympy.Basic] = frozenset(),
-    memo: dict[sympy.Basic, str] | None = None,
+    memo: PrintMemo | None = None,
 ) -> str:
     """LaTeX of an expression in the lecturer's order.  ``operator``: print a top-level
     derivative as ``d/dx f(x)`` even where it is already final (``f'(x)``).  ``highlight``:
     (a node of ``expr``, a LaTeX wrapper such as ``\\alert{%s}``).  ``written``: sums to print in
-    the order the user typed them (a derivation's ``written``).  ``memo``: a dict shared by the
-    prints of one derivation's lines (same ``partial`` and ``written``), so an untouched subtree
-    prints once, identically on every line, and a line costs what changed, not the whole tree."""
+    the order the user typed them (a derivation's ``written``).  ``memo``: a :class:`PrintMemo`
+    shared by the prints of one derivation's lines (same ``written``), so an untouched subtree prints
+    once, identically on every line, and a line costs what changed, not the whole tree."""
     # vectors and matrices in bold, as the seed writes them
     settings = {"mat_symbol_style": "bold"}
     printer = LectureLatexPrinter(
