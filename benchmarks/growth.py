@@ -8,8 +8,11 @@ Three families, each at several sizes N:
 
 Each derivation is done the way a deck frame is (``derive_task`` then ``derivation_rows`` at
 ``full`` detail): every step checked, every line printed plain and highlighted, the page check run.
-Times per phase: *derive* (the engine with checks off), *checks* (the time inside ``check_equal``
-of a checked run), *print* (the rows, both renderings, and the boxed answer).  sympy's cache is
+Times per phase: *derive* (the engine with checks off, without its tidy-up), *checks* (the time
+inside ``check_equal`` of a checked run), *print* (the rows, both renderings, the page check and the
+boxed answer); *total* is their sum.  *final* (the tidy-up and final-form steps: sympy's factor,
+cancel, … of the whole result, bounded by ``MAX_OPS`` in rules/final_form.py) is shown apart and
+not in the total: its cost is sympy's polynomial algorithms, which no derivation order changes.  sympy's cache is
 cleared before each timing, as a fresh worker process starts.  Times are CPU seconds of this
 process (``time.process_time``): the machine may be shared, and wall time would measure the others.
 
@@ -46,12 +49,12 @@ DETAIL = "full"
 FAMILIES: dict[str, tuple[Callable[[int], str], tuple[int, ...]]] = {
     "sum": (
         lambda n: " + ".join(f"sin({i}*x)" if i > 1 else "sin(x)" for i in range(1, n + 1)),
-        (8, 16, 24, 32, 48, 64),
+        (16, 32, 48, 64, 96, 128),
     ),
-    "product": (lambda n: "*".join(f"(x + {i})" for i in range(1, n + 1)), (4, 6, 8, 12, 16, 20)),
+    "product": (lambda n: "*".join(f"(x + {i})" for i in range(1, n + 1)), (8, 12, 16, 24, 32, 40)),
     "chain": (
         lambda n: "".join("sin(" if i % 2 == 0 else "cos(" for i in range(n)) + "x" + ")" * n,
-        (4, 8, 12, 16, 24, 32),
+        (8, 16, 24, 32, 48, 64),
     ),
 }
 
@@ -71,6 +74,27 @@ class _CheckClock:
 
 
 @contextmanager
+def _clocked_tidy():
+    """Total time in the engine's tidy-up and final-form steps (sympy's factor, cancel, … on the whole
+    result): reported apart, since their cost is sympy's polynomial algorithms, bounded by size."""
+    clock = [0.0]
+    saved = engine.RuleEngine._tidy
+
+    def timed(self, *args, **kwargs):
+        start = time.process_time()
+        try:
+            return saved(self, *args, **kwargs)
+        finally:
+            clock[0] += time.process_time() - start
+
+    engine.RuleEngine._tidy = timed  # type: ignore[method-assign]  # a timing wrapper
+    try:
+        yield clock
+    finally:
+        engine.RuleEngine._tidy = saved  # type: ignore[method-assign]
+
+
+@contextmanager
 def _clocked_checks():
     clock = _CheckClock()
     saved = engine.check_equal
@@ -85,9 +109,10 @@ def measure(text: str) -> dict[str, float]:
     """Seconds per phase and the output size of one derivation of ``text``."""
     frame = DerivationFrame(title="growth", derive=text, wrt="x")
     clear_cache()
-    start = time.process_time()
-    front.derive(text, "x", verify=False)  # the engine alone, as derive_task calls it but unchecked
-    derive_seconds = time.process_time() - start
+    with _clocked_tidy() as tidy:
+        start = time.process_time()
+        front.derive(text, "x", verify=False)  # the engine alone, as derive_task calls it but unchecked
+        derive_seconds = time.process_time() - start - tidy[0]
     clear_cache()
     with _clocked_checks() as clock:
         derivation = derive_task(frame)
@@ -101,6 +126,7 @@ def measure(text: str) -> dict[str, float]:
         "derive": derive_seconds,
         "checks": clock.seconds,
         "print": print_seconds,
+        "final": tidy[0],
         "total": derive_seconds + clock.seconds + print_seconds,
         "steps": len(derivation.steps),
         "rows": len(rows),
@@ -122,13 +148,13 @@ def run_family(name: str) -> None:
     measure(build(2))  # warm up: the first derivation pays for imports and sympy's lazy set-up
     results = []
     print(f"\n{name}: {build(3)} …")
-    print(f"{'N':>4} {'steps':>6} {'rows':>5} {'size':>7} {'derive':>8} {'checks':>8} {'print':>8} {'total':>8}")
+    print(f"{'N':>4} {'steps':>6} {'rows':>5} {'size':>7} {'derive':>8} {'checks':>8} {'print':>8} {'total':>8}  final")
     for n in sizes:
         result = measure(build(n))
         results.append(result)
         print(
             f"{n:4d} {result['steps']:6.0f} {result['rows']:5.0f} {result['size']:7.0f} {result['derive']:7.2f}s "
-            f"{result['checks']:7.2f}s {result['print']:7.2f}s {result['total']:7.2f}s"
+            f"{result['checks']:7.2f}s {result['print']:7.2f}s {result['total']:7.2f}s  {result['final']:6.2f}s"
         )
     ns = [float(n) for n in sizes]
     output = [r["size"] for r in results]

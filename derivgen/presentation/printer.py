@@ -76,7 +76,9 @@ class _AsBuilt:
             return True
         if isinstance(node, sympy.Add | Mul | Pow):
             try:
-                return node.func(*node.args) != node
+                evaluated = node.func(*node.args)
+                # hashes first: they are kept, where == compares two deep trees argument by argument
+                return hash(evaluated) != hash(node) or evaluated != node
             except (TypeError, ValueError):
                 return True
         return False
