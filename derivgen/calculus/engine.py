@@ -310,4 +310,3 @@ class _Context:
     @property
     def written(self) -> frozenset[sympy.Basic]:
         return self.engine.written
-

@@ -105,6 +105,7 @@ def line_forms(
     partial: bool = False,
     highlight: tuple[sympy.Basic, str] | None = None,
     previous: str | None = None,
+    counts: dict[sympy.Basic, int] | None = None,
 ) -> list[str]:
     """The right-hand side(s) of a displayed line.  A line made by the multivariate chain rule on
     the whole expression first shows the seed's row·column product (and Σ form).
@@ -114,13 +115,15 @@ def line_forms(
     its wrapper is the plain line, character for character, and (b) the text outside the highlight
     stands in ``previous`` (the plain line before).  Where marking the node would break them (a
     factor losing its ``\\cdot`` or its brackets, a product now printed as a fraction), the smallest
-    enclosing node that keeps them is marked instead; where only the whole line would, nothing is."""
+    enclosing node that keeps them is marked instead; where only the whole line would, nothing is.
+    ``counts``: the :func:`occurrences` in the line's expression, where the caller keeps them
+    (:class:`Occurrences`), else counted here."""
     plain = _forms(line, partial, None)
     if highlight is None or len(plain) > 1:  # row · column = Σ = …: every form is new
         return plain
     node, wrapper = highlight
     opening, closing = wrapper.split("%s")
-    for candidate in _node_and_enclosing(line.expression, node):
+    for candidate in _node_and_enclosing(line.expression, node, counts):
         (marked,) = _forms(line, partial, (candidate, _MARK_OPEN + "%s" + _MARK_CLOSE))
         if _MARK_OPEN not in marked or marked.replace(_MARK_OPEN, "").replace(_MARK_CLOSE, "") != plain[0]:
             continue
@@ -139,12 +142,14 @@ def _forms(line: DisplayLine, partial: bool, highlight: tuple[sympy.Basic, str] 
     return [tex]
 
 
-def _node_and_enclosing(expression: sympy.Basic, node: sympy.Basic) -> list[sympy.Basic]:
+def _node_and_enclosing(
+    expression: sympy.Basic, node: sympy.Basic, counts: dict[sympy.Basic, int] | None = None
+) -> list[sympy.Basic]:
     """``node`` (found by identity) and the nodes around it, innermost first, the whole expression
     left out — each only if it occurs once in the expression: the printer marks the first print of
     an object, and the factor ``2`` that changed in σ'(2x + 1) · 2 is also the 2 inside σ'."""
     path = list(reversed(path_to(expression, node)))
-    counts = occurrences(expression)
+    counts = occurrences(expression) if counts is None else counts
     return [candidate for candidate in path if candidate is not expression and counts[candidate] == 1]
 
 
@@ -171,6 +176,40 @@ def occurrences(expression: sympy.Basic) -> dict[sympy.Basic, int]:
         for arg in node.args:
             counts[arg] += counts[node]
     return counts
+
+
+class Occurrences:
+    """The :func:`occurrences` of successive lines, each line's made from the line before's by what
+    changed: the old changed part (and the nodes above it) out, the new one in.  A line then costs
+    the size of its change, not of the whole expression (N terms of N factors for a product)."""
+
+    def __init__(self) -> None:
+        self._expression: sympy.Basic | None = None
+        self._counts: dict[sympy.Basic, int] = {}
+
+    def of(self, expression: sympy.Basic, previous: sympy.Basic, path: tuple[int, ...] | None) -> dict:
+        """The counts of ``expression``, which is ``previous`` changed at ``path`` (or anywhere: None)."""
+        if path is None or self._expression is not previous:
+            self._counts = occurrences(expression)
+        else:
+            old, new = previous, expression
+            for index in path:  # the nodes above the change: each stands once more in its own line
+                self._add(old, -1)
+                self._add(new, 1)
+                old, new = old.args[index], new.args[index]
+            for node, count in occurrences(old).items():
+                self._add(node, -count)
+            for node, count in occurrences(new).items():
+                self._add(node, count)
+        self._expression = expression
+        return self._counts
+
+    def _add(self, node: sympy.Basic, count: int) -> None:
+        total = self._counts.get(node, 0) + count
+        if total:
+            self._counts[node] = total
+        else:
+            del self._counts[node]
 
 
 def line_latex(line: DisplayLine, partial: bool = False, highlight: tuple[sympy.Basic, str] | None = None) -> str:

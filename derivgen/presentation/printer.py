@@ -83,7 +83,6 @@ class _AsBuilt:
                 return True
         return False
 
-
     def keep_written_difference(self, limit: sympy.Limit) -> None:
         """In lim (f(x + h) − f(x))/h the difference reads as written, f(x + h) first, even where
         sympy's order would print −f(x) first.  Decided from the tree being printed, so printing
@@ -637,16 +636,31 @@ def to_latex(
 def changed_part(before: sympy.Basic, after: sympy.Basic) -> sympy.Basic | None:
     """The smallest sub-expression of ``after`` holding everything that differs from ``before``;
     None when nothing changed or the whole expression did (nothing worth highlighting)."""
-    path_node = None
-    while before != after:
+    path = changed_path(before, after)
+    if path is None:
+        return None
+    for index in path:
+        after = after.args[index]
+    return after
+
+
+def changed_path(before: sympy.Basic, after: sympy.Basic) -> tuple[int, ...] | None:
+    """Where :func:`changed_part` stands in ``after`` (argument indices); None as there."""
+    path: tuple[int, ...] = ()
+    while _differs(before, after):
         if type(before) is not type(after) or before.is_Atom or len(before.args) != len(after.args):
-            return path_node
-        differing = [i for i, (a, b) in enumerate(zip(before.args, after.args, strict=True)) if a != b]
+            break
+        differing = [i for i, (a, b) in enumerate(zip(before.args, after.args, strict=True)) if _differs(a, b)]
         if len(differing) != 1:
-            return path_node
+            break
         before, after = before.args[differing[0]], after.args[differing[0]]
-        path_node = after
-    return None
+        path = (*path, differing[0])
+    return path or None  # () when nothing changed, or the whole expression did
+
+
+def _differs(a: sympy.Basic, b: sympy.Basic) -> bool:
+    """``a != b``, the same object and then the kept hashes first: == compares deep trees."""
+    return a is not b and (hash(a) != hash(b) or a != b)
 
 
 def to_text(expr: sympy.Basic, operator: bool = False, written: frozenset[sympy.Basic] = frozenset()) -> str:
