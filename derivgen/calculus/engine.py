@@ -8,6 +8,7 @@ and records a :class:`~derivgen.calculus.model.Step`.  It knows no rule by name.
 from __future__ import annotations
 
 import time
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,37 +63,42 @@ def last_variable(pending: Derivative) -> tuple[sympy.Expr, sympy.Symbol]:
     return Derivative(pending.expr, *rest, evaluate=False), variable
 
 
-def find_pending(expr: sympy.Basic, start: tuple[int, ...] = ()) -> tuple[int, ...] | None:
+def find_pending(
+    expr: sympy.Basic, start: tuple[int, ...] = (), settled: Container[sympy.Basic] = frozenset()
+) -> tuple[int, ...] | None:
     """Path (argument indices) of the leftmost-outermost pending derivative, or None.
 
     ``start``: the search resumes there — the subtree at ``start`` first, then what stands right of
     it, level by level upwards — because nothing left of it is pending (the engine's worklist: after a
     rewrite at ``start`` only the new subtree and what follows it can hold the next derivative).  So
     each step visits what it built and what lies between it and the next pending derivative, never
-    the finished part of the tree again."""
+    the finished part of the tree again.  ``settled``: sub-expressions known to hold no pending
+    derivative (the function being derived, which every chain rule step copies whole), not entered."""
     ancestors = [expr]
     for index in start:
         ancestors.append(ancestors[-1].args[index])
-    found = _first_pending(ancestors[-1], start)
+    found = _first_pending(ancestors[-1], start, settled)
     for level in range(len(start) - 1, -1, -1):
         if found is not None:
             return found
         parent, prefix = ancestors[level], start[:level]
         for index in range(start[level] + 1, len(parent.args)):
-            found = _first_pending(parent.args[index], (*prefix, index))
+            found = _first_pending(parent.args[index], (*prefix, index), settled)
             if found is not None:
                 break
     return found
 
 
-def _first_pending(root: sympy.Basic, root_path: tuple[int, ...]) -> tuple[int, ...] | None:
+def _first_pending(
+    root: sympy.Basic, root_path: tuple[int, ...], settled: Container[sympy.Basic]
+) -> tuple[int, ...] | None:
     """The leftmost-outermost pending derivative inside ``root`` (standing at ``root_path``)."""
     stack: list[tuple[sympy.Basic, tuple[int, ...]]] = [(root, root_path)]
     while stack:
         node, path = stack.pop()
         if is_pending(node):
             return path
-        if isinstance(node, Derivative | Subs) or node.is_Atom:
+        if isinstance(node, Derivative | Subs) or node.is_Atom or node in settled:
             continue
         stack.extend((arg, (*path, i)) for i, arg in reversed(list(enumerate(node.args))))
     return None
@@ -165,6 +171,7 @@ class RuleEngine:
         self.stand_ins = 0
         self.written = written  # the user's sums: their terms keep the written order
         self._clean: set[sympy.Basic] = set()  # subtrees known to hold no neutral 1 or 0 (see _is_clean)
+        self._settled: set[sympy.Basic] = set()  # subtrees known to hold no pending derivative
 
     def run(self, expression: sympy.Expr, variable: sympy.Symbol) -> Derivation:
         with shared_values():  # the checks of one derivation share the values of unchanged subtrees
@@ -173,10 +180,11 @@ class RuleEngine:
     def _run(self, expression: sympy.Expr, variable: sympy.Symbol) -> Derivation:
         context = _Context(self, variable)
         current: sympy.Expr = Derivative(expression, variable, evaluate=False)
+        self._settle(expression)
         steps: list[Step] = []
         self.depth += 1  # nested runs (the chain rule's outer derivatives) end as derived
         try:
-            path = find_pending(current)
+            path = find_pending(current, (), self._settled)
             while path is not None:
                 pending = node_at(current, path)
                 inner, wrt = last_variable(pending)
@@ -193,7 +201,7 @@ class RuleEngine:
                     check_equal(focus, replacement, rewrite.label or rule.label)
                 steps.append(self._step(rule, rewrite, current, after, focus, path, replacement))
                 current = after
-                path = find_pending(current, path)
+                path = find_pending(current, path, self._settled)
             current = self._tidy(current, context, steps, final=self.depth == 1)
         finally:
             self.depth -= 1
@@ -202,6 +210,19 @@ class RuleEngine:
             # end to end as well: catches a slip in how steps were put together
             check_equal(derivation.start, derivation.result, "whole derivation")
         return derivation
+
+    def _settle(self, node: sympy.Basic) -> bool:
+        """True where ``node`` holds no pending derivative; such nodes are remembered (``_settled``)."""
+        if node in self._settled:
+            return True
+        if is_pending(node):
+            return False
+        if not (node.is_Atom or isinstance(node, Derivative | Subs)):
+            settled = [self._settle(arg) for arg in node.args]  # every argument: each is remembered
+            if not all(settled):
+                return False
+        self._settled.add(node)
+        return True
 
     def _without_neutral(self, replacement: sympy.Expr) -> sympy.Expr:
         """``drop_neutral_factors`` of a rule's replacement, skipped where it would change nothing: it
