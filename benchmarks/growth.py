@@ -49,7 +49,7 @@ DETAIL = "full"
 FAMILIES: dict[str, tuple[Callable[[int], str], tuple[int, ...]]] = {
     "sum": (
         lambda n: " + ".join(f"sin({i}*x)" if i > 1 else "sin(x)" for i in range(1, n + 1)),
-        (16, 32, 48, 64, 96, 128),
+        (12, 24, 36, 48, 72, 96),
     ),
     "product": (lambda n: "*".join(f"(x + {i})" for i in range(1, n + 1)), (8, 12, 16, 24, 32, 40)),
     "chain": (

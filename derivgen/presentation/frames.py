@@ -398,7 +398,7 @@ def _rows(
                 changed = changed.args[index]
             highlight = (changed, r"\alert<%d| handout:0>{%s}" % (last_overlay, "%s"))
             counts = counted.of(line.expression, previous, path)
-            highlighted = line_forms(line, partial, highlight, previous_tex, counts)
+            highlighted = line_forms(line, partial, highlight, previous_tex, counts, path)
         steps = tuple(range(step_index, step_index + len(line.steps)))
         # a line with several forms (row · column = Σ = …) gets a row for each form
         for form, (tex, tex_highlighted) in enumerate(zip(plain, highlighted, strict=True)):

@@ -106,6 +106,7 @@ def line_forms(
     highlight: tuple[sympy.Basic, str] | None = None,
     previous: str | None = None,
     counts: dict[sympy.Basic, int] | None = None,
+    at: tuple[int, ...] | None = None,
 ) -> list[str]:
     """The right-hand side(s) of a displayed line.  A line made by the multivariate chain rule on
     the whole expression first shows the seed's row·column product (and Σ form).
@@ -117,14 +118,21 @@ def line_forms(
     factor losing its ``\\cdot`` or its brackets, a product now printed as a fraction), the smallest
     enclosing node that keeps them is marked instead; where only the whole line would, nothing is.
     ``counts``: the :func:`occurrences` in the line's expression, where the caller keeps them
-    (:class:`Occurrences`), else counted here."""
+    (:class:`Occurrences`), else counted here; ``at``: where the highlighted node stands in it
+    (argument indices), where the caller knows it, else it is searched for."""
     plain = _forms(line, partial, None)
     if highlight is None or len(plain) > 1:  # row · column = Σ = …: every form is new
         return plain
     node, wrapper = highlight
     opening, closing = wrapper.split("%s")
-    for candidate in _node_and_enclosing(line.expression, node, counts):
-        (marked,) = _forms(line, partial, (candidate, _MARK_OPEN + "%s" + _MARK_CLOSE))
+    if at is None:
+        path = path_to(line.expression, node)
+    else:
+        path = [line.expression]
+        for index in at:
+            path.append(path[-1].args[index])
+    for depth, candidate in _node_and_enclosing(line.expression, path, counts):
+        (marked,) = _forms(line, partial, (candidate, _MARK_OPEN + "%s" + _MARK_CLOSE), path[: depth + 1])
         if _MARK_OPEN not in marked or marked.replace(_MARK_OPEN, "").replace(_MARK_CLOSE, "") != plain[0]:
             continue
         before, rest = marked.split(_MARK_OPEN, 1)
@@ -134,8 +142,20 @@ def line_forms(
     return plain  # only the whole line would do: nothing worth a highlight
 
 
-def _forms(line: DisplayLine, partial: bool, highlight: tuple[sympy.Basic, str] | None) -> list[str]:
-    tex = to_latex(line.expression, partial, highlight=highlight, written=line.written, memo=line.memo)
+def _forms(
+    line: DisplayLine,
+    partial: bool,
+    highlight: tuple[sympy.Basic, str] | None,
+    highlight_path: list[sympy.Basic] | None = None,
+) -> list[str]:
+    tex = to_latex(
+        line.expression,
+        partial,
+        highlight=highlight,
+        written=line.written,
+        memo=line.memo,
+        highlight_path=highlight_path,
+    )
     first = line.steps[0]
     if isinstance(first.chain, ChainProduct) and first.path == ():
         return [*product_forms(first.chain, first.focus, partial), tex]
@@ -143,14 +163,14 @@ def _forms(line: DisplayLine, partial: bool, highlight: tuple[sympy.Basic, str] 
 
 
 def _node_and_enclosing(
-    expression: sympy.Basic, node: sympy.Basic, counts: dict[sympy.Basic, int] | None = None
-) -> list[sympy.Basic]:
-    """``node`` (found by identity) and the nodes around it, innermost first, the whole expression
-    left out — each only if it occurs once in the expression: the printer marks the first print of
-    an object, and the factor ``2`` that changed in σ'(2x + 1) · 2 is also the 2 inside σ'."""
-    path = list(reversed(path_to(expression, node)))
+    expression: sympy.Basic, path: list[sympy.Basic], counts: dict[sympy.Basic, int] | None = None
+) -> list[tuple[int, sympy.Basic]]:
+    """The last node of ``path`` (the nodes from ``expression`` down to it) and the nodes around it,
+    innermost first, each with its depth, the whole expression left out — each only if it occurs
+    once in the expression: the printer marks the first print of an object, and the factor ``2``
+    that changed in σ'(2x + 1) · 2 is also the 2 inside σ'."""
     counts = occurrences(expression) if counts is None else counts
-    return [candidate for candidate in path if candidate is not expression and counts[candidate] == 1]
+    return [(depth, path[depth]) for depth in range(len(path) - 1, 0, -1) if counts[path[depth]] == 1]
 
 
 def occurrences(expression: sympy.Basic) -> dict[sympy.Basic, int]:

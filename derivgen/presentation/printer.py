@@ -10,7 +10,7 @@ The lines of a derivation are laid out in :mod:`.lines`, matrices in :mod:`.matr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -135,8 +135,10 @@ class LectureLatexPrinter(LatexPrinter):
         highlight: tuple[sympy.Basic, str] | None = None,
         written: frozenset[sympy.Basic] = frozenset(),
         memo: PrintMemo | None = None,
+        highlight_path: Sequence[sympy.Basic] | None = None,
     ):
         super().__init__(settings or {})
+        self._highlight_path = highlight_path  # the nodes from the root down to the highlighted one, if known
         self._as_built = _AsBuilt(written, None if memo is None else memo.as_built)
         # LaTeX of subtrees, shared by the lines of one derivation (see to_latex), for these settings
         settings_key = (partial, _NOTATION.get(), repr(sorted(self._settings.items())))
@@ -148,7 +150,8 @@ class LectureLatexPrinter(LatexPrinter):
 
     def doprint(self, expr) -> str:
         if self._highlight is not None:
-            self._around_highlight = {id(node) for node in path_to(expr, self._highlight[0])}
+            path = self._highlight_path if self._highlight_path is not None else path_to(expr, self._highlight[0])
+            self._around_highlight = {id(node) for node in path}
         return super().doprint(expr)
 
     def _print(self, expr, **kwargs) -> str:
@@ -618,17 +621,26 @@ def to_latex(
     highlight: tuple[sympy.Basic, str] | None = None,
     written: frozenset[sympy.Basic] = frozenset(),
     memo: PrintMemo | None = None,
+    highlight_path: Sequence[sympy.Basic] | None = None,
 ) -> str:
     """LaTeX of an expression in the lecturer's order.  ``operator``: print a top-level
     derivative as ``d/dx f(x)`` even where it is already final (``f'(x)``).  ``highlight``:
     (a node of ``expr``, a LaTeX wrapper such as ``\\alert{%s}``).  ``written``: sums to print in
     the order the user typed them (a derivation's ``written``).  ``memo``: a :class:`PrintMemo`
     shared by the prints of one derivation's lines (same ``written``), so an untouched subtree prints
-    once, identically on every line, and a line costs what changed, not the whole tree."""
+    once, identically on every line, and a line costs what changed, not the whole tree.
+    ``highlight_path``: the nodes from ``expr`` down to the highlighted one, where the caller knows
+    them (else they are searched for)."""
     # vectors and matrices in bold, as the seed writes them
     settings = {"mat_symbol_style": "bold"}
     printer = LectureLatexPrinter(
-        settings, partial=partial, operator=expr if operator else None, highlight=highlight, written=written, memo=memo
+        settings,
+        partial=partial,
+        operator=expr if operator else None,
+        highlight=highlight,
+        written=written,
+        memo=memo,
+        highlight_path=highlight_path,
     )
     return printer.doprint(expr)
 
