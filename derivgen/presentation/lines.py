@@ -212,7 +212,8 @@ class Occurrences:
         if path is None or self._expression is not previous:
             self._counts = occurrences(expression)
         else:
-            old, new = previous, expression
+            old: sympy.Basic = previous
+            new: sympy.Basic = expression
             for index in path:  # the nodes above the change: each stands once more in its own line
                 self._add(old, -1)
                 self._add(new, 1)

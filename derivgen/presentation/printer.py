@@ -118,10 +118,14 @@ class PrintMemo:
 
     def __init__(self) -> None:
         self._latex: dict[tuple, dict[sympy.Basic, str]] = {}
+        self._signs: dict[tuple, dict[sympy.Basic, tuple[str, str]]] = {}
         self.as_built: dict[sympy.Basic, bool] = {}
 
     def latex(self, settings: tuple) -> dict[sympy.Basic, str]:
         return self._latex.setdefault(settings, {})
+
+    def signs(self, settings: tuple) -> dict[sympy.Basic, tuple[str, str]]:
+        return self._signs.setdefault(settings, {})
 
 
 class LectureLatexPrinter(LatexPrinter):
@@ -143,6 +147,7 @@ class LectureLatexPrinter(LatexPrinter):
         # LaTeX of subtrees, shared by the lines of one derivation (see to_latex), for these settings
         settings_key = (partial, _NOTATION.get(), repr(sorted(self._settings.items())))
         self._memo = None if memo is None else memo.latex(settings_key)
+        self._signs = None if memo is None else memo.signs(settings_key)  # (sign, text) of terms of sums
         self._around_highlight: set[int] = set()  # ids of the nodes holding the highlighted one
         self._partial = partial
         self._operator = operator  # a derivative to print as d/dx … even where it is final
@@ -196,22 +201,33 @@ class LectureLatexPrinter(LatexPrinter):
 
     def _terms(self, terms: list[sympy.Basic]) -> str:
         """Terms in the given order, a negated term after a minus: ``a - b + c``."""
-        tex = ""
+        pieces = []
         for i, term in enumerate(terms):
-            negated = _negated(term)
-            if negated is not None:
-                text = self._print(negated)
-                if isinstance(negated, sympy.Add) or text.startswith("-"):
-                    text = rf"\left({text}\right)"
-                sign, text = "-", text
-            else:
-                text = self._print(term)
-                if isinstance(term, sympy.Add):
-                    text = rf"\left({text}\right)"
-                sign = "-" if text.startswith("-") else "+"
-                text = text.removeprefix("-").lstrip()
-            tex += (f"{sign} " if sign == "-" else "") + text if i == 0 else f" {sign} {text}"
-        return tex
+            sign, text = self._signed(term)
+            pieces.append((f"{sign} " if sign == "-" else "") + text if i == 0 else f" {sign} {text}")
+        return "".join(pieces)
+
+    def _signed(self, term: sympy.Basic) -> tuple[str, str]:
+        """The sign and the text of a term of a sum; remembered with the LaTeX of the subtrees, since a
+        sum of N terms is printed again on each of its lines."""
+        cacheable = self._signs is not None and id(term) not in self._around_highlight and term is not self._operator
+        if cacheable and (found := self._signs.get(term)) is not None:  # type: ignore[union-attr]  # a memo
+            return found
+        negated = _negated(term)
+        if negated is not None:
+            text = self._print(negated)
+            if isinstance(negated, sympy.Add) or text.startswith("-"):
+                text = rf"\left({text}\right)"
+            sign = "-"
+        else:
+            text = self._print(term)
+            if isinstance(term, sympy.Add):
+                text = rf"\left({text}\right)"
+            sign = "-" if text.startswith("-") else "+"
+            text = text.removeprefix("-").lstrip()
+        if cacheable:
+            self._signs[term] = (sign, text)  # type: ignore[index]
+        return sign, text
 
     def _print_Mul(self, expr: sympy.Mul) -> str:
         coefficient, rest = expr.as_coeff_Mul()
