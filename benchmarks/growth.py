@@ -23,7 +23,7 @@ slope against it says whether the cost is linear in what is shown.
 
 Slopes are least-squares fits of log(time) against log(size) over the larger half of the sizes.
 
-    python benchmarks/growth.py [--family sum product chain] [--profile FAMILY]
+    python benchmarks/growth.py [--family sum product chain] [--repeat 3] [--profile FAMILY]
 """
 
 from __future__ import annotations
@@ -143,14 +143,21 @@ def slope(sizes: list[float], times: list[float]) -> float:
     return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum((x - mean_x) ** 2 for x in xs)
 
 
-def run_family(name: str) -> None:
+def best_of(text: str, repeat: int) -> dict[str, float]:
+    """The least time of each phase (and the least total) over ``repeat`` runs: others' work on a shared
+    machine only adds."""
+    runs = [measure(text) for _ in range(repeat)]
+    return {key: min(run[key] for run in runs) for key in runs[0]}
+
+
+def run_family(name: str, repeat: int = 1) -> None:
     build, sizes = FAMILIES[name]
     measure(build(2))  # warm up: the first derivation pays for imports and sympy's lazy set-up
     results = []
     print(f"\n{name}: {build(3)} …")
     print(f"{'N':>4} {'steps':>6} {'rows':>5} {'size':>7} {'derive':>8} {'checks':>8} {'print':>8} {'total':>8}  final")
     for n in sizes:
-        result = measure(build(n))
+        result = best_of(build(n), repeat)
         results.append(result)
         print(
             f"{n:4d} {result['steps']:6.0f} {result['rows']:5.0f} {result['size']:7.0f} {result['derive']:7.2f}s "
@@ -176,12 +183,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--family", nargs="+", choices=sorted(FAMILIES), default=list(FAMILIES))
     parser.add_argument("--profile", choices=sorted(FAMILIES), help="cProfile the largest size of one family")
+    parser.add_argument("--repeat", type=int, default=1, help="best of this many runs per size")
     args = parser.parse_args()
     if args.profile:
         profile(args.profile)
         return
     for name in args.family:
-        run_family(name)
+        run_family(name, args.repeat)
 
 
 if __name__ == "__main__":
