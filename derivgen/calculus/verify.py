@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import random
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import mpmath
@@ -160,9 +162,26 @@ class NumericEvaluator:
 
     def __init__(self, undefined: dict[str, Callable]):
         self.undefined = undefined
+        self._memo_env: dict | None = None
+        self._memo: dict[sympy.Basic, Any] = {}
+
+    def remember(self, env: dict[sympy.Symbol, object], memo: dict[sympy.Basic, Any]) -> None:
+        """Keep the value of every node evaluated under ``env`` (that very dict) in ``memo``: a
+        subtree standing several times (the factors of a chain rule's product share the inner
+        functions) is evaluated once.  Other environments (inside a numeric derivative, at another
+        precision) are never remembered."""
+        self._memo_env, self._memo = env, memo
 
     def value(self, expr: sympy.Basic, env: dict[sympy.Symbol, object]) -> Any:
         """An mpmath number (mpf or mpc; mpmath has no type information to name them)."""
+        if env is not self._memo_env or expr.is_Atom:
+            return self._value(expr, env)
+        found = self._memo.get(expr)
+        if found is None:
+            found = self._memo[expr] = self._value(expr, env)
+        return found
+
+    def _value(self, expr: sympy.Basic, env: dict[sympy.Symbol, object]) -> Any:
         if expr.is_Number:
             if expr.is_Rational:
                 return mpmath.mpf(expr.p) / expr.q
@@ -291,12 +310,36 @@ def _random_smooth_function(rng: random.Random, arity: int) -> Callable:
     return function
 
 
-def _undefined_functions(expressions: Sequence[sympy.Basic], rng: random.Random) -> dict[str, Callable]:
+def _undefined_functions(expressions: Sequence[sympy.Basic]) -> dict[str, Callable]:
+    """A stand-in for each undefined function, drawn from its name and arity alone: every check of a
+    derivation sees the same f (so values can be shared between them, see :func:`shared_values`)."""
     names: dict[str, int] = {}
     for expression in expressions:
         for applied in expression.atoms(AppliedUndef):
             names.setdefault(type(applied).__name__, len(applied.args))
-    return {name: _random_smooth_function(rng, arity) for name, arity in sorted(names.items())}
+    return {name: _random_smooth_function(_rng(f"{name}/{arity}"), arity) for name, arity in names.items()}
+
+
+def _rng(seed: str) -> random.Random:
+    """A generator seeded from text: the same points in every process (``hash`` of a str is not)."""
+    return random.Random(zlib.crc32(seed.encode()))
+
+
+# Values of the nodes at each check point, shared by all checks of one derivation (the engine opens
+# it): the steps are checked at the same points, so the whole-derivation check and later steps find
+# the values of unchanged subtrees there.  Keyed by the point, so a check at other points shares nothing.
+_SHARED: ContextVar[dict[tuple, dict[sympy.Basic, Any]] | None] = ContextVar("shared_values", default=None)
+
+
+@contextmanager
+def shared_values() -> Iterator[None]:
+    """Share node values between the checks inside the ``with`` block (one derivation)."""
+    token = _SHARED.set({}) if _SHARED.get() is None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _SHARED.reset(token)
 
 
 def _is_finite(value) -> bool:
@@ -323,8 +366,11 @@ def numerically_equal(left: sympy.Basic, right: sympy.Basic, symbols: Sequence[s
     used only when no real point is found.
     """
     free = sorted(set(symbols) | left.free_symbols | right.free_symbols, key=lambda s: s.name)
-    rng = random.Random(zlib.crc32(sympy.srepr(left).encode() + b"|" + sympy.srepr(right).encode()))
-    evaluator = NumericEvaluator(_undefined_functions((left, right), rng))
+    # the points depend on the variables alone (a cheap seed: srepr of both sides cost up to a fifth of
+    # the check), so the checks of one derivation meet at the same points and share values there
+    rng = _rng("|".join(f"{symbol.name}:{symbol.is_positive}" for symbol in free))
+    evaluator = NumericEvaluator(_undefined_functions((left, right)))
+    shared = _SHARED.get()
     real_points = complex_points = 0
     complex_results: list[bool] = []
     with mpmath.workdps(_DPS):
@@ -333,6 +379,8 @@ def numerically_equal(left: sympy.Basic, right: sympy.Basic, symbols: Sequence[s
             for symbol in free:
                 low, high = rng.choice(_positive_ranges() if symbol.is_positive else _RANGES)
                 env[symbol] = mpmath.mpf(rng.uniform(low, high))
+            memo = {} if shared is None else shared.setdefault(tuple(env.items()), {})
+            evaluator.remember(env, memo)
             try:
                 a = evaluator.value(left, env)
                 b = evaluator.value(right, env)
@@ -383,4 +431,4 @@ def check_equal(before: sympy.Basic, after: sympy.Basic, what: str) -> None:
         )
 
 
-__all__ = ["check_equal", "numerically_equal", "symbolically_equal"]
+__all__ = ["check_equal", "numerically_equal", "shared_values", "symbolically_equal"]

@@ -34,11 +34,11 @@ from ..input.spec import (
     Task,
     TextFrame,
 )
-from .lines import display_lines, line_forms
+from .lines import DisplayLine, Occurrences, display_lines, line_forms
 from .matrices import collect_forms, left_side, matrix_latex
 from .page_check import PageCheckError, check_rows
 from .plots import Picture, picture
-from .printer import changed_part, rule_statement, to_latex
+from .printer import changed_path, rule_statement, to_latex
 from .text import Latex, escape_text
 
 
@@ -301,20 +301,23 @@ def _rebuilt(node: sympy.Basic, args: list) -> sympy.Basic:
 def derivation_rows(derivation: DerivationResult, detail: str) -> tuple[tuple[Row, ...], str]:
     """The displayed rows of any result, part after part, and the LaTeX of the result."""
     rows: tuple[Row, ...] = ()
+    lines: list[DisplayLine] = []
     for part in derivation.parts:
         if part.collected is not None:
             rows += _collect_rows(part, detail, first_overlay=len(rows) + 1)
+            lines = []
         else:
             assert part.derivation is not None, "a part shows either lines or a collecting step"
             start = left_side(part.left, part.derivation.start, part.derivation.partial)
-            rows += _rows(part.derivation, detail, first_overlay=len(rows) + 1, lhs=start)
+            lines = display_lines(part.derivation, detail)  # grouped and printed once, for rows and answer
+            rows += _rows(part.derivation, detail, first_overlay=len(rows) + 1, lhs=start, lines=lines)
     result = derivation.result
     if isinstance(result, sympy.MatrixBase):
         return rows, matrix_latex(result, True)
     last = derivation.parts[-1].derivation
-    lines = display_lines(last, detail) if last is not None else []
     if lines:  # the boxed answer is the last line as shown: σ(x)(1 - σ(x)), not sympy's reordering of it
-        return rows, to_latex(lines[-1].expression, last.partial, written=last.written)  # type: ignore[union-attr]
+        answer = lines[-1]  # its memo holds the line's print: the same text, not printed again
+        return rows, to_latex(answer.expression, last.partial, written=answer.written, memo=answer.memo)  # type: ignore[union-attr]
     return rows, to_latex(result, written=derivation.left.written)
 
 
@@ -362,26 +365,40 @@ def _derivation(frame: DerivationFrame, deck: Deck, number: int, source: SourceM
     return presented
 
 
-def _rows(derivation: Derivation, detail: str, first_overlay: int = 1, lhs: str | None = None) -> tuple[Row, ...]:
+def _rows(
+    derivation: Derivation,
+    detail: str,
+    first_overlay: int = 1,
+    lhs: str | None = None,
+    lines: list[DisplayLine] | None = None,
+) -> tuple[Row, ...]:
     """The displayed lines of one derivation, revealed from overlay ``first_overlay`` on; ``lhs``
-    replaces the derivative written out as the left side (``(∇_x f)_i`` in index notation)."""
+    replaces the derivative written out as the left side (``(∇_x f)_i`` in index notation);
+    ``lines``: its :func:`display_lines`, where the caller has them."""
     partial = derivation.partial
     written = derivation.written
     operator = to_latex(derivation.start, partial, operator=True, written=written)
     start = Latex(lhs if lhs is not None else operator)
-    lines = display_lines(derivation, detail)
+    lines = display_lines(derivation, detail) if lines is None else lines
     if not lines:  # already final: d/dx f(x) = f'(x)
         result = Latex(to_latex(derivation.result, partial, written=written))
         return (Row(start, result, result, "", first_overlay),)
     rows: list[Row] = []
     previous, previous_tex = derivation.start, operator
     step_index = 0
+    counted = Occurrences()  # kept from line to line: each line counts only what changed
     for position, line in enumerate(lines):
         plain = line_forms(line, partial)
         last_overlay = first_overlay + len(rows) + len(plain) - 1  # the expression itself is the last form
-        changed = changed_part(previous, line.expression)
-        highlight = None if changed is None else (changed, r"\alert<%d| handout:0>{%s}" % (last_overlay, "%s"))
-        highlighted = line_forms(line, partial, highlight, previous_tex)
+        path = changed_path(previous, line.expression)
+        highlighted = plain
+        if path is not None and len(plain) == 1:
+            changed = line.expression
+            for index in path:
+                changed = changed.args[index]
+            highlight = (changed, r"\alert<%d| handout:0>{%s}" % (last_overlay, "%s"))
+            counts = counted.of(line.expression, previous, path)
+            highlighted = line_forms(line, partial, highlight, previous_tex, counts, path)
         steps = tuple(range(step_index, step_index + len(line.steps)))
         # a line with several forms (row · column = Σ = …) gets a row for each form
         for form, (tex, tex_highlighted) in enumerate(zip(plain, highlighted, strict=True)):

@@ -13,7 +13,7 @@ from ..calculus.model import ChainProduct, Derivation, Step
 from ..calculus.rules.base import COSMETIC, STRUCTURAL, TRIVIAL
 from ..options import DETAILS
 from .page_check import outside_stands_in
-from .printer import LectureLatexPrinter, path_to, to_latex
+from .printer import LectureLatexPrinter, PrintMemo, path_to, to_latex
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class DisplayLine:
     steps: tuple[Step, ...]
     written: frozenset[sympy.Basic] = frozenset()  # the derivation's sums as typed (printed in that order)
     # LaTeX of subtrees, shared by all lines of the derivation: unchanged parts print once, identically
-    memo: dict[sympy.Basic, str] = field(default_factory=dict, compare=False, repr=False)
+    memo: PrintMemo = field(default_factory=PrintMemo, compare=False, repr=False)
     # how many of the last steps changed nothing a reader can see (-(2x) to -2x): they name nothing
     unseen: int = 0
 
@@ -77,7 +77,7 @@ def display_lines(derivation: Derivation, detail: str = "normal") -> list[Displa
             groups.append([step])
         else:
             groups[-1].append(step)
-    memo: dict[sympy.Basic, str] = {}
+    memo = PrintMemo()
     lines: list[DisplayLine] = []
     for group in groups:
         line = DisplayLine(tuple(group), derivation.written, memo)
@@ -105,6 +105,8 @@ def line_forms(
     partial: bool = False,
     highlight: tuple[sympy.Basic, str] | None = None,
     previous: str | None = None,
+    counts: dict[sympy.Basic, int] | None = None,
+    at: tuple[int, ...] | None = None,
 ) -> list[str]:
     """The right-hand side(s) of a displayed line.  A line made by the multivariate chain rule on
     the whole expression first shows the seed's row·column product (and Σ form).
@@ -114,14 +116,23 @@ def line_forms(
     its wrapper is the plain line, character for character, and (b) the text outside the highlight
     stands in ``previous`` (the plain line before).  Where marking the node would break them (a
     factor losing its ``\\cdot`` or its brackets, a product now printed as a fraction), the smallest
-    enclosing node that keeps them is marked instead; where only the whole line would, nothing is."""
+    enclosing node that keeps them is marked instead; where only the whole line would, nothing is.
+    ``counts``: the :func:`occurrences` in the line's expression, where the caller keeps them
+    (:class:`Occurrences`), else counted here; ``at``: where the highlighted node stands in it
+    (argument indices), where the caller knows it, else it is searched for."""
     plain = _forms(line, partial, None)
     if highlight is None or len(plain) > 1:  # row · column = Σ = …: every form is new
         return plain
     node, wrapper = highlight
     opening, closing = wrapper.split("%s")
-    for candidate in _node_and_enclosing(line.expression, node):
-        (marked,) = _forms(line, partial, (candidate, _MARK_OPEN + "%s" + _MARK_CLOSE))
+    if at is None:
+        path = path_to(line.expression, node)
+    else:
+        path = [line.expression]
+        for index in at:
+            path.append(path[-1].args[index])
+    for depth, candidate in _node_and_enclosing(line.expression, path, counts):
+        (marked,) = _forms(line, partial, (candidate, _MARK_OPEN + "%s" + _MARK_CLOSE), path[: depth + 1])
         if _MARK_OPEN not in marked or marked.replace(_MARK_OPEN, "").replace(_MARK_CLOSE, "") != plain[0]:
             continue
         before, rest = marked.split(_MARK_OPEN, 1)
@@ -131,23 +142,95 @@ def line_forms(
     return plain  # only the whole line would do: nothing worth a highlight
 
 
-def _forms(line: DisplayLine, partial: bool, highlight: tuple[sympy.Basic, str] | None) -> list[str]:
-    tex = to_latex(line.expression, partial, highlight=highlight, written=line.written, memo=line.memo)
+def _forms(
+    line: DisplayLine,
+    partial: bool,
+    highlight: tuple[sympy.Basic, str] | None,
+    highlight_path: list[sympy.Basic] | None = None,
+) -> list[str]:
+    tex = to_latex(
+        line.expression,
+        partial,
+        highlight=highlight,
+        written=line.written,
+        memo=line.memo,
+        highlight_path=highlight_path,
+    )
     first = line.steps[0]
     if isinstance(first.chain, ChainProduct) and first.path == ():
         return [*product_forms(first.chain, first.focus, partial), tex]
     return [tex]
 
 
-def _node_and_enclosing(expression: sympy.Basic, node: sympy.Basic) -> list[sympy.Basic]:
-    """``node`` (found by identity) and the nodes around it, innermost first, the whole expression
-    left out — each only if it occurs once in the expression: the printer marks the first print of
-    an object, and the factor ``2`` that changed in σ'(2x + 1) · 2 is also the 2 inside σ'."""
-    path = list(reversed(path_to(expression, node)))
-    counts: dict[sympy.Basic, int] = {}
-    for sub in sympy.preorder_traversal(expression):
-        counts[sub] = counts.get(sub, 0) + 1
-    return [candidate for candidate in path if candidate is not expression and counts[candidate] == 1]
+def _node_and_enclosing(
+    expression: sympy.Basic, path: list[sympy.Basic], counts: dict[sympy.Basic, int] | None = None
+) -> list[tuple[int, sympy.Basic]]:
+    """The last node of ``path`` (the nodes from ``expression`` down to it) and the nodes around it,
+    innermost first, each with its depth, the whole expression left out — each only if it occurs
+    once in the expression: the printer marks the first print of an object, and the factor ``2``
+    that changed in σ'(2x + 1) · 2 is also the 2 inside σ'."""
+    counts = occurrences(expression) if counts is None else counts
+    return [(depth, path[depth]) for depth in range(len(path) - 1, 0, -1) if counts[path[depth]] == 1]
+
+
+def occurrences(expression: sympy.Basic) -> dict[sympy.Basic, int]:
+    """How often each sub-expression stands in ``expression`` (as ``preorder_traversal`` would count
+    it), counted over the distinct sub-expressions: a chain rule's factors share the inner function,
+    so the tree is as large as the square of its distinct nodes."""
+    order: list[sympy.Basic] = []  # every distinct node after all nodes below it
+    seen: set[sympy.Basic] = set()
+    stack: list[tuple[sympy.Basic, bool]] = [(expression, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((arg, False) for arg in node.args if arg not in seen)
+    counts = dict.fromkeys(order, 0)
+    counts[expression] = 1
+    for node in reversed(order):  # parents before their arguments
+        for arg in node.args:
+            counts[arg] += counts[node]
+    return counts
+
+
+class Occurrences:
+    """The :func:`occurrences` of successive lines, each line's made from the line before's by what
+    changed: the old changed part (and the nodes above it) out, the new one in.  A line then costs
+    the size of its change, not of the whole expression (N terms of N factors for a product)."""
+
+    def __init__(self) -> None:
+        self._expression: sympy.Basic | None = None
+        self._counts: dict[sympy.Basic, int] = {}
+
+    def of(self, expression: sympy.Basic, previous: sympy.Basic, path: tuple[int, ...] | None) -> dict:
+        """The counts of ``expression``, which is ``previous`` changed at ``path`` (or anywhere: None)."""
+        if path is None or self._expression is not previous:
+            self._counts = occurrences(expression)
+        else:
+            old: sympy.Basic = previous
+            new: sympy.Basic = expression
+            for index in path:  # the nodes above the change: each stands once more in its own line
+                self._add(old, -1)
+                self._add(new, 1)
+                old, new = old.args[index], new.args[index]
+            for node, count in occurrences(old).items():
+                self._add(node, -count)
+            for node, count in occurrences(new).items():
+                self._add(node, count)
+        self._expression = expression
+        return self._counts
+
+    def _add(self, node: sympy.Basic, count: int) -> None:
+        total = self._counts.get(node, 0) + count
+        if total:
+            self._counts[node] = total
+        else:
+            del self._counts[node]
 
 
 def line_latex(line: DisplayLine, partial: bool = False, highlight: tuple[sympy.Basic, str] | None = None) -> str:

@@ -17,8 +17,11 @@ from typing import Protocol
 from ..errors import DerivgenError
 
 _ALERT = re.compile(r"\\alert<[^>]*>\{")
+_BRACES = re.compile(r"\\.|[{}]", re.DOTALL)  # the tokens that open or close a group, escapes skipped
 # brackets that may open just before the change or close just after it: the change put them there
-_OPENING = re.compile(r"(?:\s|\\left\(|\\left\[|\\left\\\{|\\left\.|\(|\[|\{|\\bigl\()*$")
+# (the opening ones are stripped from the end, longest first: a regex anchored at the end is tried
+# at every position of the line, and the lines of a long derivation are long)
+_OPENING = (r"\left\{", r"\left(", r"\left[", r"\left.", r"\bigl(", "(", "[", "{")
 _CLOSING = re.compile(r"^(?:\s|\\right\)|\\right\]|\\right\\\}|\\right\.|\)|\]|\}|\\bigr\))*")
 
 
@@ -39,16 +42,14 @@ def split_highlight(text: str) -> tuple[str, str, str] | None:
     match = _ALERT.search(text)
     if match is None:
         return None
-    depth, position = 1, match.end()
-    while depth:
-        if position >= len(text):
-            raise PageCheckError(f"an unclosed highlight in {text!r}")
-        character = text[position]
-        if character == "\\":
-            position += 2  # an escaped brace \{ or \} is text, not a group
-            continue
-        depth += {"{": 1, "}": -1}.get(character, 0)
-        position += 1
+    depth = 1
+    for brace in _BRACES.finditer(text, match.end()):  # an escaped brace \{ or \} is text, not a group
+        depth += {"{": 1, "}": -1}.get(brace.group(), 0)
+        if depth == 0:
+            position = brace.end()
+            break
+    else:
+        raise PageCheckError(f"an unclosed highlight in {text!r}")
     return text[: match.start()], text[match.end() : position - 1], text[position:]
 
 
@@ -65,9 +66,22 @@ def without_highlight(text: str) -> str:
 def outside_stands_in(before: str, after: str, previous: str) -> bool:
     """Invariant (b) for a line ``before ⟨change⟩ after``: ``before`` begins the previous line and
     ``after`` ends it, without overlapping, brackets around the change aside."""
-    before = before[: _OPENING.search(before).start()]  # type: ignore[union-attr]  # the pattern always matches
+    before = _without_opening(before)
     after = after[_CLOSING.match(after).end() :]  # type: ignore[union-attr]
     return previous.startswith(before) and previous.endswith(after) and len(before) + len(after) <= len(previous)
+
+
+def _without_opening(text: str) -> str:
+    """``text`` without the brackets (and spaces) that open at its end."""
+    while True:
+        stripped = text.rstrip()
+        for opening in _OPENING:
+            if stripped.endswith(opening):
+                stripped = stripped[: -len(opening)]
+                break
+        else:
+            return stripped
+        text = stripped
 
 
 def row_problem(row: CheckedRow, previous: str | None) -> str | None:

@@ -10,7 +10,7 @@ The lines of a derivation are laid out in :mod:`.lines`, matrices in :mod:`.matr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -47,14 +47,23 @@ class _AsBuilt:
     """Decides, once per printed expression, which nodes keep the order a rule gave them — or the
     user: a sum in ``written`` (typed ``1 + e^x``) keeps its order though sympy's would differ."""
 
-    def __init__(self, written: frozenset[sympy.Basic] = frozenset()) -> None:
+    def __init__(self, written: frozenset[sympy.Basic] = frozenset(), shared: dict | None = None) -> None:
         self._memo: dict[int, bool] = {}
         self._written = written
+        # decisions by node (they depend on the node and ``written`` alone), kept across the prints of one
+        # derivation's lines: deciding a node looks at its whole subtree, and evaluates every sum in it
+        self._shared = shared
 
     def __call__(self, node: sympy.Basic) -> bool:
         key = id(node)
         if key not in self._memo:
-            self._memo[key] = self._as_built(node)
+            if self._shared is None:
+                self._memo[key] = self._as_built(node)
+            else:
+                found = self._shared.get(node)
+                if found is None:
+                    found = self._shared[node] = self._as_built(node)
+                self._memo[key] = found
         return self._memo[key]
 
     def _as_built(self, node: sympy.Basic) -> bool:
@@ -67,11 +76,12 @@ class _AsBuilt:
             return True
         if isinstance(node, sympy.Add | Mul | Pow):
             try:
-                return node.func(*node.args) != node
+                evaluated = node.func(*node.args)
+                # hashes first: they are kept, where == compares two deep trees argument by argument
+                return hash(evaluated) != hash(node) or evaluated != node
             except (TypeError, ValueError):
                 return True
         return False
-
 
     def keep_written_difference(self, limit: sympy.Limit) -> None:
         """In lim (f(x + h) − f(x))/h the difference reads as written, f(x + h) first, even where
@@ -101,6 +111,23 @@ def _argument_name(argument: sympy.Basic) -> sympy.Symbol:
     return sympy.Symbol(argument.func.__name__) if isinstance(argument, AppliedUndef) else argument
 
 
+class PrintMemo:
+    """What the prints of one derivation's lines share: the LaTeX of every subtree printed, per printer
+    settings (``partial``, the deck's notation: a node prints the same only under the same ones), and
+    the as-built decisions.  Made for one derivation (``written`` fixed) and dropped with its lines."""
+
+    def __init__(self) -> None:
+        self._latex: dict[tuple, dict[sympy.Basic, str]] = {}
+        self._signs: dict[tuple, dict[sympy.Basic, tuple[str, str]]] = {}
+        self.as_built: dict[sympy.Basic, bool] = {}
+
+    def latex(self, settings: tuple) -> dict[sympy.Basic, str]:
+        return self._latex.setdefault(settings, {})
+
+    def signs(self, settings: tuple) -> dict[sympy.Basic, tuple[str, str]]:
+        return self._signs.setdefault(settings, {})
+
+
 class LectureLatexPrinter(LatexPrinter):
     """LaTeX that keeps rule-built products and sums in the order the rule wrote them."""
 
@@ -111,11 +138,16 @@ class LectureLatexPrinter(LatexPrinter):
         operator: sympy.Basic = None,
         highlight: tuple[sympy.Basic, str] | None = None,
         written: frozenset[sympy.Basic] = frozenset(),
-        memo: dict[sympy.Basic, str] | None = None,
+        memo: PrintMemo | None = None,
+        highlight_path: Sequence[sympy.Basic] | None = None,
     ):
         super().__init__(settings or {})
-        self._as_built = _AsBuilt(written)
-        self._memo = memo  # LaTeX of subtrees, shared by the lines of one derivation (see to_latex)
+        self._highlight_path = highlight_path  # the nodes from the root down to the highlighted one, if known
+        self._as_built = _AsBuilt(written, None if memo is None else memo.as_built)
+        # LaTeX of subtrees, shared by the lines of one derivation (see to_latex), for these settings
+        settings_key = (partial, _NOTATION.get(), repr(sorted(self._settings.items())))
+        self._memo = None if memo is None else memo.latex(settings_key)
+        self._signs = None if memo is None else memo.signs(settings_key)  # (sign, text) of terms of sums
         self._around_highlight: set[int] = set()  # ids of the nodes holding the highlighted one
         self._partial = partial
         self._operator = operator  # a derivative to print as d/dx … even where it is final
@@ -123,7 +155,8 @@ class LectureLatexPrinter(LatexPrinter):
 
     def doprint(self, expr) -> str:
         if self._highlight is not None:
-            self._around_highlight = {id(node) for node in path_to(expr, self._highlight[0])}
+            path = self._highlight_path if self._highlight_path is not None else path_to(expr, self._highlight[0])
+            self._around_highlight = {id(node) for node in path}
         return super().doprint(expr)
 
     def _print(self, expr, **kwargs) -> str:
@@ -168,22 +201,33 @@ class LectureLatexPrinter(LatexPrinter):
 
     def _terms(self, terms: list[sympy.Basic]) -> str:
         """Terms in the given order, a negated term after a minus: ``a - b + c``."""
-        tex = ""
+        pieces = []
         for i, term in enumerate(terms):
-            negated = _negated(term)
-            if negated is not None:
-                text = self._print(negated)
-                if isinstance(negated, sympy.Add) or text.startswith("-"):
-                    text = rf"\left({text}\right)"
-                sign, text = "-", text
-            else:
-                text = self._print(term)
-                if isinstance(term, sympy.Add):
-                    text = rf"\left({text}\right)"
-                sign = "-" if text.startswith("-") else "+"
-                text = text.removeprefix("-").lstrip()
-            tex += (f"{sign} " if sign == "-" else "") + text if i == 0 else f" {sign} {text}"
-        return tex
+            sign, text = self._signed(term)
+            pieces.append((f"{sign} " if sign == "-" else "") + text if i == 0 else f" {sign} {text}")
+        return "".join(pieces)
+
+    def _signed(self, term: sympy.Basic) -> tuple[str, str]:
+        """The sign and the text of a term of a sum; remembered with the LaTeX of the subtrees, since a
+        sum of N terms is printed again on each of its lines."""
+        cacheable = self._signs is not None and id(term) not in self._around_highlight and term is not self._operator
+        if cacheable and (found := self._signs.get(term)) is not None:  # type: ignore[union-attr]  # a memo
+            return found
+        negated = _negated(term)
+        if negated is not None:
+            text = self._print(negated)
+            if isinstance(negated, sympy.Add) or text.startswith("-"):
+                text = rf"\left({text}\right)"
+            sign = "-"
+        else:
+            text = self._print(term)
+            if isinstance(term, sympy.Add):
+                text = rf"\left({text}\right)"
+            sign = "-" if text.startswith("-") else "+"
+            text = text.removeprefix("-").lstrip()
+        if cacheable:
+            self._signs[term] = (sign, text)  # type: ignore[index]
+        return sign, text
 
     def _print_Mul(self, expr: sympy.Mul) -> str:
         coefficient, rest = expr.as_coeff_Mul()
@@ -360,14 +404,20 @@ class LectureLatexPrinter(LatexPrinter):
         return r"{}'\left({}\right)".format(self._print(sympy.Symbol(function.__name__)), ", ".join(arguments))
 
 
-def path_to(root: sympy.Basic, node: sympy.Basic) -> list[sympy.Basic]:
-    """The nodes from ``root`` down to ``node`` (found by identity), or [] where it is not inside."""
+def path_to(root: sympy.Basic, node: sympy.Basic, _without: set[int] | None = None) -> list[sympy.Basic]:
+    """The nodes from ``root`` down to ``node`` (found by identity), or [] where it is not inside.
+    A subtree shared by several parents (the inner function in every factor of a chain rule) is
+    searched once: ``_without`` holds the ids of those known not to hold ``node``."""
+    without = set() if _without is None else _without
     if root is node:
         return [root]
     for argument in root.args:
-        found = path_to(argument, node)
+        if id(argument) in without:
+            continue
+        found = path_to(argument, node, without)
         if found:
             return [root, *found]
+    without.add(id(root))
     return []
 
 
@@ -586,18 +636,27 @@ def to_latex(
     operator: bool = False,
     highlight: tuple[sympy.Basic, str] | None = None,
     written: frozenset[sympy.Basic] = frozenset(),
-    memo: dict[sympy.Basic, str] | None = None,
+    memo: PrintMemo | None = None,
+    highlight_path: Sequence[sympy.Basic] | None = None,
 ) -> str:
     """LaTeX of an expression in the lecturer's order.  ``operator``: print a top-level
     derivative as ``d/dx f(x)`` even where it is already final (``f'(x)``).  ``highlight``:
     (a node of ``expr``, a LaTeX wrapper such as ``\\alert{%s}``).  ``written``: sums to print in
-    the order the user typed them (a derivation's ``written``).  ``memo``: a dict shared by the
-    prints of one derivation's lines (same ``partial`` and ``written``), so an untouched subtree
-    prints once, identically on every line, and a line costs what changed, not the whole tree."""
+    the order the user typed them (a derivation's ``written``).  ``memo``: a :class:`PrintMemo`
+    shared by the prints of one derivation's lines (same ``written``), so an untouched subtree prints
+    once, identically on every line, and a line costs what changed, not the whole tree.
+    ``highlight_path``: the nodes from ``expr`` down to the highlighted one, where the caller knows
+    them (else they are searched for)."""
     # vectors and matrices in bold, as the seed writes them
     settings = {"mat_symbol_style": "bold"}
     printer = LectureLatexPrinter(
-        settings, partial=partial, operator=expr if operator else None, highlight=highlight, written=written, memo=memo
+        settings,
+        partial=partial,
+        operator=expr if operator else None,
+        highlight=highlight,
+        written=written,
+        memo=memo,
+        highlight_path=highlight_path,
     )
     return printer.doprint(expr)
 
@@ -605,16 +664,31 @@ def to_latex(
 def changed_part(before: sympy.Basic, after: sympy.Basic) -> sympy.Basic | None:
     """The smallest sub-expression of ``after`` holding everything that differs from ``before``;
     None when nothing changed or the whole expression did (nothing worth highlighting)."""
-    path_node = None
-    while before != after:
+    path = changed_path(before, after)
+    if path is None:
+        return None
+    for index in path:
+        after = after.args[index]
+    return after
+
+
+def changed_path(before: sympy.Basic, after: sympy.Basic) -> tuple[int, ...] | None:
+    """Where :func:`changed_part` stands in ``after`` (argument indices); None as there."""
+    path: tuple[int, ...] = ()
+    while _differs(before, after):
         if type(before) is not type(after) or before.is_Atom or len(before.args) != len(after.args):
-            return path_node
-        differing = [i for i, (a, b) in enumerate(zip(before.args, after.args, strict=True)) if a != b]
+            break
+        differing = [i for i, (a, b) in enumerate(zip(before.args, after.args, strict=True)) if _differs(a, b)]
         if len(differing) != 1:
-            return path_node
+            break
         before, after = before.args[differing[0]], after.args[differing[0]]
-        path_node = after
-    return None
+        path = (*path, differing[0])
+    return path or None  # () when nothing changed, or the whole expression did
+
+
+def _differs(a: sympy.Basic, b: sympy.Basic) -> bool:
+    """``a != b``, the same object and then the kept hashes first: == compares deep trees."""
+    return a is not b and (hash(a) != hash(b) or a != b)
 
 
 def to_text(expr: sympy.Basic, operator: bool = False, written: frozenset[sympy.Basic] = frozenset()) -> str:
