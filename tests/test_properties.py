@@ -7,8 +7,10 @@ derivgen's input syntax (tests/strategies.py), the way a lecturer types them.
 
 from __future__ import annotations
 
+import cmath
 from collections import Counter
 
+import mpmath
 import pytest
 import sympy
 from hypothesis import HealthCheck, assume, event, given, settings
@@ -98,6 +100,26 @@ def _nested_undefined(expr: sympy.Expr) -> bool:
 TRIVIAL_RULES = {"constant", "identity"}
 
 
+def is_the_derivative(derived: sympy.Expr, truth: sympy.Expr, function: sympy.Expr) -> bool:
+    """``derived`` equals sympy's derivative ``truth`` of ``function``; where sympy has no value at all
+    (``(x - x)**x`` evaluates to ``0**x``, whose derivative sympy writes as ``0**x*log(0)``, nan),
+    it equals mpmath's numerical derivative of ``function`` at real points where that is defined."""
+    if not truth.has(sympy.nan, sympy.zoo):
+        return same_function(derived, truth)
+    defined = 0
+    for point in (0.37, 0.81, 1.3, 2.2, 3.1):
+        try:
+            numeric = complex(mpmath.diff(lambda t: complex(function.subs(X, t).evalf(30)), point))
+        except (ValueError, TypeError, ZeroDivisionError):
+            continue
+        if not cmath.isfinite(numeric):
+            continue
+        defined += 1
+        if abs(complex(derived.subs(X, point).evalf(30)) - numeric) > 1e-6 * (1 + abs(numeric)):
+            return False
+    return defined > 0
+
+
 @pytest.mark.slow
 def test_written_expressions_reach_the_rules_and_match_sympy():
     """Whole trees typed as text: the result equals sympy.diff of the tree built directly in
@@ -114,10 +136,10 @@ def test_written_expressions_reach_the_rules_and_match_sympy():
         counts["inputs"] += 1
         derivation = derive(written.text, "x")
         truth = sympy.diff(written.expr, X)
-        assert same_function(derivation.result, truth), written.text
+        assert is_the_derivative(derivation.result, truth, written.expr), written.text
         # every line of the trace, worked out by sympy, is the same derivative (not only the last)
         for step in derivation.steps[:: max(1, len(derivation.steps) // 3)]:
-            assert same_function(step.after.doit(), truth), (written.text, step.rule)
+            assert is_the_derivative(step.after.doit(), truth, written.expr), (written.text, step.rule)
         rules = {step.rule for step in derivation.steps if not step.is_tidy} - TRIVIAL_RULES
         if rules:
             counts["reached the rules"] += 1
