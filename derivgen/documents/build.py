@@ -205,8 +205,9 @@ def _unchanged(path: Path, content: bytes) -> bool:
 
 def _compile_kept(tex: str, out_dir: Path, name: str, timeout: float, files: dict[str, bytes]):
     """``tex`` compiled in the deck's kept build folder for this output (``name``: its file stem)."""
-    with kept_folder(out_dir, _job_name(name, files)) as folder:
-        return compile_tex(tex, name, timeout, files, folder=folder)
+    job = _job_name(name, files)
+    with kept_folder(out_dir, job) as folder:
+        return compile_tex(tex, job, timeout, files, folder=folder)
 
 
 def _lay_out(

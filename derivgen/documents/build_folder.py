@@ -1,9 +1,10 @@
 """The kept TeX build folder of a deck and format: ``<output>/.derivgen-build/<deck>-<format>/``.
 
 latexmk keeps its aux and fdb files there between builds, so it runs only the passes a change needs
-(one pdflatex run when the aux files come out unchanged) instead of two from a fresh folder.  TeX runs
-in it exactly as in a temporary folder (:func:`.compile.compile_tex`: bubblewrap binds only this
-folder, ``openin_any=p``, the guard).
+(one pdflatex run when the aux files come out unchanged) instead of two from a fresh folder.  TeX never
+runs in it: :func:`.compile.compile_tex` copies its files into the temporary build folder of the run
+(sandboxed as every run: bubblewrap binds only that folder, ``openin_any=p``, the guard, the owner
+file and the removal of a killed run's folder) and copies TeX's files back after a successful run.
 
 The folder is derivgen's, not the user's: it is trusted only while it holds exactly the files the last
 successful run left, as recorded beside it (``<name>.manifest.json``: name, size and SHA-256 of each):

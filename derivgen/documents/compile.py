@@ -99,7 +99,9 @@ def compile_tex(
     The caller passes bytes, not paths, so what is compiled is exactly what it fingerprinted.
     ``single_pass``: one pdflatex run (a document that only writes to its log needs no second).
     ``folder``: a kept build folder (:func:`.build_folder.kept_folder`, locked and checked by the
-    caller) instead of a temporary one: latexmk finds its aux files there and reruns only what changed.
+    caller): its files are copied into the temporary build folder before the run, and TeX's files back
+    after a successful one, so latexmk finds its aux and fdb files and reruns only what changed, while
+    TeX itself still runs in a temporary folder of this process, as every run does.
     """
     del name  # the job name is fixed; callers still say what they compile
     extra = dict(files or {})
@@ -113,11 +115,10 @@ def compile_tex(
     install_signal_handlers()
     remove_stale_folders()
     with contextlib.ExitStack() as stack:
-        if folder is None:
-            build = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=TEMP_PREFIX)))
-            (build / OWNER_FILE).write_text(f"{os.getpid()}\n")
-        else:
-            build = folder
+        build = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=TEMP_PREFIX)))
+        (build / OWNER_FILE).write_text(f"{os.getpid()}\n")
+        if folder is not None:
+            _copy_files(folder, build)
         for file_name, content in extra.items():
             _write_if_changed(build / file_name, content)
         _write_if_changed(build / GUARD_FILE, _GUARD)
@@ -147,7 +148,19 @@ def compile_tex(
             raise _error_from_log(log)
         said.seek(0)
         passes = len(_PDFLATEX_RUN.findall(said.read(LOG_CAP).decode("utf-8", errors="replace")))
+        if folder is not None:
+            for kept in folder.iterdir():
+                kept.unlink()
+            _copy_files(build, folder, leave_out=OWNER_FILE)
         return CompileResult(pdf_path.read_bytes(), log, passes)
+
+
+def _copy_files(source: Path, target: Path, leave_out: str = "") -> None:
+    """Every plain file of ``source`` into ``target``, with its times (latexmk compares them); never
+    through a link.  Anything else there (a folder TeX made) stays behind: the kept folder has only files."""
+    for path in source.iterdir():
+        if path.name != leave_out and path.is_file() and not path.is_symlink():
+            shutil.copy2(path, target / path.name, follow_symlinks=False)
 
 
 def _write_if_changed(path: Path, content: bytes) -> None:
