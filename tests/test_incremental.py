@@ -240,6 +240,34 @@ def test_measuring_some_frames_gives_their_sizes_as_measuring_all(tmp_path):
     assert alone[4] == everything[4]
 
 
+def png(red: int) -> bytes:
+    """A 1×1 PNG of the given red (written here: two logos that differ only in their pixels)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(bytes([0, red, 0, 0]))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+@needs_tex
+@pytest.mark.slow
+def test_a_logo_changed_in_place_is_compiled_again(tmp_path):
+    """The .tex names logo.png and stays the same: the PDF is made from the logo's bytes too."""
+    (tmp_path / "logo.png").write_bytes(png(10))
+    path, out = write(tmp_path, DECK.replace("frames:\n", "logo: logo.png\nframes:\n")), tmp_path / "out"
+    build_deck(path, out, formats=("slides",))
+    tex = (out / "deck.tex").read_bytes()
+    (tmp_path / "logo.png").write_bytes(png(250))
+    result = build_deck(path, out, formats=("slides",))
+    assert (out / "deck.tex").read_bytes() == tex
+    assert result.derived == () and result.compiled == ("slides",)
+    assert build_deck(path, out, formats=("slides",)).skipped
+
+
 @needs_tex
 @pytest.mark.slow
 def test_the_kept_build_folder_makes_one_pass_where_the_aux_files_stay(tmp_path):

@@ -127,6 +127,7 @@ def test_any_deck_file_name_builds(tmp_path, name, monkeypatch):
 
 class _Fake:
     pdf = b"%PDF-1.5 fake"
+    passes = 1
 
 
 @pytest.mark.slow

@@ -139,7 +139,8 @@ def build_deck(
         if _unchanged(tex_path, files[tex_path]):
             files.pop(tex_path)  # already there: not touched (its time stays, nothing reloads)
         pdf_path = tex_path.with_suffix(".pdf")
-        if not tex_only and not (pdf_path.exists() and compiled_before.get(pdf_path.name) == _tex_hash(tex.encode())):
+        made_from = compiled_before.get(pdf_path.name)
+        if not tex_only and not (pdf_path.exists() and made_from == _deck_source_hash(tex, extra)):
             to_compile.append(fmt)
     passes: dict[str, int] = {}
     if to_compile:
@@ -156,7 +157,7 @@ def build_deck(
                     raise BuildError(_explain(error, deck_path, fmt, sources[fmt], frames)) from None
                 pdf_path = out_dir / f"{stem}{FORMATS[fmt][1]}.pdf"
                 files[pdf_path] = result.pdf
-                compiled_from[pdf_path.name] = _tex_hash(sources[fmt].encode())
+                compiled_from[pdf_path.name] = _deck_source_hash(sources[fmt], extra)
                 passes[fmt] = result.passes
     elif not tex_only:
         report(f"{deck_path}: every .tex as before: TeX not run")
@@ -331,6 +332,15 @@ def _updated_cache(out_dir: Path, **sections: dict[str, str]) -> bytes:
 
 def _tex_hash(tex: bytes) -> str:
     return hashlib.sha256(tex).hexdigest()
+
+
+def _deck_source_hash(tex: str, files: dict[str, bytes]) -> str:
+    """What a deck's PDF is made from: its .tex and the files beside it (a logo changed in place
+    leaves the .tex as it was)."""
+    digest = hashlib.sha256(tex.encode())
+    for name in sorted(files):
+        digest.update(b"\0" + name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return digest.hexdigest()
 
 
 def _write_all(out_dir: Path, files: dict[Path, bytes]) -> None:
