@@ -420,6 +420,13 @@ class Watcher:
             self.process.wait()
 
 
+def save(path: Path, text: str) -> None:
+    """Save as editors do: a new file renamed over the old one (never a half-written deck)."""
+    partial = path.with_name(path.name + ".new")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
 def _watch_session(tmp_path: Path, tex_only: bool) -> None:
     path, out = write(tmp_path, DECK), tmp_path / "out"
     watcher = Watcher(path, out, *(["--tex-only"] if tex_only else []))
@@ -428,19 +435,20 @@ def _watch_session(tmp_path: Path, tex_only: bool) -> None:
         watcher.wait_for("watching")
         assert "re-derived frames 1, 2, 3, 4 of 4" in "\n".join(watcher.lines)
         first = made.read_bytes()
-        path.write_text(DECK.replace("sinh(x**2)", "atan(x**3)"))  # a save
+        save(path, DECK.replace("sinh(x**2)", "atan(x**3)"))
         watcher.wait_for("built in", count=2)
         assert any("re-derived frame 2 of 4; 3 from cache" in line for line in watcher.lines)
         rebuilt = made.read_bytes()
         assert rebuilt != first
         text = (out / "deck.tex").read_text() if tex_only else pdf_text(made)
         assert ("atan" in text or "arctan" in text) and "sinh" not in text
-        path.write_text(DECK.replace("sinh(x**2)", "sinh(x**2"))  # broken
-        watcher.wait_for("derivgen: error:")
-        error = next(line for line in watcher.lines if "derivgen: error:" in line)
+        errors = sum("derivgen: error:" in line for line in watcher.lines)
+        save(path, DECK.replace("sinh(x**2)", "sinh(x**2"))  # broken
+        watcher.wait_for("derivgen: error:", count=errors + 1)
+        error = [line for line in watcher.lines if "derivgen: error:" in line][-1]
         assert "deck.yaml" in error and "Traceback" not in "\n".join(watcher.lines)
         assert made.read_bytes() == rebuilt  # the last good file is kept
-        path.write_text(DECK)  # fixed again: watching went on
+        save(path, DECK)  # fixed again: watching went on
         watcher.wait_for("built in", count=3)
         assert watcher.stop() == 0
     finally:

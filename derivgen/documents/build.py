@@ -154,6 +154,8 @@ def build_deck(
                 try:
                     result = future.result()
                 except TexError as error:
+                    # the frames derived are right whatever TeX said: the next save derives only what it changes
+                    _write_all(out_dir, {cache.path: cache.content(entries, sizes)})
                     raise BuildError(_explain(error, deck_path, fmt, sources[fmt], frames)) from None
                 pdf_path = out_dir / f"{stem}{FORMATS[fmt][1]}.pdf"
                 files[pdf_path] = result.pdf
