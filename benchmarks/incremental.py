@@ -79,7 +79,7 @@ def run(source: Path, size: int) -> dict[str, tuple[float, BuildResult]]:
             path.write_text(yaml.safe_dump(deck, sort_keys=False, allow_unicode=True))
 
         def build() -> BuildResult:
-            return build_deck(path, out, formats=("slides",))
+            return build_deck(path, out, formats=("slides",), timeout=900)  # 200 frames: minutes of TeX
 
         save()
         figures["full"] = timed(build)

@@ -85,7 +85,7 @@ def build_deck(
 
     Incremental (README, "Incremental builds and watch"): only the frames whose key changed are
     derived and measured again (:mod:`.frame_cache`), a format whose .tex is what made its PDF is not
-    compiled, and TeX runs in a kept build folder per format (:mod:`.build_folder`).  ``force``: all anew.
+    compiled, and latexmk's files are kept per format (:mod:`.build_folder`).  ``force``: all anew.
     ``trust_latex``: the deck's raw LaTeX is not checked against the allow-list (the lecturer's own file).
     """
     deck_path, out_dir = Path(deck_path), Path(out_dir)
