@@ -297,39 +297,55 @@ def rules_command() -> None:
         click.echo(f"{rule.id:28} {rule.label:32} {rule_statement(rule)}")
 
 
+def _deck_options(command: Callable) -> Callable:
+    """The options of a deck build, shared by build and watch."""
+    options = [
+        click.option(
+            "-o",
+            "--output",
+            "out_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("output"),
+            show_default=True,
+            help="Folder for the PDFs and their .tex.",
+        ),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(FORMAT_CHOICES),
+            default="all",
+            show_default=True,
+            help="slides; handout (one frame a page, and two a page on A4); notes (an article); all.",
+        ),
+        click.option(
+            "--templates",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Folder of templates that override the built-in ones of the same name.",
+        ),
+        click.option("--tex-only", is_flag=True, help="Write the .tex files, do not run TeX."),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(1, 3600),
+            default=120,
+            show_default=True,
+            help="Seconds TeX may take for one document.",
+        ),
+        click.option(
+            "--trust-latex",
+            is_flag=True,
+            help="Decks: typeset latex: and formulas: as written, without the allow-list of commands "
+            "(only for your own files: raw LaTeX can then do anything TeX can; see README, Threat model).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command("build")
 @click.argument("decks", nargs=-1, required=True, metavar="FILE...", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("output"),
-    show_default=True,
-    help="Folder for the PDFs and their .tex.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMAT_CHOICES),
-    default="all",
-    show_default=True,
-    help="slides; handout (one frame a page, and two a page on A4); notes (an article); all.",
-)
-@click.option(
-    "--templates",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of templates that override the built-in ones of the same name.",
-)
-@click.option("--tex-only", is_flag=True, help="Write the .tex files, do not run TeX.")
+@_deck_options
 @click.option("--force", is_flag=True, help="Rebuild even when nothing changed.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(1, 3600),
-    default=120,
-    show_default=True,
-    help="Seconds TeX may take for one document.",
-)
 @click.option(
     "--variants",
     type=click.IntRange(0, 10000),
@@ -351,12 +367,6 @@ def rules_command() -> None:
     help="Run the variants (and the files) on this Dask scheduler's workers (pip install 'derivgen[dask]').",
 )
 @_limit_options
-@click.option(
-    "--trust-latex",
-    is_flag=True,
-    help="Decks: typeset latex: and formulas: as written, without the allow-list of commands "
-    "(only for your own files: raw LaTeX can then do anything TeX can; see README, Threat model).",
-)
 def build_command(
     decks: tuple[Path, ...],
     out_dir: Path,
@@ -416,6 +426,56 @@ def build_command(
     build_deck(
         deck, out_dir, FORMATS[fmt], templates, tex_only, force, timeout, click.echo, _warn, trust_latex=trust_latex
     )
+
+
+@cli.command("watch")
+@click.argument("deck", type=click.Path(dir_okay=False, path_type=Path))
+@_deck_options
+@_limit_options
+def watch_command(
+    deck: Path,
+    out_dir: Path,
+    fmt: str,
+    templates: Path | None,
+    tex_only: bool,
+    timeout: float,
+    time_limit: float,
+    max_memory: int,
+    trust_latex: bool,
+) -> None:
+    """Build a deck, then rebuild it on every save of the deck, its logo or the templates (Ctrl-C stops).
+
+    Only the frames that changed are derived again; a PDF is replaced by a rename, so a viewer that
+    watches it (evince, okular, zathura) reloads; a build that fails keeps the last good PDF.
+    """
+    from .calculus.worker import using_hard_limits
+    from .documents.build import FORMAT_CHOICES as FORMATS
+    from .documents.build import build_deck
+    from .documents.compile import install_signal_handlers
+    from .documents.watch import watch_deck
+    from .input.spec import is_exercise_file
+
+    install_signal_handlers()
+    ctx = click.get_current_context()
+    ctx.with_resource(using_hard_limits(time_limit, max_memory))
+    if tex_only:
+        _refuse_with(ctx, ("timeout",), "--tex-only (TeX does not run)")
+    try:
+        exercises = is_exercise_file(deck)
+    except DerivgenError:  # unreadable or broken now: the first build says so, and watching goes on
+        exercises = False
+    if exercises:
+        raise click.UsageError("watch is for decks; build an exercise file with `derivgen build`")
+
+    def build():
+        return build_deck(
+            deck, out_dir, FORMATS[fmt], templates, tex_only, False, timeout, click.echo, _warn, trust_latex=trust_latex
+        )
+
+    try:
+        watch_deck(deck, out_dir, templates, build, click.echo, lambda line: click.echo(line, err=True))
+    except KeyboardInterrupt:
+        click.echo("stopped watching")
 
 
 def _warn(message: str) -> None:

@@ -45,9 +45,9 @@ def watch(tmp_path, monkeypatch) -> Watch:
     seen = Watch(tmp_path, parent, secret)
     run = compile_module._run
 
-    def recording_run(command, folder, environment, timeout):
+    def recording_run(command, folder, *more):  # more: environment, timeout, where latexmk's report goes
         try:
-            return run(command, folder, environment, timeout)
+            return run(command, folder, *more)
         finally:
             seen.runs.append((Path(folder), sorted(path.name for path in Path(folder).rglob("*"))))
 

@@ -112,7 +112,7 @@ def test_any_deck_file_name_builds(tmp_path, name, monkeypatch):
     take (a leading '-' is an option to latexmk, a leading '.' a file openout_any=p refuses, '%' a comment)."""
     jobs = []
 
-    def fake_compile(tex, job, timeout, files=None):
+    def fake_compile(tex, job, timeout, files=None, **options):  # options: the kept build folder
         jobs.append(job)
         return _Fake()
 
@@ -127,6 +127,7 @@ def test_any_deck_file_name_builds(tmp_path, name, monkeypatch):
 
 class _Fake:
     pdf = b"%PDF-1.5 fake"
+    passes = 1
 
 
 @pytest.mark.slow

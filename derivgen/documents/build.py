@@ -20,15 +20,17 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import DerivgenError
 from ..presentation.text import Plain
 from ..version import __version__
+from .build_folder import kept_folder
 from .compile import DEFAULT_TIMEOUT, TexError, compile_tex, tex_tools_missing
 from .executor import run_jobs
+from .frame_cache import CACHE_FOLDER, FrameCache, encode, frame_keys, measure_key, version_fingerprint
 from .render import FORMATS, DeckInfo, environment, render, render_template, templates_fingerprint
 from .themes import deck_look, logo_fingerprint
 
@@ -62,6 +64,11 @@ class BuildError(DerivgenError):
 class BuildResult:
     outputs: list[Path]
     skipped: bool  # nothing changed since the last build, nothing was rebuilt
+    frames: int = 0  # frames in the deck
+    derived: tuple[int, ...] = ()  # numbers of the frames derived and presented anew (the rest from the cache)
+    measured: tuple[int, ...] = ()  # numbers of the frames TeX measured anew
+    compiled: tuple[str, ...] = ()  # formats whose PDF TeX made (the others' .tex was unchanged)
+    passes: dict[str, int] = field(default_factory=dict)  # pdflatex runs per compiled format
 
 
 def build_deck(
@@ -78,6 +85,9 @@ def build_deck(
 ) -> BuildResult:
     """Build the deck into ``out_dir``: ``<deck>.pdf``, ``<deck>-handout.pdf``, … with their ``.tex``.
 
+    Incremental (README, "Incremental builds and watch"): only the frames whose key changed are
+    derived and measured again (:mod:`.frame_cache`), a format whose .tex is what made its PDF is not
+    compiled, and latexmk's files are kept per format (:mod:`.build_folder`).  ``force``: all anew.
     ``trust_latex``: the deck's raw LaTeX is not checked against the allow-list (the lecturer's own file).
     """
     deck_path, out_dir = Path(deck_path), Path(out_dir)
@@ -91,14 +101,16 @@ def build_deck(
         return BuildResult(outputs, skipped=True)
 
     from ..input.spec import load_deck
-    from ..presentation.frames import present_deck  # imports sympy: only when there is work to do
-    from ..presentation.printer import notation
 
     deck, source = load_deck(deck_path, trust_latex)
     # before the derivations: an uninstalled theme or a missing logo fails fast, with nothing written
     look = deck_look(deck, source, deck_path)
-    with notation(deck.notation):  # the deck's one way of writing det, log, (X^T)^-1
-        frames = present_deck(deck, source)
+    version = version_fingerprint(__version__, _code_fingerprint(), _library_versions())
+    cache = FrameCache(out_dir / CACHE_FOLDER / f"{stem}.json", version)
+    if not force:
+        cache = FrameCache.load(out_dir, stem, version)
+    keys = frame_keys(deck, version, trust_latex)
+    frames, entries, derived = _present(deck, source, keys, cache)
     info = DeckInfo(
         title=deck.title,
         subtitle=deck.subtitle or "",
@@ -113,48 +125,137 @@ def build_deck(
         logo=look.logo,
         notes_for_students=deck.notes == "students",
     )
-    _lay_out(frames, info, env, timeout, source, deck_path, warn, dict(look.files))
+    extra = dict(look.files)
+    look_key = templates_fingerprint(env)
+    size_keys = {frame.number: measure_key(key, info, look_key, extra) for frame, key in zip(frames, keys, strict=True)}
+    sizes, measured = _lay_out(frames, info, env, timeout, source, deck_path, warn, extra, cache, size_keys)
+    report(_derived_report(deck_path, derived, len(frames)))
     sources = {fmt: render(fmt, info, frames, env) for fmt in formats}
     files: dict[Path, bytes] = {}
+    compiled_before = {} if force else _cache(out_dir)["pdfs"]
+    compiled_from: dict[str, str] = {}
+    to_compile = []
     for fmt, tex in sources.items():
-        files[out_dir / f"{stem}{FORMATS[fmt][1]}.tex"] = tex.encode("utf-8")
-    if not tex_only:
-        report(f"{deck_path}: compiling {', '.join(formats)}")
-        with ThreadPoolExecutor(max_workers=max(1, min(len(formats), os.cpu_count() or 1))) as pool:
-            extra = dict(look.files)
+        tex_path = out_dir / f"{stem}{FORMATS[fmt][1]}.tex"
+        files[tex_path] = tex.encode("utf-8")
+        if _unchanged(tex_path, files[tex_path]):
+            files.pop(tex_path)  # already there: not touched (its time stays, nothing reloads)
+        pdf_path = tex_path.with_suffix(".pdf")
+        made_from = compiled_before.get(pdf_path.name)
+        if not tex_only and not (pdf_path.exists() and made_from == _deck_source_hash(tex, extra)):
+            to_compile.append(fmt)
+    passes: dict[str, int] = {}
+    if to_compile:
+        report(f"{deck_path}: compiling {', '.join(to_compile)}")
+        with ThreadPoolExecutor(max_workers=max(1, min(len(to_compile), os.cpu_count() or 1))) as pool:
             futures = {
-                fmt: pool.submit(compile_tex, tex, _job_name(f"{stem}{FORMATS[fmt][1]}", extra), timeout, extra)
-                for fmt, tex in sources.items()
+                fmt: pool.submit(_compile_kept, sources[fmt], out_dir, f"{stem}{FORMATS[fmt][1]}", timeout, extra)
+                for fmt in to_compile
             }
             for fmt, future in futures.items():
                 try:
-                    files[out_dir / f"{stem}{FORMATS[fmt][1]}.pdf"] = future.result().pdf
+                    result = future.result()
                 except TexError as error:
+                    # the frames derived are right whatever TeX said: the next save derives only what it changes
+                    _write_all(out_dir, {cache.path: cache.content(entries, sizes)})
                     raise BuildError(_explain(error, deck_path, fmt, sources[fmt], frames)) from None
-    files[out_dir / CACHE_FILE] = _updated_cache(out_dir, decks={stem: fingerprint})
+                pdf_path = out_dir / f"{stem}{FORMATS[fmt][1]}.pdf"
+                files[pdf_path] = result.pdf
+                compiled_from[pdf_path.name] = _deck_source_hash(sources[fmt], extra)
+                passes[fmt] = result.passes
+    elif not tex_only:
+        report(f"{deck_path}: every .tex as before: TeX not run")
+    files[cache.path] = cache.content(entries, sizes)
+    files[out_dir / CACHE_FILE] = _updated_cache(out_dir, decks={stem: fingerprint}, pdfs=compiled_from)
     _write_all(out_dir, files)
     for path in outputs:
-        report(f"wrote {path}")
-    return BuildResult(outputs, skipped=False)
+        report(f"wrote {path}" if path in files else f"kept {path} (unchanged)")
+    return BuildResult(outputs, False, len(frames), derived, measured, tuple(to_compile), passes)
+
+
+def _present(deck, source, keys: list[str], cache: FrameCache) -> tuple[list, dict[str, object], tuple[int, ...]]:
+    """Every frame, from the cache where its key is there, else derived and presented (and encoded for
+    the cache before the layout changes it)."""
+    from ..presentation.frames import present_frame  # imports sympy: only when there is work to do
+    from ..presentation.printer import notation
+
+    frames, entries, derived = [], {}, []
+    with notation(deck.notation):  # the deck's one way of writing det, log, (X^T)^-1
+        for index, key in enumerate(keys):
+            frame = cache.frame(key, index + 1)
+            if frame is None:
+                frame = present_frame(deck, source, index)
+                derived.append(index + 1)
+            with contextlib.suppress(TypeError):  # a value the cache cannot hold: that frame is derived again
+                entries[key] = encode(frame)
+            frames.append(frame)
+    return frames, entries, tuple(derived)
+
+
+def _derived_report(deck_path: Path, derived: tuple[int, ...], count: int) -> str:
+    """What was derived anew: "re-derived frames 3, 7 of 60; 58 from cache"."""
+    if not derived:
+        return f"{deck_path}: all {count} frames from cache"
+    listed = ", ".join(map(str, derived[:20])) + (f" and {len(derived) - 20} more" if len(derived) > 20 else "")
+    noun = "frame" if len(derived) == 1 else "frames"
+    return f"{deck_path}: re-derived {noun} {listed} of {count}; {count - len(derived)} from cache"
+
+
+def _unchanged(path: Path, content: bytes) -> bool:
+    try:
+        return path.read_bytes() == content
+    except OSError:
+        return False
+
+
+def _compile_kept(tex: str, out_dir: Path, name: str, timeout: float, files: dict[str, bytes]):
+    """``tex`` compiled in the deck's kept build folder for this output (``name``: its file stem)."""
+    job = _job_name(name, files)
+    with kept_folder(out_dir, job) as folder:
+        return compile_tex(tex, job, timeout, files, folder=folder)
 
 
 def _lay_out(
-    frames, info: DeckInfo, env, timeout: float, source, deck_path: Path, warn: Callable[[str], None], files: dict
-) -> None:
-    """Split the derivations over slides by the size TeX measures (by row count without TeX)."""
-    from ..presentation.layout import MIN_SCALE, lay_out
-    from .measure import MeasureError, measure
+    frames,
+    info: DeckInfo,
+    env,
+    timeout: float,
+    source,
+    deck_path: Path,
+    warn: Callable[[str], None],
+    files: dict,
+    cache: FrameCache,
+    size_keys: dict[int, str],
+) -> tuple[dict[str, object], tuple[int, ...]]:
+    """Split the derivations over slides by the size TeX measures (by row count without TeX).
 
-    if tex_tools_missing():
-        sizes = {}
+    Sizes come from the cache where the frame and the slides' look are unchanged; TeX measures the
+    others in one document of just those frames.  Returns the sizes to cache, and the frames measured.
+    """
+    from ..presentation.layout import MIN_SCALE, lay_out
+    from .measure import MeasureError, measure, measured_frames
+
+    sizes = {}
+    wanted = {item.number for item in measured_frames(frames)}
+    for number in wanted:
+        found = cache.frame_sizes(size_keys[number])
+        if found is not None:
+            sizes[number] = found
+    missing = [frame for frame in frames if frame.number in wanted and frame.number not in sizes]
+    measured: tuple[int, ...] = ()
+    if not missing:
+        pass
+    elif tex_tools_missing():
         warn(f"{deck_path}: TeX is not installed: derivations are split by row count, not by measured size")
     else:
         try:
-            sizes = measure(frames, info, env, timeout, files)
+            new = measure(missing, info, env, timeout, files)
         except MeasureError as error:  # the slides themselves will fail and say where; --tex-only still writes them
-            sizes = {}
+            new = {}
             explained = _explain(error, deck_path, "measuring", error.source, frames)
             warn(f"{explained}: the slides could not be measured; derivations are split by row count")
+        sizes.update(new)
+        measured = tuple(sorted(new))
     for frame in frames:
         if frame.kind == "derivation" and not frame.substitution:
             for shrunk in lay_out(frame, sizes.get(frame.number)):
@@ -163,6 +264,7 @@ def _lay_out(
                     f"line {shrunk.row} is too wide to break and is set at {shrunk.scale:.0%} of the normal size "
                     f"(below {MIN_SCALE:.0%}); shorten it or split the derivation"
                 )
+    return {size_keys[number]: encode(found) for number, found in sizes.items()}, measured
 
 
 def _job_name(stem: str, beside: Iterable[str] = ()) -> str:
@@ -236,6 +338,15 @@ def _tex_hash(tex: bytes) -> str:
     return hashlib.sha256(tex).hexdigest()
 
 
+def _deck_source_hash(tex: str, files: dict[str, bytes]) -> str:
+    """What a deck's PDF is made from: its .tex and the files beside it (a logo changed in place
+    leaves the .tex as it was)."""
+    digest = hashlib.sha256(tex.encode())
+    for name in sorted(files):
+        digest.update(b"\0" + name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return digest.hexdigest()
+
+
 def _write_all(out_dir: Path, files: dict[Path, bytes]) -> None:
     """Write every file to a temporary name first, then rename them all into place.
 
@@ -251,7 +362,8 @@ def _write_all(out_dir: Path, files: dict[Path, bytes]) -> None:
     new_mode = 0o666 & ~_umask()
     try:
         for path, content in files.items():
-            handle, part_name = tempfile.mkstemp(dir=out_dir, prefix=f".{path.name}.", suffix=".part")
+            path.parent.mkdir(parents=True, exist_ok=True)  # the cache folder beside the outputs
+            handle, part_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
             staged.append((Path(part_name), path))  # before writing: a failed write is cleaned up too
             try:
                 os.fchmod(handle, _mode_of(path, new_mode))

@@ -57,6 +57,7 @@ _FILE_LINE_ERROR = re.compile(r"^((?:\./)?[^:\n]*\.(?:tex|sty|cls|def|cfg|fd|clo
 _BANG_ERROR = re.compile(r"^!(?: |pdfTeX error: ?(?:pdf(?:la)?tex(?:\.\w+)?: )?)(.*)$", re.MULTILINE)
 _EXTRA_FILE = re.compile(r"[a-z][a-z0-9-]{0,30}\.(?:png|jpe?g|pdf)")
 _CONTEXT_LINE = re.compile(r"^(?:l\.(\d+)|<argument>|<recently read>|<to be read again>) ?(.*)$", re.MULTILINE)
+_PDFLATEX_RUN = re.compile(r"^Run number \d+ of rule '(?:pdf)?latex'", re.MULTILINE)
 _GUARD = (Path(__file__).with_name("guard.tex")).read_bytes()
 
 
@@ -73,6 +74,7 @@ class TexError(DerivgenError):
 class CompileResult:
     pdf: bytes
     log: str
+    passes: int = 0  # pdflatex runs latexmk made (0: nothing to do in a kept folder)
 
 
 def tex_tools_missing() -> list[str]:
@@ -86,6 +88,7 @@ def compile_tex(
     timeout: float = DEFAULT_TIMEOUT,
     files: Mapping[str, bytes] | None = None,
     single_pass: bool = False,
+    folder: Path | None = None,
 ) -> CompileResult:
     """Compile a LaTeX source; returns the PDF bytes and the log.  Raises :class:`TexError`.
 
@@ -95,6 +98,10 @@ def compile_tex(
     ``openin_any=p`` TeX can read nothing else, so an image the document shows must come this way.
     The caller passes bytes, not paths, so what is compiled is exactly what it fingerprinted.
     ``single_pass``: one pdflatex run (a document that only writes to its log needs no second).
+    ``folder``: a kept build folder (:func:`.build_folder.kept_folder`, locked and checked by the
+    caller): its files are copied into the temporary build folder before the run, and TeX's files back
+    after a successful one, so latexmk finds its aux and fdb files and reruns only what changed, while
+    TeX itself still runs in a temporary folder of this process, as every run does.
     """
     del name  # the job name is fixed; callers still say what they compile
     extra = dict(files or {})
@@ -107,14 +114,16 @@ def compile_tex(
         raise TexError(f"{', '.join(missing)} not found: install TeX Live (bash scripts/setup.sh --tex does it)")
     install_signal_handlers()
     remove_stale_folders()
-    with tempfile.TemporaryDirectory(prefix=TEMP_PREFIX) as folder:
-        build = Path(folder)
+    with contextlib.ExitStack() as stack:
+        build = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=TEMP_PREFIX)))
         (build / OWNER_FILE).write_text(f"{os.getpid()}\n")
+        if folder is not None:
+            _copy_files(folder, build)
         for file_name, content in extra.items():
-            (build / file_name).write_bytes(content)
-        (build / GUARD_FILE).write_bytes(_GUARD)
+            _write_if_changed(build / file_name, content)
+        _write_if_changed(build / GUARD_FILE, _GUARD)
         # on the source's first line, so that TeX's line numbers stay those of the source
-        (build / f"{JOB}.tex").write_text(f"\\input{{{GUARD_FILE}}}" + source, encoding="utf-8")
+        _write_if_changed(build / f"{JOB}.tex", (f"\\input{{{GUARD_FILE}}}" + source).encode("utf-8"))
         command = [
             "latexmk",
             "-norc",
@@ -127,15 +136,39 @@ def compile_tex(
             *(["-e", "$max_repeat = 1"] if single_pass else []),
             f"{JOB}.tex",
         ]
+        # latexmk's own report (not a pipe: nobody reads it while TeX runs), to count its passes
+        said = stack.enter_context(tempfile.TemporaryFile())
         try:
-            _run(command, build, tex_environment(build), timeout)
+            _run(command, build, tex_environment(build), timeout, said)
         finally:
             _kill_left_in(build)  # nothing may go on writing into a folder about to be removed
         log = read_log(build / f"{JOB}.log")
         pdf_path = build / f"{JOB}.pdf"
         if not pdf_path.exists() or _first_error(log) is not None:
             raise _error_from_log(log)
-        return CompileResult(pdf_path.read_bytes(), log)
+        said.seek(0)
+        passes = len(_PDFLATEX_RUN.findall(said.read(LOG_CAP).decode("utf-8", errors="replace")))
+        if folder is not None:
+            for kept in folder.iterdir():
+                kept.unlink()
+            _copy_files(build, folder, leave_out=OWNER_FILE)
+        return CompileResult(pdf_path.read_bytes(), log, passes)
+
+
+def _copy_files(source: Path, target: Path, leave_out: str = "") -> None:
+    """Every plain file of ``source`` into ``target``, with its times (latexmk compares them); never
+    through a link.  Anything else there (a folder TeX made) stays behind: the kept folder has only files."""
+    for path in source.iterdir():
+        if path.name != leave_out and path.is_file() and not path.is_symlink():
+            shutil.copy2(path, target / path.name, follow_symlinks=False)
+
+
+def _write_if_changed(path: Path, content: bytes) -> None:
+    """Write ``content`` unless the file holds it already (latexmk then sees nothing new)."""
+    with contextlib.suppress(OSError):
+        if path.read_bytes() == content:
+            return
+    path.write_bytes(content)
 
 
 def tex_environment(build: Path) -> dict[str, str]:
@@ -295,7 +328,7 @@ def _limits_prefix() -> list[str]:
     return prefix
 
 
-def _run(command: list[str], folder: Path, environment: dict[str, str], timeout: float) -> None:
+def _run(command: list[str], folder: Path, environment: dict[str, str], timeout: float, output=None) -> None:
     command = [*_limits_prefix(), *(_bwrap_prefix(folder) if use_bubblewrap() else []), *command]
     with _running_lock:
         if _stopping:
@@ -305,8 +338,9 @@ def _run(command: list[str], folder: Path, environment: dict[str, str], timeout:
             cwd=folder,
             env=environment,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,  # the log file has it all; a pipe would fill derivgen's memory
-            stderr=subprocess.DEVNULL,
+            # the log file has it all; a pipe would fill derivgen's memory (``output``: a file, capped by prlimit)
+            stdout=output if output is not None else subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if output is not None else subprocess.DEVNULL,
             start_new_session=True,  # its own process group, so a time-out ends pdflatex too
         )
         _running.add(process.pid)

@@ -134,46 +134,42 @@ def text_blocks(text: str | None) -> tuple[TextBlock, ...]:
 
 def present_deck(deck: Deck, source: SourceMap) -> list[PresentedFrame]:
     """Derive every derivation in the deck and lay every frame out for the templates."""
-    presented = []
-    for index, frame in enumerate(deck.frames):
-        number = index + 1
-        if isinstance(frame, DerivationFrame):
-            location = ("frames", index, "derive")
-            presented.append(
-                _limited(
-                    source.where(location), number, frame.title, _derivation, frame, deck, number, source, location
-                )
-            )
-        elif isinstance(frame, RulesFrame):
-            presented.append(_rules(frame, number, source, index))
-        elif isinstance(frame, PlotFrame):
-            where = source.where(("frames", index, "plot"))
-            presented.append(_limited(where, number, frame.title, _plot, frame, number, where))
-        elif isinstance(frame, DefinitionFrame):
-            presented.append(
-                PresentedFrame(
-                    number,
-                    "definition",
-                    frame.title,
-                    notes=text_blocks(frame.notes),
-                    term=frame.term or "",
-                    text=text_blocks(frame.text),
-                    formulas=tuple(Latex(formula) for formula in frame.formulas),
-                    after=text_blocks(frame.after),
-                )
-            )
-        elif isinstance(frame, TextFrame):
-            presented.append(
-                PresentedFrame(
-                    number,
-                    "text",
-                    frame.title,
-                    notes=text_blocks(frame.notes),
-                    text=text_blocks(frame.text),
-                    latex=Latex(frame.latex or ""),
-                )
-            )
-    return presented
+    return [present_frame(deck, source, index) for index in range(len(deck.frames))]
+
+
+def present_frame(deck: Deck, source: SourceMap, index: int) -> PresentedFrame:
+    """The deck's frame ``index`` (0-based) for the templates: its number, messages and file:line are
+    those of its place in the whole deck (an incremental build presents only the frames that changed)."""
+    frame = deck.frames[index]
+    number = index + 1
+    if isinstance(frame, DerivationFrame):
+        location = ("frames", index, "derive")
+        return _limited(source.where(location), number, frame.title, _derivation, frame, deck, number, source, location)
+    if isinstance(frame, RulesFrame):
+        return _rules(frame, number, source, index)
+    if isinstance(frame, PlotFrame):
+        where = source.where(("frames", index, "plot"))
+        return _limited(where, number, frame.title, _plot, frame, number, where)
+    if isinstance(frame, DefinitionFrame):
+        return PresentedFrame(
+            number,
+            "definition",
+            frame.title,
+            notes=text_blocks(frame.notes),
+            term=frame.term or "",
+            text=text_blocks(frame.text),
+            formulas=tuple(Latex(formula) for formula in frame.formulas),
+            after=text_blocks(frame.after),
+        )
+    assert isinstance(frame, TextFrame), f"a deck frame of an unknown kind: {type(frame).__name__}"
+    return PresentedFrame(
+        number,
+        "text",
+        frame.title,
+        notes=text_blocks(frame.notes),
+        text=text_blocks(frame.text),
+        latex=Latex(frame.latex or ""),
+    )
 
 
 def _limited(where: str, number: int, title: str, work: Callable[..., PresentedFrame], *args) -> PresentedFrame:
