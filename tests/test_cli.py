@@ -489,6 +489,11 @@ def test_roster_names_the_variants(tmp_path, capsys):
         ("sheet", ["--variants", "2", "--roster", "ROSTER"], "--variants and --roster"),
         ("sheet", ["--jobs", "2"], "--jobs does not apply with a single sheet"),
         ("sheet", ["--tex-only", "--timeout", "5"], "--timeout does not apply with --tex-only"),
+        (
+            "sheet",
+            ["--variants", "2", "--jobs", "2", "--cluster", "tcp://127.0.0.1:1"],
+            "--jobs and --cluster do not go together",
+        ),
     ],
 )
 def test_build_refuses_options_that_do_not_fit(tmp_path, capsys, kind, args, words):
