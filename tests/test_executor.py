@@ -173,18 +173,16 @@ def test_a_worker_without_tex_is_named_before_anything_runs(tmp_path):
     ) as cluster:
         (worker,) = cluster.scheduler_info["workers"]
         out = tmp_path / "out"
-        failed = derivgen("build", SHEET, "--variants", "2", "-o", out, "--cluster", cluster.scheduler_address)
-        assert failed.returncode == 2
-        assert failed.stderr.strip().splitlines()[-1] == (
-            f"derivgen: error: {cluster.scheduler_address}: worker {worker}: latexmk, pdflatex not found: "
-            "install TeX Live there (or build with --tex-only)"
-        )
-        assert not out.exists()
-        built = derivgen(
-            "build", SHEET, "--variants", "2", "-o", out, "--tex-only", "--cluster", cluster.scheduler_address
-        )
-        assert built.returncode == 0, built.stderr  # .tex only: no TeX needed
-        assert (out / "exercise_sheet-v2-solutions.tex").exists()
+        for tex_only in ((), ("--tex-only",)):  # .tex only too: this machine measures the rows with TeX
+            failed = derivgen(
+                "build", SHEET, "--variants", "2", "-o", out, *tex_only, "--cluster", cluster.scheduler_address
+            )
+            assert failed.returncode == 2
+            assert failed.stderr.strip().splitlines()[-1] == (
+                f"derivgen: error: {cluster.scheduler_address}: worker {worker}: latexmk, pdflatex not found: "
+                "install TeX Live there (the layout is measured with TeX)"
+            )
+            assert not out.exists()
 
 
 def square(number: int) -> int:

@@ -29,7 +29,7 @@ from .build import (
     finish_sheet,
     sheet_jobs,
 )
-from .compile import DEFAULT_TIMEOUT
+from .compile import DEFAULT_TIMEOUT, tex_tools_missing
 from .executor import run_jobs
 
 PROBE_PREFIX = ".derivgen-shared-"
@@ -139,7 +139,8 @@ def build_files(
         check = None
         if cluster is not None:
             inputs = [job if isinstance(job, SheetJob) else job.deck_path for job in every]
-            check = WorkerCheck.of([*inputs, *probe], need_tex=not tex_only)
+            # TeX also for .tex only: this machine measures the layout with it, so must every worker
+            check = WorkerCheck.of([*inputs, *probe], need_tex=not tex_only or not tex_tools_missing())
         outcomes = run_jobs(run_job, every, failed_job, jobs, cluster, progress, check)
     failures = []
     start = 0

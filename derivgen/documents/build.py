@@ -461,6 +461,7 @@ class SheetJob:
     about: tuple[tuple[str, str | int], ...] = ()  # more for its answer-key entry: ("id", "4711"), ("roster_line", 7)
     reusable: tuple[tuple[str, str], ...] = ()  # (PDF name, hash of its .tex): PDFs in the output folder to keep
     limits: HardLimits | None = None  # the client's hard limits of a derivation (a worker has its own defaults)
+    measured: bool = True  # solution rows broken by TeX's widths (the client has TeX), else by row count
 
 
 @dataclass
@@ -503,7 +504,7 @@ def build_sheet(
         sheet_path, out_dir = Path(sheet_path).absolute(), Path(out_dir).absolute()
         templates = Path(templates).absolute() if templates is not None else None
     batch = sheet_jobs(sheet_path, out_dir, variants, seed, roster, templates, tex_only, force, timeout)
-    check = WorkerCheck.of(batch, need_tex=not tex_only) if cluster else None
+    check = WorkerCheck.of(batch, need_tex=batch[0].measured) if cluster else None
     outcomes = run_jobs(build_variant, batch, failed_variant, jobs, cluster, progress, check)
     return finish_sheet(batch[0], outcomes, variants, roster, report)
 
@@ -531,6 +532,8 @@ def sheet_jobs(
     template_path = Path(templates) if templates is not None else None
     compiled_before = {} if force else _cache(out_dir)["pdfs"]
     limits = hard_limits()
+    # decided here, for every worker alike: a worker without TeX would break the rows by count, not width
+    measured = not tex_tools_missing()
 
     def make(
         number: int | None,
@@ -563,6 +566,7 @@ def sheet_jobs(
             about,
             reusable,
             limits,
+            measured,
         )
 
     if roster is not None:
@@ -656,7 +660,8 @@ def _changed(files: dict[Path, bytes]) -> dict[Path, bytes]:
 @dataclass(frozen=True)
 class WorkerCheck:
     """What a cluster worker needs to build like this machine (runs on each worker before the batch):
-    the same derivgen code, TeX unless ``.tex`` only, and the input files at the same paths."""
+    the same derivgen code, TeX (also for ``.tex`` only where this machine measures the solution rows
+    with TeX: the same .tex), and the input files at the same paths."""
 
     code: str
     need_tex: bool
@@ -668,7 +673,7 @@ class WorkerCheck:
             problems.append(f"its derivgen is another version or code ({__version__} here); install the same one")
         missing = tex_tools_missing() if self.need_tex else []
         if missing:
-            problems.append(f"{', '.join(missing)} not found: install TeX Live there (or build with --tex-only)")
+            problems.append(f"{', '.join(missing)} not found: install TeX Live there (the layout is measured with TeX)")
         for name, digest in self.inputs:
             try:
                 seen = hashlib.sha256(Path(name).read_bytes()).hexdigest()
@@ -753,7 +758,7 @@ def _build_variant(job: SheetJob) -> SheetOutcome:
         except TexError as error:
             raise BuildError(f"{job.sheet_path}: {job.stems[1]} (measuring): {error.one_line()}") from None
 
-    lay_out_solutions(variant, None if tex_tools_missing() else measure)
+    lay_out_solutions(variant, measure if job.measured else None)
     compiled_before = dict(job.reusable)  # PDFs in the output folder and the .tex each was made from
     files: dict[Path, bytes] = {}
     compiled_from: dict[str, str] = {}
