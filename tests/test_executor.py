@@ -8,19 +8,18 @@ in a subprocess, as a user would, given the cluster's scheduler address.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import socket
 import subprocess
 import sys
-import threading
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
-import distributed
 import pytest
 
 from derivgen.cli import main
-from derivgen.documents import executor
 from derivgen.documents.executor import run_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,10 +27,47 @@ SHEET = ROOT / "examples" / "exercise_sheet.yaml"
 EPOCH = "1700000000"  # with it, TeX dates the PDFs (and their ID) alike on every run and machine
 
 
+# The cluster runs in a child process: a LocalCluster (its scheduler, its event-loop thread) in the test
+# process would leave threads behind there, and the tests that follow fork derivation workers from it.
+CLUSTER = """
+import json, sys
+import distributed
+workers, path = int(sys.argv[1]), sys.argv[2]
+options = dict(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+with distributed.LocalCluster(**options, **({"env": {"PATH": path}} if path else {})) as cluster:
+    info = {"scheduler": cluster.scheduler_address, "workers": sorted(cluster.scheduler_info["workers"])}
+    print(json.dumps(info), flush=True)
+    sys.stdin.read()  # until the test closes it
+"""
+
+
+@contextlib.contextmanager
+def local_cluster(workers: int = 2, path: str = "") -> Iterator[dict]:
+    """A real LocalCluster of worker processes (``path``: the workers' PATH), as {"scheduler", "workers"}."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", CLUSTER, str(workers), path],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert child.stdout is not None
+        yield json.loads(child.stdout.readline())
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        try:
+            child.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
 @pytest.fixture(scope="module")
 def scheduler():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        yield cluster.scheduler_address
+    with local_cluster() as cluster:
+        yield cluster["scheduler"]
 
 
 def derivgen(*args: str | Path) -> subprocess.CompletedProcess:
@@ -129,57 +165,62 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys, address, message
     assert not tmp_path.exists() or not list(tmp_path.iterdir())
 
 
-def test_a_port_that_answers_but_not_as_a_scheduler_is_one_line(tmp_path, capsys):
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
+# A server that answers garbage, or accepts and never answers, and the build asked to use it: in a child
+# process, as the client's threads (and the server's) must not stay in the test process.
+WRONG_PORT = """
+import socket, sys, threading
+from derivgen.cli import main
+from derivgen.documents import executor
+mode, sheet, out = sys.argv[1:4]
+executor.CONNECT_TIMEOUT = 2.0  # a handshake that never comes waits twice this
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen()
+held = []
+def serve():
+    while True:
+        connection, _ = server.accept()
+        if mode == "garbage":  # another service, say: it answers, not in Dask's protocol, and hangs up
+            with connection:
+                connection.sendall(b"\\xff" * 64)
+        else:
+            held.append(connection)
+threading.Thread(target=serve, daemon=True).start()
+address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+print(address, flush=True)
+sys.exit(main(["build", sheet, "--variants", "2", "--tex-only", "-o", out, "--cluster", address]))
+"""
 
-        def answer() -> None:  # another service, say: it answers, not in Dask's protocol, and hangs up
-            while True:
-                connection, _ = server.accept()
-                with connection:
-                    connection.sendall(b"\xff" * 64)
 
-        threading.Thread(target=answer, daemon=True).start()
-        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
-        code = main(["build", str(SHEET), "--variants", "2", "--tex-only", "-o", str(tmp_path), "--cluster", address])
-    _, err = capsys.readouterr()
-    assert code == 2
-    assert err.startswith(f"derivgen: error: {address}: no Dask scheduler answers there") and err.count("\n") == 1
-
-
-
-def test_a_port_that_accepts_and_never_answers_is_one_line_in_time(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(executor, "CONNECT_TIMEOUT", 2.0)  # the client's handshake would wait forever
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        held: list[socket.socket] = []
-        threading.Thread(target=lambda: held.extend(iter(lambda: server.accept()[0], None)), daemon=True).start()
-        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
-        began = time.monotonic()
-        code = main(["build", str(SHEET), "--variants", "2", "--tex-only", "-o", str(tmp_path), "--cluster", address])
-        waited = time.monotonic() - began
-    _, err = capsys.readouterr()
-    assert code == 2 and waited < 30  # a bound on a hang, not a speed claim
-    assert err.startswith(f"derivgen: error: {address}: no Dask scheduler answers there") and err.count("\n") == 1
+@pytest.mark.parametrize("mode", ["garbage", "silent"])
+def test_a_port_that_is_no_scheduler_is_one_line_in_time(tmp_path, mode):
+    child = subprocess.run(
+        [sys.executable, "-c", WRONG_PORT, mode, str(SHEET), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,  # a hang fails here
+    )
+    address = child.stdout.strip()
+    assert child.returncode == 2, child.stderr
+    assert child.stderr.startswith(f"derivgen: error: {address}: no Dask scheduler answers there"), child.stderr
+    assert child.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow
 def test_a_worker_without_tex_is_named_before_anything_runs(tmp_path):
     # a worker whose PATH has no TeX programs (python itself is started by its absolute path)
-    with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None, env={"PATH": str(tmp_path)}
-    ) as cluster:
-        (worker,) = cluster.scheduler_info["workers"]
+    with local_cluster(workers=1, path=str(tmp_path)) as cluster:
+        (worker,) = cluster["workers"]
         out = tmp_path / "out"
         for tex_only in ((), ("--tex-only",)):  # .tex only too: this machine measures the rows with TeX
             failed = derivgen(
-                "build", SHEET, "--variants", "2", "-o", out, *tex_only, "--cluster", cluster.scheduler_address
+                "build", SHEET, "--variants", "2", "-o", out, *tex_only, "--cluster", cluster["scheduler"]
             )
             assert failed.returncode == 2
             assert failed.stderr.strip().splitlines()[-1] == (
-                f"derivgen: error: {cluster.scheduler_address}: worker {worker}: latexmk, pdflatex not found: "
+                f"derivgen: error: {cluster['scheduler']}: worker {worker}: latexmk, pdflatex not found: "
                 "install TeX Live there (the layout is measured with TeX)"
             )
             assert not out.exists()
