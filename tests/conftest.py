@@ -21,6 +21,22 @@ settings.register_profile("ci", derandomize=True, database=None)
 default_profile = "ci" if os.environ.get("CI", "").lower() == "true" else "default"
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", default_profile))
 
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """DERIVGEN_TEST_SHARD=k/n: only every n-th test, from the k-th (scripts/test.sh runs the n shards at once,
+    each a plain pytest process: every core busy, and no helper thread in a process that forks workers)."""
+    shard = os.environ.get("DERIVGEN_TEST_SHARD")
+    if not shard:
+        return
+    number, count = (int(part) for part in shard.split("/"))
+    if not 1 <= number <= count:
+        raise pytest.UsageError(f"DERIVGEN_TEST_SHARD={shard}: not k/n with 1 <= k <= n")
+    mine = [index % count == number - 1 for index in range(len(items))]
+    config.hook.pytest_deselected(items=[item for item, kept in zip(items, mine, strict=True) if not kept])
+    items[:] = [item for item, kept in zip(items, mine, strict=True) if kept]
+
+
 RANGES = ((0.15, 0.85), (1.2, 2.6), (-0.85, -0.15), (-2.6, -1.2))
 
 
