@@ -193,10 +193,18 @@ def _present(deck, source, keys: list[str], cache: FrameCache) -> tuple[list, di
 
 
 def _derived_report(deck_path: Path, derived: tuple[int, ...], count: int) -> str:
-    """What was derived anew: "re-derived frames 3, 7 of 60; 58 from cache"."""
+    """What was derived anew: "re-derived frames 3, 7-9 of 60; 56 from cache" (runs of frames as ranges)."""
     if not derived:
         return f"{deck_path}: all {count} frames from cache"
-    listed = ", ".join(map(str, derived[:20])) + (f" and {len(derived) - 20} more" if len(derived) > 20 else "")
+    if len(derived) == count:
+        return f"{deck_path}: derived all {count} frames"
+    runs: list[list[int]] = []
+    for number in sorted(derived):
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    listed = ", ".join(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs)
     noun = "frame" if len(derived) == 1 else "frames"
     return f"{deck_path}: re-derived {noun} {listed} of {count}; {count - len(derived)} from cache"
 
