@@ -383,11 +383,19 @@ def test_cli_build_reports_what_was_derived(tmp_path):
 # -- watch --------------------------------------------------------------------------------------------
 
 
+# `python -m derivgen`, with Ctrl-C as in a terminal: a test run started in the background (scripts/test.sh runs
+# its shards so) inherits SIGINT ignored, and derivgen rightly leaves an ignored SIGINT ignored
+AS_FROM_A_TERMINAL = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'derivgen'; runpy.run_module('derivgen', run_name='__main__', alter_sys=True)"
+)
+
+
 class Watcher:
     """``derivgen watch`` as a subprocess, its output read line by line as it comes."""
 
     def __init__(self, path: Path, out: Path, *options: str):
-        command = [sys.executable, "-m", "derivgen", "watch", str(path), "-o", str(out), "--format", "slides"]
+        command = [sys.executable, "-c", AS_FROM_A_TERMINAL, "watch", str(path), "-o", str(out), "--format", "slides"]
         environment = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
             [*command, *options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
