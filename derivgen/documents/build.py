@@ -106,9 +106,11 @@ def build_deck(
     # before the derivations: an uninstalled theme or a missing logo fails fast, with nothing written
     look = deck_look(deck, source, deck_path)
     version = version_fingerprint(__version__, _code_fingerprint(), _library_versions())
-    cache = FrameCache(out_dir / CACHE_FOLDER / f"{stem}.json", version)
-    if not force:
-        cache = FrameCache.load(out_dir, stem, version)
+    cache = (
+        FrameCache(out_dir / CACHE_FOLDER / f"{stem}.json", version)  # --force: an empty cache, all derived anew
+        if force
+        else FrameCache.load(out_dir, stem, version)
+    )
     keys = frame_keys(deck, version, trust_latex)
     frames, entries, derived = _present(deck, source, keys, cache)
     info = DeckInfo(
@@ -251,11 +253,9 @@ def _lay_out(
             sizes[number] = found
     missing = [frame for frame in frames if frame.number in wanted and frame.number not in sizes]
     measured: tuple[int, ...] = ()
-    if not missing:
-        pass
-    elif tex_tools_missing():
+    if missing and tex_tools_missing():
         warn(f"{deck_path}: TeX is not installed: derivations are split by row count, not by measured size")
-    else:
+    elif missing:
         try:
             new = measure(missing, info, env, timeout, files)
         except MeasureError as error:  # the slides themselves will fail and say where; --tex-only still writes them
@@ -661,7 +661,7 @@ def _changed(files: dict[Path, bytes]) -> dict[Path, bytes]:
     return {
         path: content
         for path, content in files.items()
-        if not (path.suffix == ".tex" and path.exists() and path.read_bytes() == content)
+        if not (path.suffix == ".tex" and _unchanged(path, content))
     }
 
 
