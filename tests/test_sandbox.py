@@ -23,7 +23,9 @@ import pytest
 
 import derivgen.documents.compile as compile_module
 from derivgen.documents.build import BuildError, build_deck
+from derivgen.documents.build_folder import kept_folder
 from derivgen.documents.compile import TexError, compile_tex, remove_stale_folders, tex_environment
+from derivgen.documents.tex_format import FOLDER, MARKER
 from derivgen.input.mathtext import MathTextError, check_raw_latex
 from derivgen.input.spec import SpecError, load_deck
 
@@ -162,12 +164,29 @@ def test_leak_decks_are_refused_at_load_with_file_line_and_column(tmp_path):
 # -- layers 2-4: what TeX does with trusted LaTeX ------------------------------------------------------
 
 
-def compile_body(body: str, preamble: str = "") -> bytes | str:
-    source = f"\\documentclass{{article}}\n{preamble}\n\\begin{{document}}\n{body}\nafter\n\\end{{document}}\n"
+def body_source(body: str, preamble: str = "", dump: bool = False) -> str:
+    """``dump``: with the marker where a precompiled preamble ends (after the class)."""
+    marker = f"\n{MARKER}\n" if dump else "\n"
+    return f"\\documentclass{{article}}{marker}{preamble}\n\\begin{{document}}\n{body}\nafter\n\\end{{document}}\n"
+
+
+def compile_body(body: str, preamble: str = "", formats: Path | None = None) -> bytes | str:
+    """``formats``: run from the precompiled preamble kept there."""
+    source = body_source(body, preamble, dump=formats is not None)
     try:
-        return compile_tex(source, timeout=30).pdf
+        return compile_tex(source, timeout=30, formats=formats).pdf
     except TexError as error:
         return error.one_line()
+
+
+@pytest.fixture(scope="module")
+def formats_folder(tmp_path_factory) -> Path:
+    """An output folder holding the format of :func:`compile_body`'s preamble, which the tests load."""
+    folder = tmp_path_factory.mktemp("formats")
+    with kept_folder(folder, "document") as kept:  # as a build compiles into its output folder
+        compile_tex(body_source("harmless", dump=True), timeout=60, folder=kept, formats=folder)
+    assert len(list((folder / FOLDER).glob("*.fmt"))) == 1
+    return folder
 
 
 # every leak against /etc/passwd; one of each kind (pdfTeX's name, expl3's) is enough for /proc
@@ -178,8 +197,10 @@ _TARGETS = [(name, leak, "/etc/passwd") for name, leak in LEAKS.items()] + [
 
 @needs_tex
 @pytest.mark.parametrize(("leak", "target"), [case[1:] for case in _TARGETS], ids=[f"{n}-{t}" for n, _, t in _TARGETS])
-def test_trusted_latex_cannot_put_a_file_into_the_pdf(tmp_path, sandbox, leak, target):
-    result = compile_body(leak.replace("FILE", target))
+@pytest.mark.parametrize("precompiled", [False, True], ids=["preamble read", "preamble precompiled"])
+def test_trusted_latex_cannot_put_a_file_into_the_pdf(tmp_path, sandbox, leak, target, precompiled, formats_folder):
+    """Also from a precompiled preamble: the guard's hook is in the dump and acts as in a plain run."""
+    result = compile_body(leak.replace("FILE", target), formats=formats_folder if precompiled else None)
     if isinstance(result, str):  # refused: by the guard (Derivgen…) or, in the sandbox, "not found"
         assert SECRET_VALUE not in result and not any(line in result for line in PASSWD_LINES)
     else:

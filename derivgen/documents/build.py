@@ -130,7 +130,7 @@ def build_deck(
     extra = dict(look.files)
     look_key = templates_fingerprint(env)
     size_keys = {frame.number: measure_key(key, info, look_key, extra) for frame, key in zip(frames, keys, strict=True)}
-    sizes, measured = _lay_out(frames, info, env, timeout, source, deck_path, warn, extra, cache, size_keys)
+    sizes, measured = _lay_out(frames, info, env, timeout, source, deck_path, warn, extra, cache, size_keys, out_dir)
     report(_derived_report(deck_path, derived, len(frames)))
     sources = {fmt: render(fmt, info, frames, env) for fmt in formats}
     files: dict[Path, bytes] = {}
@@ -222,7 +222,7 @@ def _compile_kept(tex: str, out_dir: Path, name: str, timeout: float, files: dic
     """``tex`` compiled in the deck's kept build folder for this output (``name``: its file stem)."""
     job = _job_name(name, files)
     with kept_folder(out_dir, job) as folder:
-        return compile_tex(tex, job, timeout, files, folder=folder)
+        return compile_tex(tex, job, timeout, files, folder=folder, formats=out_dir)
 
 
 def _lay_out(
@@ -236,6 +236,7 @@ def _lay_out(
     files: dict,
     cache: FrameCache,
     size_keys: dict[int, str],
+    out_dir: Path,
 ) -> tuple[dict[str, object], tuple[int, ...]]:
     """Split the derivations over slides by the size TeX measures (by row count without TeX).
 
@@ -257,7 +258,8 @@ def _lay_out(
         warn(f"{deck_path}: TeX is not installed: derivations are split by row count, not by measured size")
     elif missing:
         try:
-            new = measure(missing, info, env, timeout, files)
+            plots = any(frame.kind == "plot" for frame in frames)
+            new = measure(missing, info, env, timeout, files, formats=out_dir, plots=plots)
         except MeasureError as error:  # the slides themselves will fail and say where; --tex-only still writes them
             new = {}
             explained = _explain(error, deck_path, "measuring", error.source, frames)

@@ -35,12 +35,21 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
 from ..errors import DerivgenError
+from .tex_format import (
+    FORMAT_NAME,
+    cached_format,
+    dumped_part,
+    format_key,
+    keep_format,
+    remember_format,
+    remove_formats,
+)
 
 DEFAULT_TIMEOUT = 120.0
 JOB = "document"
@@ -59,6 +68,8 @@ _EXTRA_FILE = re.compile(r"[a-z][a-z0-9-]{0,30}\.(?:png|jpe?g|pdf)")
 _CONTEXT_LINE = re.compile(r"^(?:l\.(\d+)|<argument>|<recently read>|<to be read again>) ?(.*)$", re.MULTILINE)
 _PDFLATEX_RUN = re.compile(r"^Run number \d+ of rule '(?:pdf)?latex'", re.MULTILINE)
 _GUARD = (Path(__file__).with_name("guard.tex")).read_bytes()
+# pdfTeX on a format it cannot load (another TeX's, or damaged past its checksum's notice)
+_FORMAT_FAILURE = re.compile(r"Fatal format file error|I can't find the format file|---! .*\.fmt")
 
 
 class TexError(DerivgenError):
@@ -89,6 +100,7 @@ def compile_tex(
     files: Mapping[str, bytes] | None = None,
     single_pass: bool = False,
     folder: Path | None = None,
+    formats: Path | None = None,
 ) -> CompileResult:
     """Compile a LaTeX source; returns the PDF bytes and the log.  Raises :class:`TexError`.
 
@@ -102,6 +114,8 @@ def compile_tex(
     caller): its files are copied into the temporary build folder before the run, and TeX's files back
     after a successful one, so latexmk finds its aux and fdb files and reruns only what changed, while
     TeX itself still runs in a temporary folder of this process, as every run does.
+    ``formats``: the output folder whose precompiled preambles (:mod:`.tex_format`) the run may load,
+    and where it keeps the one it makes; a source without the template's marker runs without.
     """
     del name  # the job name is fixed; callers still say what they compile
     extra = dict(files or {})
@@ -124,6 +138,8 @@ def compile_tex(
         _write_if_changed(build / GUARD_FILE, _GUARD)
         # on the source's first line, so that TeX's line numbers stay those of the source
         _write_if_changed(build / f"{JOB}.tex", (f"\\input{{{GUARD_FILE}}}" + source).encode("utf-8"))
+        environment = tex_environment(build)
+        preamble = _preamble_format(source, formats, build, environment, timeout) if formats is not None else None
         command = [
             "latexmk",
             "-norc",
@@ -134,32 +150,72 @@ def compile_tex(
             "-no-shell-escape",
             f"-outdir={build}",
             *(["-e", "$max_repeat = 1"] if single_pass else []),
+            *([f"-pdflatex=pdflatex -fmt={FORMAT_NAME} %O %S"] if preamble is not None else []),
             f"{JOB}.tex",
         ]
         # latexmk's own report (not a pipe: nobody reads it while TeX runs), to count its passes
         said = stack.enter_context(tempfile.TemporaryFile())
         try:
-            _run(command, build, tex_environment(build), timeout, said)
+            _run(command, build, environment, timeout, said)
         finally:
             _kill_left_in(build)  # nothing may go on writing into a folder about to be removed
         log = read_log(build / f"{JOB}.log")
         pdf_path = build / f"{JOB}.pdf"
         if not pdf_path.exists() or _first_error(log) is not None:
+            if preamble is not None and formats is not None and _FORMAT_FAILURE.search(log):
+                remove_formats(formats)  # a format this pdfTeX cannot load: the next run makes it anew
             raise _error_from_log(log)
+        if preamble is not None and formats is not None and not preamble.on_disk:
+            if folder is not None:  # compiled into the output folder: the format goes there too
+                keep_format(formats, preamble.key, preamble.data)
+            else:
+                remember_format(preamble.key, preamble.data)
         said.seek(0)
         passes = len(_PDFLATEX_RUN.findall(said.read(LOG_CAP).decode("utf-8", errors="replace")))
         if folder is not None:
             for kept in folder.iterdir():
                 kept.unlink()
-            _copy_files(build, folder, leave_out=OWNER_FILE)
+            _copy_files(build, folder, leave_out={OWNER_FILE, f"{FORMAT_NAME}.fmt", f"{FORMAT_NAME}.log"})
         return CompileResult(pdf_path.read_bytes(), log, passes)
 
 
-def _copy_files(source: Path, target: Path, leave_out: str = "") -> None:
+@dataclass(frozen=True)
+class _Format:
+    key: str
+    data: bytes
+    on_disk: bool  # kept in the output folder already
+
+
+def _preamble_format(
+    source: str, formats: Path, build: Path, environment: dict[str, str], timeout: float
+) -> _Format | None:
+    """The precompiled preamble for ``source``, put into ``build``: kept from an earlier run or made
+    now by ``pdflatex -ini`` in the same sandbox; None where the source has no marker, this TeX cannot
+    make formats, or making it failed (the run then reads its preamble as usual)."""
+    dumped = dumped_part(source)
+    key = format_key(dumped, _GUARD) if dumped is not None else None
+    if key is None:
+        return None
+    cached = cached_format(formats, key)
+    if cached is not None:
+        (build / f"{FORMAT_NAME}.fmt").write_bytes(cached[0])
+        return _Format(key, *cached)
+    command = ["pdflatex", "-ini", "-interaction=nonstopmode", "-halt-on-error", f"-jobname={FORMAT_NAME}"]
+    try:
+        _run([*command, "&pdflatex", "mylatexformat.ltx", f"{JOB}.tex"], build, environment, timeout)
+    except TexError:
+        return None  # too slow to dump: the run reads its preamble, and its own time-out applies
+    finally:
+        _kill_left_in(build)
+    made = build / f"{FORMAT_NAME}.fmt"
+    return _Format(key, made.read_bytes(), on_disk=False) if made.is_file() else None
+
+
+def _copy_files(source: Path, target: Path, leave_out: Set[str] = frozenset()) -> None:
     """Every plain file of ``source`` into ``target``, with its times (latexmk compares them); never
     through a link.  Anything else there (a folder TeX made) stays behind: the kept folder has only files."""
     for path in source.iterdir():
-        if path.name != leave_out and path.is_file() and not path.is_symlink():
+        if path.name not in leave_out and path.is_file() and not path.is_symlink():
             shutil.copy2(path, target / path.name, follow_symlinks=False)
 
 

@@ -13,6 +13,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..presentation.layout import LABEL_GROWTHS, Box, FrameSizes, Page, RowSize, terms
@@ -80,15 +81,18 @@ def measure(
     env: jinja2.Environment,
     timeout: float,
     files: dict[str, bytes] | None = None,
+    formats: Path | None = None,
+    plots: bool = False,
 ) -> dict[int, FrameSizes]:
-    """Sizes of every laid-out derivation frame, by frame number."""
+    """Sizes of every laid-out derivation frame, by frame number.  ``formats``: see :func:`.compile_tex`;
+    ``plots``: the deck has plots (its preamble, and so the measuring one, loads pgfplots)."""
     items = measured_frames(frames)
     if not items:
         return {}
     source = render_template(
-        env, "measure.tex.j2", deck=deck, frames=frames, measured=items, label_growths=LABEL_GROWTHS
+        env, "measure.tex.j2", deck=deck, frames=frames, measured=items, label_growths=LABEL_GROWTHS, plots=plots
     )
-    log = measured_log(source, timeout, files or {})
+    log = measured_log(source, timeout, files or {}, formats)
     values = {key: value for key, value in _MEASURE.findall(log)}
     # a frame the document did not measure (a user's slides template without derivgen's blocks) is
     # left out: the layout splits it by row count
@@ -99,7 +103,9 @@ _LOGS: dict[str, str] = {}  # measuring logs by a hash of the document (and the 
 _MAX_LOGS = 64
 
 
-def measured_log(source: str, timeout: float, files: dict[str, bytes] | None = None) -> str:
+def measured_log(
+    source: str, timeout: float, files: dict[str, bytes] | None = None, formats: Path | None = None
+) -> str:
     """The log of a measuring run (one pdflatex pass of a document that writes sizes to its log,
     for slides or for a sheet's solutions); the same document is measured once per process."""
     files = files or {}
@@ -109,7 +115,7 @@ def measured_log(source: str, timeout: float, files: dict[str, bytes] | None = N
     key = digest.hexdigest()
     if key not in _LOGS:
         try:
-            log = compile_tex(source, "measure", timeout, files, single_pass=True).log
+            log = compile_tex(source, "measure", timeout, files, single_pass=True, formats=formats).log
         except TexError as error:
             raise MeasureError(error, source) from None
         if len(_LOGS) >= _MAX_LOGS:
