@@ -28,9 +28,10 @@ from ..errors import DerivgenError
 from ..presentation.text import Plain
 from ..version import __version__
 from .build_folder import kept_folder
-from .compile import DEFAULT_TIMEOUT, TexError, compile_tex, tex_tools_missing
+from .compile import DEFAULT_TIMEOUT, CompileResult, TexError, compile_tex, tex_tools_missing
 from .executor import run_jobs
 from .frame_cache import CACHE_FOLDER, FrameCache, encode, frame_keys, measure_key, version_fingerprint
+from .frame_splice import Spliced, typeset_changed_frames
 from .render import FORMATS, DeckInfo, environment, render, render_template, templates_fingerprint
 from .themes import deck_look, logo_fingerprint
 
@@ -69,6 +70,8 @@ class BuildResult:
     measured: tuple[int, ...] = ()  # numbers of the frames TeX measured anew
     compiled: tuple[str, ...] = ()  # formats whose PDF TeX made (the others' .tex was unchanged)
     passes: dict[str, int] = field(default_factory=dict)  # pdflatex runs per compiled format
+    # formats whose changed frames were typeset alone and put into the last PDF: those frames' numbers
+    typeset_alone: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 def build_deck(
@@ -147,6 +150,7 @@ def build_deck(
         if not tex_only and not (pdf_path.exists() and made_from == _deck_source_hash(tex, extra)):
             to_compile.append(fmt)
     passes: dict[str, int] = {}
+    typeset_alone: dict[str, tuple[int, ...]] = {}
     if to_compile:
         report(f"{deck_path}: compiling {', '.join(to_compile)}")
         with ThreadPoolExecutor(max_workers=max(1, min(len(to_compile), os.cpu_count() or 1))) as pool:
@@ -156,7 +160,7 @@ def build_deck(
             }
             for fmt, future in futures.items():
                 try:
-                    result = future.result()
+                    result, spliced = future.result()
                 except TexError as error:
                     # the frames derived are right whatever TeX said: the next save derives only what it changes
                     _write_all(out_dir, {cache.path: cache.content(entries, sizes)})
@@ -165,6 +169,9 @@ def build_deck(
                 files[pdf_path] = result.pdf
                 compiled_from[pdf_path.name] = _deck_source_hash(sources[fmt], extra)
                 passes[fmt] = result.passes
+                if spliced is not None:
+                    typeset_alone[fmt] = spliced.frames
+                    report(f"{deck_path}: {fmt}: {_frames_typeset_alone(spliced)}")
     elif not tex_only:
         report(f"{deck_path}: every .tex as before: TeX not run")
     files[cache.path] = cache.content(entries, sizes)
@@ -172,7 +179,7 @@ def build_deck(
     _write_all(out_dir, files)
     for path in outputs:
         report(f"wrote {path}" if path in files else f"kept {path} (unchanged)")
-    return BuildResult(outputs, False, len(frames), derived, measured, tuple(to_compile), passes)
+    return BuildResult(outputs, False, len(frames), derived, measured, tuple(to_compile), passes, typeset_alone)
 
 
 def _present(deck, source, keys: list[str], cache: FrameCache) -> tuple[list, dict[str, object], tuple[int, ...]]:
@@ -211,6 +218,13 @@ def _derived_report(deck_path: Path, derived: tuple[int, ...], count: int) -> st
     return f"{deck_path}: re-derived {noun} {listed} of {count}; {count - len(derived)} from cache"
 
 
+def _frames_typeset_alone(spliced: Spliced) -> str:
+    frames = ", ".join(map(str, spliced.frames))
+    pages = ", ".join(f"{first}" if first == last else f"{first}-{last}" for first, last in spliced.pages)
+    noun = "frame" if len(spliced.frames) == 1 else "frames"
+    return f"typeset {noun} {frames} alone, in place of pages {pages}"
+
+
 def _unchanged(path: Path, content: bytes) -> bool:
     try:
         return path.read_bytes() == content
@@ -218,11 +232,17 @@ def _unchanged(path: Path, content: bytes) -> bool:
         return False
 
 
-def _compile_kept(tex: str, out_dir: Path, name: str, timeout: float, files: dict[str, bytes]):
-    """``tex`` compiled in the deck's kept build folder for this output (``name``: its file stem)."""
+def _compile_kept(
+    tex: str, out_dir: Path, name: str, timeout: float, files: dict[str, bytes]
+) -> tuple[CompileResult, Spliced | None]:
+    """``tex`` compiled in the deck's kept build folder for this output (``name``: its file stem): only its
+    changed frames where that gives the same pages (:mod:`.frame_splice`), else the whole document."""
     job = _job_name(name, files)
     with kept_folder(out_dir, job) as folder:
-        return compile_tex(tex, job, timeout, files, folder=folder, formats=out_dir)
+        typeset = typeset_changed_frames(tex, folder, timeout, files, out_dir)
+        if typeset is not None:
+            return typeset
+        return compile_tex(tex, job, timeout, files, folder=folder, formats=out_dir), None
 
 
 def _lay_out(

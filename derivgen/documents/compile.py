@@ -101,6 +101,7 @@ def compile_tex(
     single_pass: bool = False,
     folder: Path | None = None,
     formats: Path | None = None,
+    seed: Path | None = None,
 ) -> CompileResult:
     """Compile a LaTeX source; returns the PDF bytes and the log.  Raises :class:`TexError`.
 
@@ -114,6 +115,8 @@ def compile_tex(
     caller): its files are copied into the temporary build folder before the run, and TeX's files back
     after a successful one, so latexmk finds its aux and fdb files and reruns only what changed, while
     TeX itself still runs in a temporary folder of this process, as every run does.
+    ``seed``: a kept build folder whose files the run starts from (its aux files: the totals and
+    references of the last whole run) and which it leaves as it was (:mod:`.frame_splice`).
     ``formats``: the output folder whose precompiled preambles (:mod:`.tex_format`) the run may load,
     and where it keeps the one it makes; a source without the template's marker runs without.
     """
@@ -131,8 +134,9 @@ def compile_tex(
     with contextlib.ExitStack() as stack:
         build = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=TEMP_PREFIX)))
         (build / OWNER_FILE).write_text(f"{os.getpid()}\n")
-        if folder is not None:
-            _copy_files(folder, build)
+        for start_from in (folder, seed):
+            if start_from is not None:
+                _copy_files(start_from, build)
         for file_name, content in extra.items():
             _write_if_changed(build / file_name, content)
         _write_if_changed(build / GUARD_FILE, _GUARD)
