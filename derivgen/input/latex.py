@@ -223,6 +223,8 @@ def _tokens(text: str, max_depth: int) -> list[Token]:
             what = "control characters are" if not char.isprintable() else f"the character {char!r} is"
             raise ParseError(f"{what} not allowed in LaTeX input" + (f": {hint}" if hint else ""), text, position + 1)
         kind = match.lastgroup or ""
+        if kind in ("CMD", "CSYM"):  # refused where it stands, before anything after it is looked at
+            _allowed_command(match.group(), text, position)
         if kind != "WS":
             raw.append((kind, match.group(), position))
         position = match.end()
@@ -252,11 +254,8 @@ def _tokens(text: str, max_depth: int) -> list[Token]:
                 token_type = "BAR_OPEN" if name == "lvert" else "BAR_CLOSE"
             elif kind == "CMD" and name == "vert":
                 token_type = "BAR"
-            elif kind == "CMD" and name in _TOKEN_COMMANDS:
-                token_type = _TOKEN_COMMANDS[name]
             else:
-                hint = _HINTS.get(name, "derivgen reads the mathematics the README lists, nothing else")
-                raise ParseError(f"the command {value} is not allowed in an expression: {hint}", text, start + 1)
+                token_type = _TOKEN_COMMANDS[name]
         elif kind == "PUNCT":
             token_type = _PUNCTUATION[value]
         else:
@@ -276,6 +275,16 @@ def _tokens(text: str, max_depth: int) -> list[Token]:
         shown = _SHOWN.get(opener.type, "|")
         raise ParseError(f"{shown!r} is never closed", text, _at(opener) + 1)
     return tokens
+
+
+_COMMANDS = frozenset((*_TOKEN_COMMANDS, *_SPACING, *_SIZES, "left", "right", "lvert", "rvert", "vert", *",;:! {}"))
+
+
+def _allowed_command(command: str, text: str, start: int) -> None:
+    r"""Refuse a command not on the allow-list (``\input``, ``\def``, ``\csname``, …) at its column."""
+    if command[1:] not in _COMMANDS:
+        hint = _HINTS.get(command[1:], "derivgen reads the mathematics the README lists, nothing else")
+        raise ParseError(f"the command {command} is not allowed in an expression: {hint}", text, start + 1)
 
 
 def _at(token: Token) -> int:
