@@ -651,7 +651,7 @@ class _Reader:
         argument = script.children[1]
         tokens = [argument] if isinstance(argument, Token) else list(argument.scan_values(lambda _: True))
         words = [str(token).lstrip("\\") for token in tokens if token.type in ("LETTER", "NUMBER", "GREEK")]
-        if len(words) != len([token for token in tokens if token.type not in _PUNCT_TYPES]) or not words:
+        if not words or any(token.type not in ("LETTER", "NUMBER", "GREEK", "LBRACE", "RBRACE") for token in tokens):
             raise self.error("a subscript must be an index of letters and digits, such as x_{1}", script)
         return "".join(words)
 
