@@ -79,7 +79,8 @@ _HINTS = {
     "text": "text is not read in an expression",
     "infty": "infinity is not a value derivgen differentiates",
 }
-_FUNCTION_SPELLINGS = ("arc", "sin", "cos", "tan", "cot", "sec", "csc", "exp", "log", "ln", "sqrt")
+# a function spelt in letters (sin x), which TeX would typeset as a product s·i·n·x
+_SPELLED = re.compile("arc|sin|cos|tan|cot|sec|csc|exp|log|ln|sqrt")
 # a letter that names an undefined function when a bracket follows it at once (f(x), g_1(x))
 _FUNCTION_LETTERS = frozenset("fgh")
 
@@ -507,7 +508,7 @@ class _Reader:
         merged: list[_Part] = []
         index = 0
         while index < len(parts):
-            end = index
+            end = index  # the run of letters written together: parts[index : end + 1]
             while (
                 end + 1 < len(parts)
                 and parts[end].bare("LETTER")
@@ -515,23 +516,35 @@ class _Reader:
                 and parts[end + 1].start == parts[end].end
             ):
                 end += 1
-            if end > index:
-                word = "".join(str(part.atom) for part in parts[index : end + 1])
-                spelled = next((name for name in _FUNCTION_SPELLINGS if word.startswith(name)), None)
-                if self.declared is not None and word in self.declared:
-                    token = Token("NAME", word, parts[index].start, end_pos=parts[end].end)
-                    merged.append(_Part(token, parts[end].scripts, parts[index].start, parts[end].end))
-                    index = end + 1
-                    continue
-                if spelled is not None:
-                    raise self.error(
-                        f"{word!r} reads as a product of letters: write \\{spelled} for the function, or "
-                        f"\\mathrm{{{word}}} for one variable",
-                        parts[index].start,
-                    )
-            merged.append(parts[index])
-            index += 1
+            if parts[index].kind != "LETTER":
+                merged.append(parts[index])
+                index += 1
+                continue
+            word = "".join(str(part.atom) for part in parts[index : end + 1])
+            spelled = _SPELLED.search(word) if end > index else None
+            if spelled is not None and not (self.declared and self._declared_at(word, spelled.start())):
+                raise self.error(
+                    f"{word!r} reads as a product of letters: write \\{spelled.group()} for the function, or "
+                    f"\\mathrm{{{word}}} for one variable",
+                    parts[index + spelled.start()].start,
+                )
+            position = 0
+            while position < len(word):  # a declared name of several letters is one factor
+                length = self._declared_at(word, position)
+                first, last = parts[index + position], parts[index + position + max(length, 1) - 1]
+                if length > 1:
+                    token = Token("NAME", word[position : position + length], first.start, end_pos=last.end)
+                    merged.append(_Part(token, last.scripts, first.start, last.end))
+                else:
+                    merged.append(first)
+                position += max(length, 1)
+            index = end + 1
         return merged
+
+    def _declared_at(self, word: str, position: int) -> int:
+        """The length of the longest declared name of several letters at ``word[position:]`` (0: none)."""
+        names = [name for name in self.declared or () if len(name) > 1 and word.startswith(name, position)]
+        return max(map(len, names), default=0)
 
     def _function_of(self, parts: list[_Part], index: int) -> str | None:
         """The function ``parts[index]`` names, if it is applied: ``\\sin``, ``\\operatorname{erf}``,
