@@ -348,3 +348,12 @@ def test_a_long_run_of_letters_is_read_in_linear_time():
     started = time.perf_counter()
     assert parse("\\," + "x" * 4990) == x**4990
     assert time.perf_counter() - started < 15  # 37 s when every letter rescanned the run; about 1 s now
+
+
+def test_latex_in_yaml_double_quotes_gets_a_hint(tmp_path, capsys):
+    """YAML's "\\frac" is a form feed and "rac": said where it stands (a leading one the deck model strips
+    as white space, and the Python reader then reports a syntax error)."""
+    deck = tmp_path / "deck.yaml"
+    deck.write_text('title: Quotes\nframes:\n  - title: One\n    derive: "x + \\frac{1}{x}"\n', encoding="utf-8")
+    code, _, err = run(capsys, "build", str(deck), "-o", str(tmp_path / "out"), "--tex-only")
+    assert code == 2 and "deck.yaml:4" in err and "single quotes" in err and "Traceback" not in err

@@ -342,6 +342,8 @@ def _prepare(text: str, limits: ParseLimits) -> tuple[_Builder, ast.Expression]:
     return _Builder(source, limits), tree
 
 
+# what YAML's double quotes make of "\frac", "\beta", "\alpha", "\exp", "\vec": no backslash is left
+_EATEN_BACKSLASH = {"\f": "\\f…", "\b": "\\b…", "\a": "\\a…", "\x1b": "\\e…", "\v": "\\v…"}
 Source = Union["_Source", LatexSource]
 
 
@@ -355,6 +357,14 @@ def read_tree(
     scalar one), ``functions`` more names ``\\mathrm{…}(…)`` may call."""
     if len(text) > limits.max_length:
         raise LimitExceeded(f"the expression is {len(text)} characters long; the limit is {limits.max_length}")
+    eaten = next((char for char in text if char in _EATEN_BACKSLASH), None)
+    if eaten is not None:
+        raise ParseError(
+            f"a control character where LaTeX's {_EATEN_BACKSLASH[eaten]} was meant? In YAML write LaTeX in single "
+            "quotes or none: in double quotes YAML reads the backslash as an escape",
+            text,
+            text.index(eaten) + 1,
+        )
     if "\\" in text or "^{" in text or "_{" in text:
         return latex_tree(text, limits.max_depth, {*FUNCTIONS, *functions}, declared)
     source = _Source(text)
