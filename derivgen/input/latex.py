@@ -73,6 +73,11 @@ _TOKEN_COMMANDS = {
     **dict.fromkeys(_FONTS, "FONT"),
     **dict.fromkeys(_GREEK, "GREEK"),
     **dict.fromkeys(FUNCTION_COMMANDS, "FUNC"),
+    "{": "LPAR",  # \{ \}: brackets
+    "}": "RPAR",
+    "lvert": "BAR_OPEN",
+    "rvert": "BAR_CLOSE",
+    "vert": "BAR",  # opening or closing as a plain |
 }
 _HINTS = {
     "partial": "derivatives are not read: give the function, and the variable with --wrt (or wrt: in a file)",
@@ -245,16 +250,8 @@ def _tokens(text: str, max_depth: int) -> list[Token]:
                 index += 1
                 token_type = _delimiter(kind, value, name, text, start)
                 value = text[start : at + len(value)]
-            elif kind == "CSYM" and name in ",;:! ":
-                continue  # thin and other spaces
-            elif kind == "CMD" and name in _SPACING:
-                continue
-            elif kind == "CSYM" and name in "{}":
-                token_type = "LPAR" if name == "{" else "RPAR"
-            elif kind == "CMD" and name in ("lvert", "rvert"):
-                token_type = "BAR_OPEN" if name == "lvert" else "BAR_CLOSE"
-            elif kind == "CMD" and name == "vert":
-                token_type = "BAR"
+            elif name in _SPACING or name in ",;:! ":
+                continue  # \quad, \, and other spaces
             else:
                 token_type = _TOKEN_COMMANDS[name]
         elif kind == "PUNCT":
@@ -278,7 +275,7 @@ def _tokens(text: str, max_depth: int) -> list[Token]:
     return tokens
 
 
-_COMMANDS = frozenset((*_TOKEN_COMMANDS, *_SPACING, *_SIZES, "left", "right", "lvert", "rvert", "vert", *",;:! {}"))
+_COMMANDS = frozenset((*_TOKEN_COMMANDS, *_SPACING, *_SIZES, "left", "right", *",;:! "))
 
 
 def _allowed_command(command: str, text: str, start: int) -> None:
