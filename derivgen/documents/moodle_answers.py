@@ -8,7 +8,8 @@ declared assumptions (symmetric, positive definite, …).
 
 The value is the derivation's own result evaluated exactly with sympy, then written as a decimal.
 A point where the function or its derivative is undefined, complex, huge (> ``MAX_VALUE``) or
-accidentally tiny (< ``MIN_VALUE``, where a relative tolerance means nothing) is drawn again.
+accidentally tiny (< ``MIN_VALUE``, where a relative tolerance means nothing) is drawn again; of the
+first ``CANDIDATES`` usable points the one with the smallest numbers is asked.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from ..presentation.matrices import matrix_latex
 from ..presentation.printer import to_latex
 
 MAX_DRAWS = 200
-MAX_VALUE = 1000  # beyond this a student's calculator answer is a test of typing, not of calculus
+MAX_VALUE = 10**7  # beyond this a student's calculator answer is a test of typing, not of calculus
+CANDIDATES = 20  # of as many usable points, the one with the smallest numbers: (x² + 9)⁶ is steep everywhere
 MIN_VALUE = sympy.Rational(1, 1000)
 # 0.5 % of the value: every answer correctly rounded to 3 significant digits passes (its error is at most
 # half a unit of the third digit, ≤ 0.5 % however the value starts), while a wrong derivative — a lost
@@ -78,15 +80,20 @@ def graded_point(left: Any, result: Any, rng: random.Random) -> Point:
     variables = [v for v in left.variables if isinstance(v, sympy.Symbol)]
     entries = list(result) if isinstance(result, sympy.MatrixBase) else [result]
     labels = _scalar_labels(left, result)
+    usable: list[tuple[sympy.Expr, dict, list]] = []
     for _ in range(MAX_DRAWS):
         values = {v: rng.choice(_HALVES) for v in variables}
         numbers = [_number(sympy.sympify(entry).subs(values)) for entry in entries]
         defined = all(_number(sympy.sympify(f).subs(values)) is not None for f in left.functions)
         if defined and all(_usable(n, entry) for n, entry in zip(numbers, entries, strict=True)):
-            latex = tuple(f"{to_latex(v)} = {to_latex(values[v])}" for v in variables)
-            blanks = tuple(_blank(label, n) for label, n in zip(labels, numbers, strict=True))
-            return Point(values, latex, blanks, {})
-    raise QuizError(f"no point in {MAX_DRAWS} draws where the derivative is defined and of a usable size")
+            usable.append((max(abs(sympy.N(n, 30)) for n in numbers), values, numbers))
+            if len(usable) == CANDIDATES:
+                break
+    if not usable:
+        raise QuizError(f"no point in {MAX_DRAWS} draws where the derivative is defined and of a usable size")
+    _, values, numbers = min(usable, key=lambda candidate: candidate[0])  # the first of the smallest
+    latex = tuple(f"{to_latex(v)} = {to_latex(values[v])}" for v in variables)
+    return Point(values, latex, tuple(_blank(label, n) for label, n in zip(labels, numbers, strict=True)), {})
 
 
 def _scalar_labels(left: Any, result: Any) -> list[str]:
