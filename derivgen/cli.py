@@ -25,7 +25,7 @@ from .options import DETAILS
 if TYPE_CHECKING:
     from .calculus.model import Derivation, DerivationResult
 
-FORMAT_CHOICES = ("slides", "handout", "notes", "all")
+FORMAT_CHOICES = ("slides", "handout", "notes", "all", "moodle")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -315,7 +315,8 @@ def _deck_options(command: Callable) -> Callable:
             type=click.Choice(FORMAT_CHOICES),
             default="all",
             show_default=True,
-            help="slides; handout (one frame a page, and two a page on A4); notes (an article); all.",
+            help="slides; handout (one frame a page, and two a page on A4); notes (an article); all; "
+            "moodle (exercise files: a Moodle XML quiz, with --variants N).",
         ),
         click.option(
             "--templates",
@@ -401,6 +402,9 @@ def build_command(
     if tex_only:
         _refuse_with(ctx, ("timeout",), "--tex-only (TeX does not run)")
     _refuse_together(ctx, "jobs", "cluster", "the cluster's workers run the jobs")
+    if fmt == "moodle":
+        _build_quiz(ctx, decks, out_dir, templates, variants, seed)
+        return
     if len(decks) > 1 or cluster is not None:
         _refuse_together(ctx, "variants", "roster", "the roster gives one variant per line")
         exercises = [is_exercise_file(path) for path in decks]
@@ -464,7 +468,7 @@ def watch_command(
         exercises = is_exercise_file(deck)
     except DerivgenError:  # unreadable or broken now: the first build says so, and watching goes on
         exercises = False
-    if exercises:
+    if exercises or fmt == "moodle":
         raise click.UsageError("watch is for decks; build an exercise file with `derivgen build`")
 
     def build():
@@ -476,6 +480,18 @@ def watch_command(
         watch_deck(deck, out_dir, templates, build, click.echo, lambda line: click.echo(line, err=True))
     except KeyboardInterrupt:
         click.echo("stopped watching")
+
+
+def _build_quiz(ctx, paths, out_dir, templates, variants, seed) -> None:
+    """``--format moodle``: one exercise file → ``<file>-moodle.xml`` (no TeX)."""
+    from .documents.moodle import build_moodle
+    from .input.spec import is_exercise_file
+
+    if len(paths) != 1 or not is_exercise_file(paths[0]):
+        raise click.UsageError("--format moodle takes one exercise file (a file with exercises:), not a deck")
+    options = ("roster", "jobs", "cluster", "tex_only", "timeout", "force", "trust_latex")
+    _refuse_with(ctx, options, "--format moodle (one quiz of N variants, no TeX)")
+    build_moodle(paths[0], out_dir, variants, seed, templates, report=click.echo)
 
 
 def _warn(message: str) -> None:
