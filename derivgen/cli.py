@@ -312,10 +312,11 @@ def _deck_options(command: Callable) -> Callable:
         click.option(
             "--format",
             "fmt",
-            type=click.Choice(FORMAT_CHOICES),
+            type=click.Choice([*FORMAT_CHOICES, "html"]),
             default="all",
             show_default=True,
-            help="slides; handout (one frame a page, and two a page on A4); notes (an article); all.",
+            help="slides; handout (one frame a page, and two a page on A4); notes (an article); all; "
+            "html (one self-contained page; exercise files: the sheet and its solutions).",
         ),
         click.option(
             "--templates",
@@ -401,6 +402,10 @@ def build_command(
     if tex_only:
         _refuse_with(ctx, ("timeout",), "--tex-only (TeX does not run)")
     _refuse_together(ctx, "jobs", "cluster", "the cluster's workers run the jobs")
+    if fmt == "html":
+        _refuse_with(ctx, ("tex_only", "timeout", "jobs", "cluster", "force"), "--format html (no TeX runs)")
+        if len(decks) > 1:
+            raise click.UsageError("--format html builds one file at a time")
     if len(decks) > 1 or cluster is not None:
         _refuse_together(ctx, "variants", "roster", "the roster gives one variant per line")
         exercises = [is_exercise_file(path) for path in decks]
@@ -412,6 +417,9 @@ def build_command(
             _build_files(ctx, decks, out_dir, fmt, templates, tex_only, force, timeout, variants, seed, roster, jobs)
             return
     deck = decks[0]
+    if fmt == "html":
+        _build_html(ctx, deck, out_dir, templates, variants, seed, roster, trust_latex)
+        return
     if is_exercise_file(deck):
         _refuse_with(ctx, ("fmt",), "an exercise file (it gives a sheet and its solutions)")
         _refuse_together(ctx, "variants", "roster", "the roster gives one variant per line")
@@ -466,6 +474,8 @@ def watch_command(
         exercises = False
     if exercises:
         raise click.UsageError("watch is for decks; build an exercise file with `derivgen build`")
+    if fmt == "html":
+        raise click.UsageError("watch builds PDFs; build the page with `derivgen build --format html`")
 
     def build():
         return build_deck(
@@ -476,6 +486,18 @@ def watch_command(
         watch_deck(deck, out_dir, templates, build, click.echo, lambda line: click.echo(line, err=True))
     except KeyboardInterrupt:
         click.echo("stopped watching")
+
+
+def _build_html(ctx, path, out_dir, templates, variants, seed, roster, trust_latex) -> None:
+    from .documents.html import build_deck_html, build_sheet_html
+    from .input.spec import is_exercise_file
+
+    if is_exercise_file(path):
+        _refuse_together(ctx, "variants", "roster", "the roster gives one variant per line")
+        build_sheet_html(path, out_dir, variants, seed, roster, templates, click.echo)
+    else:
+        _refuse_with(ctx, ("variants", "roster", "seed"), "a deck (it is for exercise files, with exercises:)")
+        build_deck_html(path, out_dir, templates, click.echo, trust_latex)
 
 
 def _warn(message: str) -> None:
