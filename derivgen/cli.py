@@ -23,7 +23,7 @@ from .errors import DerivgenError
 from .options import DETAILS
 
 if TYPE_CHECKING:
-    from .calculus.model import Derivation, DerivationResult
+    from .calculus.model import DerivationResult
 
 FORMAT_CHOICES = ("slides", "handout", "notes", "all")
 
@@ -254,7 +254,9 @@ def _output(derivation: DerivationResult, detail: str, as_json: bool, as_latex: 
         return json.dumps(derivation.to_dict(to_latex), indent=2)
     if as_latex:
         return result_body(derivation, detail)
-    return _as_text(derivation, detail)
+    from .presentation.notebook import result_text
+
+    return result_text(derivation, detail)
 
 
 def _given(ctx: click.Context, name: str) -> bool:
@@ -573,48 +575,6 @@ def _build_sheet(path, out_dir, templates, tex_only, force, timeout, variants, s
             progress=advance,
             cluster=cluster,
         )
-
-
-def _as_text(derivation: DerivationResult, detail: str) -> str:
-    """The terminal text: every part's lines (announced by its heading), then the result."""
-    import sympy
-
-    from .presentation.printer import to_text
-
-    lines = []
-    for part in derivation.parts:
-        if part.heading is not None:
-            lines.append(f"[{part.heading}]")
-        if part.derivation is not None:
-            shown = _derivation_lines(part.derivation, detail)
-            lines.extend(shown[1:] if part.continues else shown)
-    result = derivation.result
-    written = (
-        [[to_text(e) for e in result.row(i)] for i in range(result.rows)]
-        if isinstance(result, sympy.MatrixBase)
-        else to_text(result)
-    )
-    lines.append(f"result: {written}    ({derivation.check_note})")
-    return "\n".join(lines)
-
-
-def _derivation_lines(derivation: Derivation, detail: str) -> list[str]:
-    from .calculus.model import ChainInfo
-    from .presentation.lines import display_lines
-    from .presentation.printer import to_text
-
-    lines = [to_text(derivation.start, operator=True, written=derivation.written)]
-    for line in display_lines(derivation, detail):
-        lines.append(f"  = {to_text(line.expression, written=derivation.written)}    [{line.label}]")
-        for step in line.steps:
-            if isinstance(step.chain, ChainInfo):
-                chain = step.chain
-                lines.append(
-                    f"      with {chain.variable} = {to_text(chain.inner)}: "
-                    f"d/d{chain.variable}({to_text(chain.outer)}) = {to_text(chain.outer_derivative)}"
-                )
-        lines.extend(f"      note ({label}): {note}" for label, note in line.notes)
-    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
