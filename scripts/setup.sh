@@ -2,7 +2,8 @@
 # Installs what derivgen needs and is missing; does nothing where it is all there already.
 #   bash scripts/setup.sh          derivgen (editable, from this folder) and its Python dependencies
 #   bash scripts/setup.sh --test   the same plus the test tools (pytest, hypothesis, ruff; dask and distributed
-#                                  for the LocalCluster of tests/test_executor.py)
+#                                  for the LocalCluster of tests/test_executor.py; Chromium, apt-get, for
+#                                  the HTML pages' browser tests)
 #   bash scripts/setup.sh --dask   the same plus dask and distributed (derivgen[dask]: build --cluster, and
 #                                  every worker machine of the cluster, with --tex)
 #   bash scripts/setup.sh --tex    also TeX Live with latexmk and poppler, and bubblewrap, the sandbox TeX
@@ -49,6 +50,23 @@ if [[ "$tex" == 1 ]]; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${tex_packages[@]}" >/dev/null
     tex_ready || { echo "setup: TeX is still incomplete after apt-get" >&2; exit 1; }
+  fi
+fi
+
+# Chromium (--test): tests/test_html.py loads the HTML pages in a real browser, headless and offline
+if [[ "$extra" == test ]]; then
+  if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+    echo "setup: Chromium already in place"
+  else
+    echo "setup: installing Chromium (the HTML pages' tests)"
+    sudo=""
+    if [[ "$(id -u)" != 0 ]]; then
+      command -v sudo >/dev/null 2>&1 || { echo "setup: installing Chromium needs root (apt-get)" >&2; exit 1; }
+      sudo="sudo"
+    fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    command -v chromium >/dev/null 2>&1 || { echo "setup: chromium is still missing after apt-get" >&2; exit 1; }
   fi
 fi
 
