@@ -32,7 +32,7 @@ from .compile import DEFAULT_TIMEOUT, TexError, compile_tex, tex_tools_missing
 from .executor import run_jobs
 from .frame_cache import CACHE_FOLDER, FrameCache, encode, frame_keys, measure_key, version_fingerprint
 from .render import FORMATS, DeckInfo, environment, render, render_template, templates_fingerprint
-from .themes import deck_look, logo_fingerprint
+from .themes import Look, deck_look, logo_fingerprint
 
 if TYPE_CHECKING:
     import jinja2
@@ -113,20 +113,7 @@ def build_deck(
     )
     keys = frame_keys(deck, version, trust_latex)
     frames, entries, derived = _present(deck, source, keys, cache)
-    info = DeckInfo(
-        title=deck.title,
-        subtitle=deck.subtitle or "",
-        author=deck.author or "",
-        institute=deck.institute or "",
-        course=deck.course or "",
-        date=Plain(deck.date or ""),  # data, not a text field: a $ in it is a dollar
-        aspectratio=169 if deck.aspect == "16:9" else 43,
-        theme=look.theme,
-        colortheme=look.colortheme,
-        fonttheme=look.fonttheme,
-        logo=look.logo,
-        notes_for_students=deck.notes == "students",
-    )
+    info = deck_info(deck, look)
     extra = dict(look.files)
     look_key = templates_fingerprint(env)
     size_keys = {frame.number: measure_key(key, info, look_key, extra) for frame, key in zip(frames, keys, strict=True)}
@@ -209,6 +196,25 @@ def _derived_report(deck_path: Path, derived: tuple[int, ...], count: int) -> st
     listed = ", ".join(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs)
     noun = "frame" if len(derived) == 1 else "frames"
     return f"{deck_path}: re-derived {noun} {listed} of {count}; {count - len(derived)} from cache"
+
+
+def deck_info(deck, look: Look | None = None) -> DeckInfo:
+    """What the templates see of a deck's title page and look (``look``: the slides'; None for a page)."""
+    look = look or Look()
+    return DeckInfo(
+        title=deck.title,
+        subtitle=deck.subtitle or "",
+        author=deck.author or "",
+        institute=deck.institute or "",
+        course=deck.course or "",
+        date=Plain(deck.date or ""),  # data, not a text field: a $ in it is a dollar
+        aspectratio=169 if deck.aspect == "16:9" else 43,
+        theme=look.theme,
+        colortheme=look.colortheme,
+        fonttheme=look.fonttheme,
+        logo=look.logo,
+        notes_for_students=deck.notes == "students",
+    )
 
 
 def _unchanged(path: Path, content: bytes) -> bool:

@@ -249,7 +249,7 @@ def build_deck_html(
     """``<deck>.html`` in ``out_dir``; frames come from the deck build's cache where it has them."""
     from ..input.spec import load_deck
     from ..version import __version__
-    from .build import _code_fingerprint, _library_versions, _present, _write_all
+    from .build import _code_fingerprint, _derived_report, _library_versions, _present, _write_all, deck_info
     from .frame_cache import FrameCache, frame_keys, version_fingerprint
 
     env = html_environment(templates)
@@ -257,16 +257,8 @@ def build_deck_html(
     version = version_fingerprint(__version__, _code_fingerprint(), _library_versions())
     cache = FrameCache.load(out_dir, deck_path.stem, version)
     frames, _, derived = _present(deck, source, frame_keys(deck, version, trust_latex), cache)
-    report(f"{deck_path}: derived {len(derived)} of {len(frames)} frames ({len(frames) - len(derived)} from cache)")
-    info = DeckInfo(
-        title=deck.title,
-        subtitle=deck.subtitle or "",
-        author=deck.author or "",
-        institute=deck.institute or "",
-        course=deck.course or "",
-        date=Plain(deck.date or ""),
-        notes_for_students=deck.notes == "students",
-    )
+    report(_derived_report(deck_path, derived, len(frames)))
+    info = deck_info(deck)
     page = render_deck_html(env, info, frames, Assets.load(env))
     path = out_dir / f"{deck_path.stem}.html"
     _write_all(out_dir, {path: page.encode("utf-8")})
