@@ -11,7 +11,7 @@ from .calculus import front
 from .calculus.matrix_engine import MatrixCalculus
 from .calculus.model import ChainInfo, Derivation, DerivationResult
 from .calculus.multivariate import MatrixDerivation
-from .presentation.body import LECTURE_PRESENTER
+from .presentation.notebook import LECTURE_PRESENTER
 
 
 def derive(*args: Any, **kwargs: Any) -> Derivation | MatrixDerivation | MatrixCalculus:

@@ -23,9 +23,9 @@ from .errors import DerivgenError
 from .options import DETAILS
 
 if TYPE_CHECKING:
-    from .calculus.model import Derivation, DerivationResult
+    from .calculus.model import DerivationResult
 
-FORMAT_CHOICES = ("slides", "handout", "notes", "all")
+FORMAT_CHOICES = ("slides", "handout", "notes", "all", "moodle")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -254,7 +254,9 @@ def _output(derivation: DerivationResult, detail: str, as_json: bool, as_latex: 
         return json.dumps(derivation.to_dict(to_latex), indent=2)
     if as_latex:
         return result_body(derivation, detail)
-    return _as_text(derivation, detail)
+    from .presentation.notebook import result_text
+
+    return result_text(derivation, detail)
 
 
 def _given(ctx: click.Context, name: str) -> bool:
@@ -312,10 +314,12 @@ def _deck_options(command: Callable) -> Callable:
         click.option(
             "--format",
             "fmt",
-            type=click.Choice(FORMAT_CHOICES),
+            type=click.Choice([*FORMAT_CHOICES, "html"]),
             default="all",
             show_default=True,
-            help="slides; handout (one frame a page, and two a page on A4); notes (an article); all.",
+            help="slides; handout (one frame a page, and two a page on A4); notes (an article); all; "
+            "html (one self-contained page; exercise files: the sheet and its solutions); "
+            "moodle (exercise files: a Moodle XML quiz, with --variants N).",
         ),
         click.option(
             "--templates",
@@ -401,6 +405,13 @@ def build_command(
     if tex_only:
         _refuse_with(ctx, ("timeout",), "--tex-only (TeX does not run)")
     _refuse_together(ctx, "jobs", "cluster", "the cluster's workers run the jobs")
+    if fmt == "moodle":
+        _build_quiz(ctx, decks, out_dir, templates, variants, seed)
+        return
+    if fmt == "html":
+        _refuse_with(ctx, ("tex_only", "timeout", "jobs", "cluster", "force"), "--format html (no TeX runs)")
+        if len(decks) > 1:
+            raise click.UsageError("--format html builds one file at a time")
     if len(decks) > 1 or cluster is not None:
         _refuse_together(ctx, "variants", "roster", "the roster gives one variant per line")
         exercises = [is_exercise_file(path) for path in decks]
@@ -412,6 +423,9 @@ def build_command(
             _build_files(ctx, decks, out_dir, fmt, templates, tex_only, force, timeout, variants, seed, roster, jobs)
             return
     deck = decks[0]
+    if fmt == "html":
+        _build_html(ctx, deck, out_dir, templates, variants, seed, roster, trust_latex)
+        return
     if is_exercise_file(deck):
         _refuse_with(ctx, ("fmt",), "an exercise file (it gives a sheet and its solutions)")
         _refuse_together(ctx, "variants", "roster", "the roster gives one variant per line")
@@ -464,8 +478,10 @@ def watch_command(
         exercises = is_exercise_file(deck)
     except DerivgenError:  # unreadable or broken now: the first build says so, and watching goes on
         exercises = False
-    if exercises:
+    if exercises or fmt == "moodle":
         raise click.UsageError("watch is for decks; build an exercise file with `derivgen build`")
+    if fmt == "html":
+        raise click.UsageError("watch builds PDFs; build the page with `derivgen build --format html`")
 
     def build():
         return build_deck(
@@ -476,6 +492,30 @@ def watch_command(
         watch_deck(deck, out_dir, templates, build, click.echo, lambda line: click.echo(line, err=True))
     except KeyboardInterrupt:
         click.echo("stopped watching")
+
+
+def _build_quiz(ctx, paths, out_dir, templates, variants, seed) -> None:
+    """``--format moodle``: one exercise file → ``<file>-moodle.xml`` (no TeX)."""
+    from .documents.moodle import build_moodle
+    from .input.spec import is_exercise_file
+
+    if len(paths) != 1 or not is_exercise_file(paths[0]):
+        raise click.UsageError("--format moodle takes one exercise file (a file with exercises:), not a deck")
+    options = ("roster", "jobs", "cluster", "tex_only", "timeout", "force", "trust_latex")
+    _refuse_with(ctx, options, "--format moodle (one quiz of N variants, no TeX)")
+    build_moodle(paths[0], out_dir, variants, seed, templates, report=click.echo)
+
+
+def _build_html(ctx, path, out_dir, templates, variants, seed, roster, trust_latex) -> None:
+    from .documents.html import build_deck_html, build_sheet_html
+    from .input.spec import is_exercise_file
+
+    if is_exercise_file(path):
+        _refuse_together(ctx, "variants", "roster", "the roster gives one variant per line")
+        build_sheet_html(path, out_dir, variants, seed, roster, templates, click.echo)
+    else:
+        _refuse_with(ctx, ("variants", "roster", "seed"), "a deck (it is for exercise files, with exercises:)")
+        build_deck_html(path, out_dir, templates, click.echo, trust_latex)
 
 
 def _warn(message: str) -> None:
@@ -551,48 +591,6 @@ def _build_sheet(path, out_dir, templates, tex_only, force, timeout, variants, s
             progress=advance,
             cluster=cluster,
         )
-
-
-def _as_text(derivation: DerivationResult, detail: str) -> str:
-    """The terminal text: every part's lines (announced by its heading), then the result."""
-    import sympy
-
-    from .presentation.printer import to_text
-
-    lines = []
-    for part in derivation.parts:
-        if part.heading is not None:
-            lines.append(f"[{part.heading}]")
-        if part.derivation is not None:
-            shown = _derivation_lines(part.derivation, detail)
-            lines.extend(shown[1:] if part.continues else shown)
-    result = derivation.result
-    written = (
-        [[to_text(e) for e in result.row(i)] for i in range(result.rows)]
-        if isinstance(result, sympy.MatrixBase)
-        else to_text(result)
-    )
-    lines.append(f"result: {written}    ({derivation.check_note})")
-    return "\n".join(lines)
-
-
-def _derivation_lines(derivation: Derivation, detail: str) -> list[str]:
-    from .calculus.model import ChainInfo
-    from .presentation.lines import display_lines
-    from .presentation.printer import to_text
-
-    lines = [to_text(derivation.start, operator=True, written=derivation.written)]
-    for line in display_lines(derivation, detail):
-        lines.append(f"  = {to_text(line.expression, written=derivation.written)}    [{line.label}]")
-        for step in line.steps:
-            if isinstance(step.chain, ChainInfo):
-                chain = step.chain
-                lines.append(
-                    f"      with {chain.variable} = {to_text(chain.inner)}: "
-                    f"d/d{chain.variable}({to_text(chain.outer)}) = {to_text(chain.outer_derivative)}"
-                )
-        lines.extend(f"      note ({label}): {note}" for label, note in line.notes)
-    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:

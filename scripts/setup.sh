@@ -2,7 +2,8 @@
 # Installs what derivgen needs and is missing; does nothing where it is all there already.
 #   bash scripts/setup.sh          derivgen (editable, from this folder) and its Python dependencies
 #   bash scripts/setup.sh --test   the same plus the test tools (pytest, hypothesis, ruff; dask and distributed
-#                                  for the LocalCluster of tests/test_executor.py)
+#                                  for the LocalCluster of tests/test_executor.py; Chromium, apt-get, for
+#                                  the HTML pages' browser tests)
 #   bash scripts/setup.sh --dask   the same plus dask and distributed (derivgen[dask]: build --cluster, and
 #                                  every worker machine of the cluster, with --tex)
 #   bash scripts/setup.sh --tex    also TeX Live with latexmk and poppler, and bubblewrap, the sandbox TeX
@@ -21,9 +22,21 @@ for argument in "$@"; do
   esac
 done
 
-# TeX: the programs and every LaTeX package the templates use.  Debian's packages, without
-# recommends (they would pull in a Java runtime); beamer comes with latex-recommended, pgf and
-# pgfplots with pictures, exam and adjustbox with latex-extra.
+# apt_install WHAT PACKAGE...: Debian packages without recommends (they would pull in a Java runtime),
+# through sudo when not root
+apt_install() {
+  local what="$1" sudo=""
+  shift
+  if [[ "$(id -u)" != 0 ]]; then
+    command -v sudo >/dev/null 2>&1 || { echo "setup: installing $what needs root (apt-get)" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# TeX: the programs and every LaTeX package the templates use.  Beamer comes with latex-recommended,
+# pgf and pgfplots with pictures, exam, adjustbox and mylatexformat (precompiled preambles) with latex-extra.
 # bubblewrap: TeX sees only the TeX tree and its build folder (README, "Threat model"); util-linux
 # (prlimit, setpriv: a file-size cap and "die with derivgen") is part of every Debian system.
 tex_packages=(latexmk texlive-latex-recommended texlive-latex-extra texlive-pictures lmodern poppler-utils bubblewrap)
@@ -32,7 +45,7 @@ tex_ready() {
   for program in latexmk pdflatex kpsewhich pdftotext pdftoppm pdfdetach bwrap; do
     command -v "$program" >/dev/null 2>&1 || return 1
   done
-  for file in beamer.cls exam.cls pgfpages.sty pgfplots.sty adjustbox.sty lmodern.sty; do
+  for file in beamer.cls exam.cls pgfpages.sty pgfplots.sty adjustbox.sty mylatexformat.ltx lmodern.sty; do
     [[ -n "$(kpsewhich "$file" 2>/dev/null)" ]] || return 1
   done
 }
@@ -41,14 +54,19 @@ if [[ "$tex" == 1 ]]; then
     echo "setup: TeX already in place"
   else
     echo "setup: installing TeX (${tex_packages[*]})"
-    sudo=""
-    if [[ "$(id -u)" != 0 ]]; then
-      command -v sudo >/dev/null 2>&1 || { echo "setup: installing TeX needs root (apt-get)" >&2; exit 1; }
-      sudo="sudo"
-    fi
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${tex_packages[@]}" >/dev/null
+    apt_install TeX "${tex_packages[@]}"
     tex_ready || { echo "setup: TeX is still incomplete after apt-get" >&2; exit 1; }
+  fi
+fi
+
+# Chromium (--test): tests/test_html.py loads the HTML pages in a real browser, headless and offline
+if [[ "$extra" == test ]]; then
+  if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+    echo "setup: Chromium already in place"
+  else
+    echo "setup: installing Chromium (the HTML pages' tests)"
+    apt_install Chromium chromium
+    command -v chromium >/dev/null 2>&1 || { echo "setup: chromium is still missing after apt-get" >&2; exit 1; }
   fi
 fi
 

@@ -63,6 +63,9 @@ def test_the_installed_wheel_builds_a_deck_from_another_folder(tmp_path):
         top = sdist_name.removesuffix(".tar.gz")
         in_sdist = {name.removeprefix(f"{top}/") for name in sdist.getnames()}
     templates = _source_files("templates", "*.j2")
+    # KaTeX, inlined into the HTML pages: the page needs every one of these files
+    katex = _source_files("templates", "html/katex/**/*")
+    templates |= {name for name in katex if (ROOT / "templates" / name).is_file()}
     assert {f"templates/{name}" for name in templates} <= in_sdist
     assert {f"examples/{name}" for name in _source_files("examples", "*.yaml")} <= in_sdist
 
@@ -98,3 +101,6 @@ def test_the_installed_wheel_builds_a_deck_from_another_folder(tmp_path):
     assert "wrote output/deck.pdf" in out
     text = _run(["pdftotext", "-raw", str(elsewhere / "output" / "deck.pdf"), "-"], elsewhere)
     assert "Installed deck" in text and "chain rule" in text
+    out = _run([str(venv / "bin" / "derivgen"), "build", "deck.yaml", "--format", "html"], elsewhere)
+    page = (elsewhere / "output" / "deck.html").read_text(encoding="utf-8")
+    assert "wrote output/deck.html" in out and "font/woff2;base64" in page and "Installed deck" in page

@@ -41,6 +41,14 @@ class Presenter(Protocol):
         """The body of an ``align*`` environment showing the whole result."""
         ...
 
+    def text(self, result: DerivationResult, detail: str) -> str:
+        """The whole result as the terminal shows it (``derivgen derive``)."""
+        ...
+
+    def html(self, result: DerivationResult, detail: str) -> str:
+        """The whole result as an HTML table of lines and rule labels (notebooks)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Left:
@@ -128,6 +136,18 @@ class Result:
 
     def _repr_latex_(self) -> str:
         return "$\\begin{aligned}" + self.latex() + "\\end{aligned}$"
+
+    def _repr_html_(self) -> str | None:
+        """Notebooks: the lines and their rules as a table (None without a printer: Jupyter falls back)."""
+        if self.presenter is None:
+            return None
+        return self.presenter.html(self, "normal")  # type: ignore[arg-type]  # each subclass is a DerivationResult
+
+    def __str__(self) -> str:
+        """The text ``derivgen derive`` prints, with a printer attached; else the dataclass' repr."""
+        if self.presenter is None:
+            return repr(self)
+        return self.presenter.text(self, "normal")  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from .executor import run_jobs
 from .frame_cache import CACHE_FOLDER, FrameCache, encode, frame_keys, measure_key, version_fingerprint
 from .frame_splice import Spliced, typeset_changed_frames
 from .render import FORMATS, DeckInfo, environment, render, render_template, templates_fingerprint
-from .themes import deck_look, logo_fingerprint
+from .themes import Look, deck_look, logo_fingerprint
 
 if TYPE_CHECKING:
     import jinja2
@@ -116,20 +116,7 @@ def build_deck(
     )
     keys = frame_keys(deck, version, trust_latex)
     frames, entries, derived = _present(deck, source, keys, cache)
-    info = DeckInfo(
-        title=deck.title,
-        subtitle=deck.subtitle or "",
-        author=deck.author or "",
-        institute=deck.institute or "",
-        course=deck.course or "",
-        date=Plain(deck.date or ""),  # data, not a text field: a $ in it is a dollar
-        aspectratio=169 if deck.aspect == "16:9" else 43,
-        theme=look.theme,
-        colortheme=look.colortheme,
-        fonttheme=look.fonttheme,
-        logo=look.logo,
-        notes_for_students=deck.notes == "students",
-    )
+    info = deck_info(deck, look)
     extra = dict(look.files)
     look_key = templates_fingerprint(env)
     size_keys = {frame.number: measure_key(key, info, look_key, extra) for frame, key in zip(frames, keys, strict=True)}
@@ -223,6 +210,25 @@ def _frames_typeset_alone(spliced: Spliced) -> str:
     pages = ", ".join(f"{first}" if first == last else f"{first}-{last}" for first, last in spliced.pages)
     noun = "frame" if len(spliced.frames) == 1 else "frames"
     return f"typeset {noun} {frames} alone, in place of pages {pages}"
+
+
+def deck_info(deck, look: Look | None = None) -> DeckInfo:
+    """What the templates see of a deck's title page and look (``look``: the slides'; None for a page)."""
+    look = look or Look()
+    return DeckInfo(
+        title=deck.title,
+        subtitle=deck.subtitle or "",
+        author=deck.author or "",
+        institute=deck.institute or "",
+        course=deck.course or "",
+        date=Plain(deck.date or ""),  # data, not a text field: a $ in it is a dollar
+        aspectratio=169 if deck.aspect == "16:9" else 43,
+        theme=look.theme,
+        colortheme=look.colortheme,
+        fonttheme=look.fonttheme,
+        logo=look.logo,
+        notes_for_students=deck.notes == "students",
+    )
 
 
 def _unchanged(path: Path, content: bytes) -> bool:

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import sympy
 
-from ..calculus.model import DerivationResult
+from ..calculus.model import DerivationResult, Left
 from ..calculus.worker import HardLimitExceeded, run_limited
 from ..errors import DerivgenError
 from ..input.matrices import ASSUMPTIONS, declare, read_assumptions
@@ -58,6 +59,9 @@ class PresentedTask:
     key: str = ""  # names the task in the measuring run's log: "3", "6b"
     lines: tuple[Line, ...] = ()  # the rows as set on the solution sheet, broken where too wide
     answer_shown: Latex | None = None  # the boxed answer as set: broken like a row where too wide
+    # what was derived (sympy, not for the TeX templates): a quiz evaluates the result at a drawn point
+    left: Left | None = None
+    result: Any = None
 
     @property
     def measures(self) -> list[list[Latex]]:
@@ -319,6 +323,8 @@ def _task(task: Task, derivation, sheet: ExerciseSheet, holder, key: str) -> Pre
         key=key,
         answer_shown=Latex(answer),
         lines=tuple(lay_out_rows([(row.lhs, row.rhs, row.label) for row in rows], None, lambda scale: None)),
+        left=derivation.left,
+        result=derivation.result,
     )
 
 

@@ -38,7 +38,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..errors import DerivgenError, ParseError
 from .functions import sigmoid
-from .parser import DEFAULT_LIMITS, ParseLimits, _Builder, _Source, check_substitution
+from .parser import DEFAULT_LIMITS, ParseLimits, Source, _Builder, check_substitution, read_tree
 
 _SHAPE = re.compile(r"\s*(scalar|vector|matrix)\s*(?:\(\s*([^()]*)\s*\))?\s*")
 _DIMENSION = re.compile(r"[A-Za-z][A-Za-z0-9_]*|[1-9][0-9]{0,3}")
@@ -58,6 +58,10 @@ _ELEMENTWISE = {
     "atan": sympy.atan,
     "arctan": sympy.atan,
 }
+
+
+# the functions of the matrix language (besides the elementwise ones), for \mathrm{tr}(A) in LaTeX
+_MATRIX_FUNCTIONS = ("transpose", "tr", "trace", "det", "inv", "softmax", "hadamard", "ones", *_ELEMENTWISE)
 
 
 class ShapeError(DerivgenError):
@@ -232,8 +236,8 @@ def parse_matrix(
     """
     if not isinstance(text, str):
         raise ParseError(f"an expression must be text, not {type(text).__name__}")
-    source = _Source(text)
-    tree = source.to_ast(limits).body
+    source, expression = read_tree(text, limits, declared=symbols, functions=_MATRIX_FUNCTIONS)
+    tree = expression.body
     value = _MatrixBuilder(source, limits, symbols).build(tree)  # evaluated: shapes and limits checked on it
     if is_matrix(value):
         raise ShapeError(
@@ -291,7 +295,7 @@ def _substituted(expression: sympy.Basic, by_symbol: dict) -> sympy.Basic:
 class _MatrixBuilder(_Builder):
     """The scalar builder, with declared vectors and matrices and shape-aware operators."""
 
-    def __init__(self, source: _Source, limits: ParseLimits, symbols: dict[str, sympy.Basic], written: bool = False):
+    def __init__(self, source: Source, limits: ParseLimits, symbols: dict[str, sympy.Basic], written: bool = False):
         super().__init__(source, limits)
         self.symbols = symbols
         self.written = written  # sums in the order typed (see parse_matrix)
@@ -427,6 +431,8 @@ class _MatrixBuilder(_Builder):
         except (TypeError, AttributeError, ValueError):
             value = None
         if value is not None and not any(is_matrix(arg) for arg in value.args):
+            if not any(isinstance(arg, MatrixExpr) for arg in value.args):
+                return value  # also a number worked out, gamma(10) = 362880, which has no args to rebuild
             # a 1×1 product as an argument is a scalar: sin(xᵀx)
             return value.func(*(scalar(arg) if isinstance(arg, MatrixExpr) else arg for arg in value.args))
         raise self._shape_error(

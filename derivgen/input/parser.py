@@ -13,10 +13,10 @@ import io
 import math
 import re
 import tokenize
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Union
 
 import sympy
 from sympy import (
@@ -40,6 +40,7 @@ from sympy.core.parameters import global_parameters
 
 from ..errors import LimitExceeded, ParseError
 from .functions import sigmoid
+from .latex import LatexSource, latex_tree
 
 
 @dataclass(frozen=True)
@@ -297,7 +298,7 @@ CONSTANTS = {"pi": pi, "e": E, "E": E}
 # letter and an index): ambiguous, so an error that says how to write either meaning.
 CLASHES = {"E1": "expint(1, x) for the exponential integral E_1"}
 # Greek letters that name a sympy function when called (beta(x, y), zeta(s)) stay variables otherwise.
-_GREEK_FUNCTIONS = frozenset(("beta", "zeta"))
+_GREEK_FUNCTIONS = frozenset(("beta", "gamma", "zeta"))
 
 GREEK = frozenset(
     (
@@ -337,10 +338,37 @@ def parse(text: str, limits: ParseLimits = DEFAULT_LIMITS, written: bool = False
 def _prepare(text: str, limits: ParseLimits) -> tuple[_Builder, ast.Expression]:
     if not isinstance(text, str):
         raise ParseError(f"an expression must be text, not {type(text).__name__}")
+    source, tree = read_tree(text, limits)
+    return _Builder(source, limits), tree
+
+
+# what YAML's double quotes make of "\frac", "\beta", "\alpha", "\exp", "\vec": no backslash is left
+_EATEN_BACKSLASH = {"\f": "\\f…", "\b": "\\b…", "\a": "\\a…", "\x1b": "\\e…", "\v": "\\v…"}
+Source = Union["_Source", LatexSource]
+
+
+def read_tree(
+    text: str, limits: ParseLimits, declared: Collection[str] | None = None, functions: Collection[str] = ()
+) -> tuple[Source, ast.Expression]:
+    """The one place every expression is read: text with a backslash, ``^{`` or ``_{`` is LaTeX (the
+    Python syntax we read never holds one: ``2x e^{3x}`` is LaTeX), anything else Python syntax.
+    Either way the result is a Python syntax tree, with columns in the user's text, for the
+    builders and their allow-list.  ``declared`` are the names of a matrix expression (None for a
+    scalar one), ``functions`` more names ``\\mathrm{…}(…)`` may call."""
     if len(text) > limits.max_length:
         raise LimitExceeded(f"the expression is {len(text)} characters long; the limit is {limits.max_length}")
+    eaten = next((char for char in text if char in _EATEN_BACKSLASH), None)
+    if eaten is not None:
+        raise ParseError(
+            f"a control character where LaTeX's {_EATEN_BACKSLASH[eaten]} was meant? In YAML write LaTeX in single "
+            "quotes or none: in double quotes YAML reads the backslash as an escape",
+            text,
+            text.index(eaten) + 1,
+        )
+    if "\\" in text or "^{" in text or "_{" in text:
+        return latex_tree(text, limits.max_depth, {*FUNCTIONS, *functions}, declared)
     source = _Source(text)
-    return _Builder(source, limits), source.to_ast(limits)
+    return source, source.to_ast(limits)
 
 
 def parse_list(text: str, limits: ParseLimits = DEFAULT_LIMITS) -> list[sympy.Expr]:
@@ -443,7 +471,7 @@ def _implicit_product(previous: tokenize.TokenInfo, token: tokenize.TokenInfo) -
 class _Builder:
     """Walks an allowed Python AST and builds the sympy expression it stands for."""
 
-    def __init__(self, source: _Source, limits: ParseLimits):
+    def __init__(self, source: Source, limits: ParseLimits):
         self.source = source
         self.limits = limits
         self.variables: dict[str, Symbol] = {}

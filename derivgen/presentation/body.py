@@ -1,11 +1,9 @@
-"""A whole result as the body of an ``align*`` environment, walking its parts; and the printer that
-the package's front door attaches to results for their ``latex()`` and ``to_dict()``."""
+"""A whole result as the body of an ``align*`` environment, walking its parts (the printer the package's
+front door attaches to results, :mod:`.notebook`, uses it for their ``latex()``)."""
 
 from __future__ import annotations
 
-import sympy
-
-from ..calculus.model import Derivation, DerivationResult, Part
+from ..calculus.model import DerivationResult, Part
 from .lines import display_lines, line_latex
 from .matrices import collect_forms, left_side
 from .printer import to_latex
@@ -26,37 +24,23 @@ def result_body(result: DerivationResult, detail: str = "normal") -> str:
 
 def part_rows(part: Part, detail: str) -> list[str]:
     """The ``align*`` rows of one part."""
+    return [
+        f"{lhs} &= {rhs} &&" + (r" \text{%s}" % escape_text(label) if label else "")
+        for lhs, rhs, label in part_lines(part, detail)
+    ]
+
+
+def part_lines(part: Part, detail: str) -> list[tuple[str, str, str]]:
+    """The lines of one part as (left side or "", LaTeX right of the "=", rule label or "")."""
     if part.collected is not None:
         collect = part.collected.collect
         assert collect is not None, "a collecting part has its collecting step"
-        forms = " = ".join(collect_forms(part.collected, detail))
-        return [f"{left_side(part.left)} &= {forms} && \\text{{{escape_text(collect.label)}}}"]
+        return [(left_side(part.left), " = ".join(collect_forms(part.collected, detail)), collect.label)]
     derivation = part.derivation
     assert derivation is not None, "a part shows either lines or a collecting step"
-    return derivation_rows(derivation, part, detail)
-
-
-def derivation_rows(derivation: Derivation, part: Part, detail: str) -> list[str]:
     partial = derivation.partial
     start = left_side(part.left, derivation.start, partial)
     lines = display_lines(derivation, detail)
     if not lines:  # already final, as d/dx f(x) = f'(x) for an undefined f
-        return [f"{start} &= {to_latex(derivation.result, partial, written=derivation.written)} &&"]
-    rows = []
-    for i, line in enumerate(lines):
-        label = r"\text{%s}" % escape_text(line.label)
-        rows.append(f"{start if i == 0 else ''} &= {line_latex(line, partial)} && {label}")
-    return rows
-
-
-class LecturePresenter:
-    """The lecturer's printer, for a result's ``latex()``, ``_repr_latex_()`` and ``to_dict()``."""
-
-    def expression(self, expr: sympy.Basic) -> str:
-        return to_latex(expr)
-
-    def body(self, result: DerivationResult, detail: str) -> str:
-        return result_body(result, detail)
-
-
-LECTURE_PRESENTER = LecturePresenter()
+        return [(start, to_latex(derivation.result, partial, written=derivation.written), "")]
+    return [(start if i == 0 else "", line_latex(line, partial), line.label) for i, line in enumerate(lines)]
