@@ -7,7 +7,8 @@ example deck (every kind: derivations scalar and matrix, definitions, rules, a p
 with a title of its own.  Measured, format slides:
   full         a build into an empty output folder (every frame derived and measured, TeX cold);
   one frame    one derivation frame's expression changed: x**2 to x**3 (the same steps, so the same
-               pages), then multiplied by cos(x) (more lines: pages move, latexmk needs two passes);
+               pages: that frame is typeset alone and spliced in), then multiplied by cos(x) (more
+               lines: pages move, the whole document goes through latexmk, two passes);
   comment      the same deck with a comment and a blank line added (no TeX at all, nothing derived);
   bare latexmk a latexmk of the built .tex in a fresh folder.
 Printed as seconds and as ratios to the full build.  Targets: one frame (same pages) <= 35 %, comment <= 15 %
@@ -113,6 +114,8 @@ def main() -> None:
         for name, (seconds, result) in figures.items():
             target = f"  (target <= {TARGETS[name]:.0%})" if name in TARGETS else ""
             passes = f", pdflatex passes {result.passes['slides']}" if "slides" in result.passes else ""
+            if "slides" in result.typeset_alone:
+                passes += f" (frame {', '.join(map(str, result.typeset_alone['slides']))} typeset alone)"
             if name.startswith("bare"):
                 passes = ""
             print(f"  {name + ':':24}{seconds:7.2f} s {seconds / full:6.1%} of full{passes}{target}")
