@@ -157,3 +157,13 @@ def test_no_splice_with_a_theme_pgfpages_or_a_navigation_file_of_another_run(tmp
     another_run = NAV + "\\headcommand {\\beamer@framepages {10}{10}}\n"
     folder = _kept(tmp_path / "nav", TEX.replace("{preamble}", ""), another_run)
     assert _plan(TEX.replace("{preamble}", "").replace("{A}a", "{A}x"), folder) is None
+
+
+@needs_tex
+def test_a_deck_built_with_trusted_latex_is_always_compiled_whole(tmp_path):
+    deck, out = tmp_path / "deck.yaml", tmp_path / "out"
+    deck.write_text(DECK.format(edited="x**2 * log(x)"))
+    build_deck(deck, out, formats=("slides",), trust_latex=True)
+    deck.write_text(DECK.format(edited="x**4 * log(x)"))
+    result = build_deck(deck, out, formats=("slides",), trust_latex=True)
+    assert result.derived == (3,) and result.typeset_alone == {} and result.compiled == ("slides",)

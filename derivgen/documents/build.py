@@ -142,7 +142,9 @@ def build_deck(
         report(f"{deck_path}: compiling {', '.join(to_compile)}")
         with ThreadPoolExecutor(max_workers=max(1, min(len(to_compile), os.cpu_count() or 1))) as pool:
             futures = {
-                fmt: pool.submit(_compile_kept, sources[fmt], out_dir, f"{stem}{FORMATS[fmt][1]}", timeout, extra)
+                fmt: pool.submit(
+                    _compile_kept, sources[fmt], out_dir, f"{stem}{FORMATS[fmt][1]}", timeout, extra, not trust_latex
+                )
                 for fmt in to_compile
             }
             for fmt, future in futures.items():
@@ -239,13 +241,14 @@ def _unchanged(path: Path, content: bytes) -> bool:
 
 
 def _compile_kept(
-    tex: str, out_dir: Path, name: str, timeout: float, files: dict[str, bytes]
+    tex: str, out_dir: Path, name: str, timeout: float, files: dict[str, bytes], splice: bool = True
 ) -> tuple[CompileResult, Spliced | None]:
     """``tex`` compiled in the deck's kept build folder for this output (``name``: its file stem): only its
-    changed frames where that gives the same pages (:mod:`.frame_splice`), else the whole document."""
+    changed frames where that gives the same pages (:mod:`.frame_splice`), else the whole document.
+    ``splice`` False (raw LaTeX not held to the allow-list: it may do anything across frames): always whole."""
     job = _job_name(name, files)
     with kept_folder(out_dir, job) as folder:
-        typeset = typeset_changed_frames(tex, folder, timeout, files, out_dir)
+        typeset = typeset_changed_frames(tex, folder, timeout, files, out_dir) if splice else None
         if typeset is not None:
             return typeset
         return compile_tex(tex, job, timeout, files, folder=folder, formats=out_dir), None

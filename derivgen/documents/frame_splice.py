@@ -14,7 +14,9 @@ frame, the same pages (TeX reports where each frame ends); a beamer deck without
 theme's headline shows sections and frames of the whole deck) and without pgfpages (two frames a sheet);
 no construct in the document that carries state from frame to frame (sections, labels, numbered
 equations, definitions, counters); new pages without annotations (links would point into the partial
-document).  Anything else, and the whole document goes through latexmk as before.
+document); and a deck whose raw LaTeX went through the allow-list (with ``--trust-latex`` it can do
+anything across frames, and the build compiles the whole document).  Anything else, and the whole
+document goes through latexmk as before.
 """
 
 from __future__ import annotations
