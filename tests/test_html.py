@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,19 +19,13 @@ from derivgen.cli import main
 from derivgen.documents.html import raw_latex_html
 from derivgen.input.spec import load_deck, load_sheet
 
+from .browser import OFFLINE, Browser, chromium
+
 ROOT = Path(__file__).resolve().parent.parent
 DECK = ROOT / "examples" / "dnn_supplementary.yaml"
 SHEET = ROOT / "examples" / "exercise_sheet.yaml"
-# no proxy that answers and no name that resolves: a page that fetched anything would miss it
-OFFLINE = ("--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 HIDDEN_TAGS = {"script", "style", "title", "head", "annotation"}
-
-
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert found, "Chromium is missing: bash scripts/setup.sh --test installs it (apt-get install chromium)"
-    return found
 
 
 def browse(page: Path, tmp_path: Path, *how: str) -> str:
@@ -235,3 +228,61 @@ def test_html_format_refuses_what_does_not_apply(tmp_path, capsys):
     assert main(["build", str(DECK), "--format", "html", "--tex-only", "-o", str(tmp_path)]) != 0
     assert "--tex-only does not apply with --format html" in capsys.readouterr().err
     assert main(["watch", str(DECK), "--format", "html", "-o", str(tmp_path)]) != 0
+
+
+# the first derivation frame's reveal box, and what a reader sees of it
+FIRST_BOX = "document.querySelectorAll('[data-reveal]')[0]"
+SEEN = f"""(() => {{
+  const box = {FIRST_BOX};
+  const rows = Array.from(box.querySelectorAll('tr.dg-row'));
+  const red = (element) => getComputedStyle(element).color !== getComputedStyle(box).color;
+  return {{
+    counter: box.querySelector('.dg-counter').textContent,
+    visible: rows.filter((row) => getComputedStyle(row).visibility === 'visible').length,
+    rows: rows.length,
+    current: rows.filter((row) => row.classList.contains('dg-current')).length,
+    red: rows.map((row) => Array.from(row.querySelectorAll('.dg-changed')).map(red)),  // per changed part
+  }};
+}})()"""
+
+
+@pytest.mark.slow
+def test_steps_are_revealed_by_the_buttons_and_the_keys_with_the_change_in_red(tmp_path):
+    """In a real browser: clicks and key presses reveal the lines one by one; the part a line changed is
+    coloured on the line just revealed only; printing shows every line."""
+    out = build(tmp_path, str(DECK))
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(out / "dnn_supplementary.html")
+        first = browser.evaluate(SEEN)
+        total = first["rows"]
+        assert total >= 3 and first["visible"] == 1 and first["counter"] == f"line 1 of {total}"
+
+        browser.evaluate(f"{FIRST_BOX}.querySelector('[data-action=next]').click()")
+        second = browser.evaluate(SEEN)
+        assert second["visible"] == 2 and second["counter"] == f"line 2 of {total}" and second["current"] == 1
+        # line 2 is the rewrite of line 1: its changed part red; line 1's, no longer current, not
+        assert second["red"][1] and all(second["red"][1]) and not any(second["red"][0])
+
+        browser.evaluate(f"{FIRST_BOX}.querySelector('[data-action=back]').click()")
+        assert browser.evaluate(SEEN)["visible"] == 1
+
+        # the keys act on the frame at the top of the window
+        browser.evaluate(f"{FIRST_BOX}.closest('section').scrollIntoView()")
+        browser.press("ArrowRight", 39)
+        browser.press(" ", 32)
+        third = browser.evaluate(SEEN)
+        assert third["visible"] == 3
+        # line 2's changed part, red while it was the line just revealed, is black now; line 3's is red
+        assert third["red"][1] and not any(third["red"][1])
+        assert third["red"][2] and all(third["red"][2])
+        browser.press("ArrowLeft", 37)
+        assert browser.evaluate(SEEN)["visible"] == 2
+        browser.press("a", 65)
+        shown = browser.evaluate(SEEN)
+        assert shown["visible"] == total and shown["counter"] == f"line {total} of {total}"
+
+        browser.call("Emulation.setEmulatedMedia", {"media": "print"})
+        browser.evaluate(f"{FIRST_BOX}.querySelector('[data-action=back]').click()")
+        printed = browser.evaluate(SEEN)
+        assert printed["visible"] == total and not any(any(row) for row in printed["red"])
+        assert browser.errors() == []
