@@ -22,7 +22,7 @@ import jinja2
 from markupsafe import Markup
 
 from ..presentation.text import Latex, Plain
-from .render import DeckInfo, TemplateError, _check_templates_folder, builtin_templates, render_template
+from .render import DeckInfo, TemplateError, render_template, template_loader
 
 if TYPE_CHECKING:
     from .build import SheetInfo
@@ -44,14 +44,8 @@ _FONT_URL = re.compile(r"url\(fonts/([A-Za-z0-9_-]+\.woff2)\)")
 
 def html_environment(user_templates: Path | None = None) -> jinja2.Environment:
     """Jinja for the HTML templates (``html/*.html.j2``): autoescaped, strict; a user's folder first."""
-    loaders: list[jinja2.BaseLoader] = [builtin_templates()]
-    if user_templates is not None:
-        if not user_templates.is_dir():
-            raise TemplateError(f"{user_templates}: the templates folder does not exist")
-        _check_templates_folder(user_templates)
-        loaders.insert(0, jinja2.FileSystemLoader(str(user_templates)))
     env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
+        loader=template_loader(user_templates),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -30,7 +30,7 @@ from ..errors import DerivgenError
 from ..input.mathtext import math_latex, segments
 from ..presentation.frames import TextBlock
 from .moodle_answers import Point, QuizError, graded_point, point_random
-from .render import TemplateError, builtin_templates
+from .render import TemplateError, template_loader
 
 PENALTY = "0.3333333"  # Moodle's default: a third of the mark off per retry in interactive mode
 # characters XML 1.0 forbids anywhere, CDATA included: a control character in a title must not break the file
@@ -165,13 +165,8 @@ def _category_path(sheet_title: str, exercise: Any) -> str:
 def moodle_environment(user_templates: Path | None = None) -> jinja2.Environment:
     """Jinja for XML and HTML: autoescape, the standard delimiters; ``--templates DIR`` overrides
     ``DIR/moodle/*.j2``."""
-    loaders: list[jinja2.BaseLoader] = [builtin_templates()]
-    if user_templates is not None:
-        if not user_templates.is_dir():
-            raise TemplateError(f"{user_templates}: the templates folder does not exist")
-        loaders.insert(0, jinja2.FileSystemLoader(str(user_templates)))
     env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
+        loader=template_loader(user_templates),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

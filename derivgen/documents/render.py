@@ -55,16 +55,22 @@ def _finalize(value: Any) -> str:
     return escape_text(value)
 
 
-def environment(user_templates: Path | None = None) -> jinja2.Environment:
-    """The Jinja environment; ``user_templates`` overrides built-in templates of the same name."""
-    loaders = [builtin_templates()]
+def template_loader(user_templates: Path | None = None) -> jinja2.ChoiceLoader:
+    """The built-in templates, after those of ``user_templates`` (a folder of UTF-8 ``*.j2`` files) where
+    given: a user's template overrides the built-in one of the same name (every format: LaTeX, HTML, Moodle)."""
+    loaders: list[jinja2.BaseLoader] = [builtin_templates()]
     if user_templates is not None:
         if not user_templates.is_dir():
             raise TemplateError(f"{user_templates}: the templates folder does not exist")
         _check_templates_folder(user_templates)
         loaders.insert(0, jinja2.FileSystemLoader(str(user_templates)))
+    return jinja2.ChoiceLoader(loaders)
+
+
+def environment(user_templates: Path | None = None) -> jinja2.Environment:
+    """The Jinja environment; ``user_templates`` overrides built-in templates of the same name."""
     return jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
+        loader=template_loader(user_templates),
         block_start_string=r"\BLOCK{",
         block_end_string="}",
         variable_start_string=r"\VAR{",
