@@ -3,11 +3,15 @@ the changed-frames splice.  Each test is a bug found by attacking them; it fails
 
 from __future__ import annotations
 
+import re
 import time
+import xml.etree.ElementTree as ElementTree
 
+import pytest
 import sympy
 
 from derivgen import derive
+from derivgen.documents.moodle import build_moodle
 from tests.conftest import same_function
 
 x = sympy.Symbol("x", real=True)
@@ -20,3 +24,37 @@ def test_a_tower_of_e_powers_is_checked_in_seconds():
     derivation = derive(r"e^{e^{e^{e^{x}}}}", "x")
     assert time.monotonic() - started < 20
     assert same_function(derivation.result, sympy.diff(sympy.exp(sympy.exp(sympy.exp(sympy.exp(x)))), x))
+
+
+def test_a_quiz_never_asks_for_the_derivative_at_a_kink(tmp_path):
+    # |x - 1/2| + x was asked at x = 1/2 (its kink, on the grid of drawn halves) and graded sign(0) + 1 = 1:
+    # no derivative exists there.  Every asked point must have equal one-sided difference quotients.
+    sheet = tmp_path / "kinks.yaml"
+    functions = ["abs(x - 1/2) + x", "3*abs(2*x - 1) + 5*x", "Max(x, 1) + x", "Min(x**2, x/2) + x"]
+    sheet.write_text(
+        "title: Kinks\nexercises:\n" + "".join(f"  - derive: {f}\n    wrt: x\n" for f in functions), "utf-8"
+    )
+    (path,) = build_moodle(sheet, tmp_path / "out", variants=4, seed=3)
+    root = ElementTree.parse(path).getroot()
+    questions = [q for q in root if q.get("type") != "category"]
+    assert len(questions) == 4 * len(functions)
+    h = sympy.Rational(1, 10**9)  # exact one-sided quotients: these functions are polynomials piece by piece
+    for index, question in enumerate(questions):
+        function = sympy.sympify(functions[index // 4], locals={"x": x})
+        text = question.findtext("questiontext/text") or ""
+        (point,) = re.findall(r"Evaluate it at \\\(x = (.*?)\\\)", text)
+        x0 = parse_latex_number(point)
+        right = (function.subs(x, x0 + h) - function.subs(x, x0)) / h
+        left = (function.subs(x, x0) - function.subs(x, x0 - h)) / h
+        assert float(right) == pytest.approx(float(left), abs=1e-6), (functions[index // 4], x0)
+        graded = float(question.findtext("answer/text") or "nan")
+        assert graded == pytest.approx(float(sympy.diff(function, x).subs(x, x0)), rel=1e-10)
+        assert graded == pytest.approx(float(right), abs=1e-6)
+
+
+def parse_latex_number(text: str) -> sympy.Rational:
+    """A drawn value as the quiz writes it: -2, \\frac{3}{2}, - \\frac{1}{2}."""
+    match = re.fullmatch(r"\s*(-)?\s*\\frac\{(\d+)\}\{(\d+)\}\s*", text)
+    if match:
+        return sympy.Rational(int(match.group(2)), int(match.group(3))) * (-1 if match.group(1) else 1)
+    return sympy.Rational(text.strip())
