@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ElementTree
 import pytest
 import sympy
 
-from derivgen import derive
+from derivgen import ParseError, derive
 from derivgen.documents.moodle import build_moodle
 from tests.conftest import same_function
 
@@ -58,3 +58,33 @@ def parse_latex_number(text: str) -> sympy.Rational:
     if match:
         return sympy.Rational(int(match.group(2)), int(match.group(3))) * (-1 if match.group(1) else 1)
     return sympy.Rational(text.strip())
+
+
+@pytest.mark.parametrize("text", [r"\log_{0} x", "log(x, 0)", "log(x, x - x)"])
+def test_a_logarithm_to_base_zero_is_refused(text):
+    # 1/ln 0 = 1/zoo is 0 to sympy: log_0 x was read as 0 and its derivative given as 0
+    with pytest.raises(ParseError, match="undefined"):
+        derive(text, "x")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r"\frac{dy}{dx}",  # was d·y/(d·x), derivative -y/x²
+        r"\frac{d^2}{dx^2} x",  # was d²x/(d x²)
+        r"\frac{d(x^2)}{dx}",  # was x²/x, derivative 1
+        r"\frac{\mathrm{d}}{\mathrm{d}x} x^2",  # the upright d of many textbooks
+        r"\frac{\mathrm d y}{\mathrm d x}",
+    ],
+)
+def test_leibniz_notation_is_refused_not_read_as_products(text):
+    with pytest.raises(ParseError, match=r"\\frac\{d\}\{dx\} is not read") as error:
+        derive(text, "x")
+    assert error.value.column == 1
+
+
+@pytest.mark.parametrize(("text", "meant"), [(r"\frac{a d}{d x}", "a/x"), (r"\frac{d}{2}", "d/2")])
+def test_a_d_that_is_no_leibniz_notation_is_a_variable(text, meant):
+    d = sympy.Symbol("d", real=True)
+    a = sympy.Symbol("a", real=True)
+    assert same_function(derive(text, "x").result, sympy.diff(sympy.sympify(meant, {"a": a, "d": d, "x": x}), x))
