@@ -238,6 +238,8 @@ class NumericEvaluator:
             if not isinstance(exponent, mpmath.mpc) and exponent > 0:
                 return mpmath.mpf(0)  # 0^g = 0 for every g > 0
             raise Unevaluable("0 to a power that is not positive")
+        if expr.base is sympy.E:  # e^(e^(e^(e^x))): mpmath's power takes minutes on a huge whole exponent
+            return mpmath.exp(exponent)
         return mpmath.power(base, exponent)
 
     def _derivative(self, expr: Derivative, env):

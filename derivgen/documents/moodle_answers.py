@@ -85,6 +85,7 @@ def graded_point(left: Any, result: Any, rng: random.Random) -> Point:
         values = {v: rng.choice(_HALVES) for v in variables}
         numbers = [_number(sympy.sympify(entry).subs(values)) for entry in entries]
         defined = all(_number(sympy.sympify(f).subs(values)) is not None for f in left.functions)
+        defined = defined and not _on_a_switch([*left.functions, *entries], values)
         if defined and all(_usable(n, entry) for n, entry in zip(numbers, entries, strict=True)):
             usable.append((max(abs(sympy.N(n, 30)) for n in numbers), values, numbers))
             if len(usable) == CANDIDATES:
@@ -114,6 +115,30 @@ def _number(value: Any) -> sympy.Expr | None:
     if not (approximate.is_real and approximate.is_finite):
         return None
     return value
+
+
+_SWITCHES = (sympy.Abs, sympy.sign, sympy.Heaviside, sympy.DiracDelta)
+
+
+def _on_a_switch(expressions: list[Any], values: dict) -> bool:
+    """Whether the point sits where an expression switches: |a|, sign a, Heaviside a at a = 0, a piece's
+    boundary, Max/Min of equal arguments.  There the function may have a kink (|x - 1/2| + x at x = 1/2),
+    and the formula's value (sign 0 = 0) is no derivative a student could be asked for."""
+    for expression in expressions:
+        if not isinstance(expression, sympy.Basic):
+            continue
+        for node in sympy.preorder_traversal(expression):
+            if isinstance(node, _SWITCHES):
+                edges = [node.args[0]]
+            elif isinstance(node, sympy.Piecewise):
+                edges = [r.lhs - r.rhs for _, c in node.args for r in c.atoms(sympy.core.relational.Relational)]
+            elif isinstance(node, (sympy.Max, sympy.Min)):
+                edges = [a - b for i, a in enumerate(node.args) for b in node.args[i + 1 :]]
+            else:
+                continue
+            if any(sympy.simplify(edge.subs(values)) == 0 for edge in edges):
+                return True
+    return False
 
 
 def _usable(number: sympy.Expr | None, entry: Any) -> bool:

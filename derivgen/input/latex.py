@@ -440,7 +440,7 @@ class _Reader:
             return self._call("Abs", [self.value(inner[0])], start, end)
         if kind == "frac":
             numerator, denominator = (self._argument(child) for child in inner)
-            if _is_d(inner[0]) and _starts_with_d(inner[1]):
+            if (_is_d(inner[0]) or _starts_with_d(inner[0])) and _starts_with_d(inner[1]):  # dy/dx, d^2/dx^2
                 raise self.error(
                     "\\frac{d}{dx} is not read: give the function, and the variable with --wrt (or wrt: in a file)",
                     tree,
@@ -708,8 +708,17 @@ def _single(tree: Tree | Token) -> Tree | Token:
     return tree
 
 
+_BRACES = ("LBRACE", "RBRACE")
+
+
 def _is_d(tree: Tree | Token) -> bool:
+    """``d``, ``\\mathrm{d}`` or ``d^2``: the d of Leibniz's notation."""
     inner = _single(tree)
+    if isinstance(inner, Tree) and inner.data == "item":  # d^2
+        inner = _single(inner.children[0])
+    if isinstance(inner, Tree) and inner.data == "font":  # \mathrm{d}
+        names = [child for child in inner.children[1:] if isinstance(child, Token) and child.type not in _BRACES]
+        inner = names[0] if len(names) == 1 else inner
     return isinstance(inner, Token) and str(inner) == "d"
 
 

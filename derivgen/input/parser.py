@@ -245,7 +245,10 @@ def _log(argument: sympy.Expr, base: sympy.Expr | None = None) -> sympy.Expr:
     evaluated (a written tree would otherwise keep a two-argument log no rule knows)."""
     if base is None:
         return sympy.log(argument)
-    return sympy.Mul(sympy.log(argument), sympy.Pow(sympy.log(base), -1))
+    denominator = sympy.log(base)
+    if denominator.has(sympy.zoo):  # log_0 x: 1/ln 0 = 1/zoo is 0 to sympy, which would make log_0 x = 0
+        return sympy.zoo
+    return sympy.Mul(sympy.log(argument), sympy.Pow(denominator, -1))
 
 
 # name -> (builder, minimum and maximum number of arguments)
