@@ -117,6 +117,7 @@ def cached_format(out_dir: Path, key: str) -> tuple[bytes, bool] | None:
         data = path.read_bytes()
         if hashlib.sha256(data).hexdigest() != sidecar.read_text(errors="replace").strip():
             path.unlink()
+            sidecar.unlink()
             return None
         os.utime(path)  # recently used: pruned last
         return data, True
