@@ -88,3 +88,11 @@ def test_a_d_that_is_no_leibniz_notation_is_a_variable(text, meant):
     d = sympy.Symbol("d", real=True)
     a = sympy.Symbol("a", real=True)
     assert same_function(derive(text, "x").result, sympy.diff(sympy.sympify(meant, {"a": a, "d": d, "x": x}), x))
+
+
+@pytest.mark.parametrize(("text", "column"), [("x^2_1", 3), ("1_000*x", 1), ("x + 0.5_0", 5)])
+def test_a_digit_separator_is_refused_not_read_into_the_number(text, column):
+    # Python reads 2_1 as 21: x^2_1 (an index meant) was x^21, its derivative 21x^20, without an error
+    with pytest.raises(ParseError) as caught:
+        derive(text, "x")
+    assert caught.value.column == column and "'_' inside a number" in str(caught.value)

@@ -420,6 +420,10 @@ class _Source:
             if token.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
                 continue
             start, end = token.start[1], token.end[1]
+            if token.type == tokenize.NUMBER and "_" in token.string:
+                # Python's digit separator: x^2_1 would silently be x^21
+                message = "'_' inside a number is not read: write the digits alone"
+                raise ParseError(message, self.original, origin[start])
             out.append(text[position:start])
             out_origin.extend(origin[position:start])
             if previous is not None and _implicit_product(previous, token):
