@@ -30,7 +30,7 @@ from .compile import GUARD_FILE, JOB, CompileResult, TexError, compile_tex
 
 _MARKER = re.compile(r"\n%% derivgen-frame (\d+)\n")
 _BEGIN_DOCUMENT = "\\begin{document}\n"
-_END_DOCUMENT = "\n\\end{document}"
+_END_DOCUMENT = "\\end{document}"
 _FRAME = "\\begin{frame}"
 _FRAME_PAGES = re.compile(r"\\beamer@framepages \{(\d+)\}\{(\d+)\}")
 _FRAME_END = re.compile(r"^derivgen-splice (\d+) (\d+)$", re.MULTILINE)
@@ -60,10 +60,10 @@ class _Parts:
     @classmethod
     def of(cls, tex: str) -> _Parts | None:
         start = tex.find(_BEGIN_DOCUMENT)
-        if start < 0 or not tex.rstrip().endswith(_END_DOCUMENT.strip()):
+        if start < 0 or not tex.rstrip().endswith(_END_DOCUMENT):
             return None
         head, body = tex[: start + len(_BEGIN_DOCUMENT)], tex[start + len(_BEGIN_DOCUMENT) :]
-        body = body.rstrip()[: -len(_END_DOCUMENT.strip())]
+        body = body.rstrip()[: -len(_END_DOCUMENT)]
         pieces = _MARKER.split(body)
         numbers = tuple(int(number) for number in pieces[1::2])
         if not numbers or len(set(numbers)) != len(numbers):
@@ -102,7 +102,7 @@ def typeset_changed_frames(
         lines.append(f"\\setcounter{{framenumber}}{{{new.frames_before(number)}}}\\setcounter{{page}}{{{first}}}")
         lines.append(new.frames[number])
         lines.append(f"\\typeout{{derivgen-splice {number} \\the\\value{{page}}}}")
-    lines.append(_END_DOCUMENT.strip() + "\n")
+    lines.append(_END_DOCUMENT + "\n")
     try:
         partial = compile_tex("\n".join(lines), JOB, timeout, files, single_pass=True, seed=folder, formats=formats)
     except TexError:

@@ -221,12 +221,13 @@ def svg_plot(picture: Any) -> Markup:
             shapes.append(f'<circle cx="{x}" cy="{y}" r="3.5"/>')
     if picture.tangent:
         shapes.append(lines(picture.tangent, 'class="tangent"'))
-    inner = f'x="{_PAD}" y="{_PAD}" width="{_WIDTH - 2 * _PAD}" height="{_HEIGHT - 2 * _PAD}"'
-    clip = f'<clipPath id="dg-clip"><rect {inner}/></clipPath>'
-    body = "".join(shapes)
+    # a nested svg clips to the plot area (a clipPath would need an id of its own for every plot of a page)
+    size = f"{_WIDTH - 2 * _PAD:g} {_HEIGHT - 2 * _PAD:g}"
+    inner = f'<svg x="{_PAD:g}" y="{_PAD:g}" width="{_WIDTH - 2 * _PAD:g}" height="{_HEIGHT - 2 * _PAD:g}" '
+    inner += f'viewBox="{_PAD:g} {_PAD:g} {size}" overflow="hidden">{"".join(shapes)}</svg>'
     return Markup(
         f'<svg class="dg-plot-svg" viewBox="0 0 {_WIDTH:g} {_HEIGHT:g}" role="img" xmlns="http://www.w3.org/2000/svg">'
-        f'{clip}<g clip-path="url(#dg-clip)">{body}</g></svg>'
+        f"{inner}</svg>"
     )
 
 
