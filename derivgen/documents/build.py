@@ -196,22 +196,29 @@ def _derived_report(deck_path: Path, derived: tuple[int, ...], count: int) -> st
         return f"{deck_path}: all {count} frames from cache"
     if len(derived) == count:
         return f"{deck_path}: derived all {count} frames"
+    noun = "frame" if len(derived) == 1 else "frames"
+    return f"{deck_path}: re-derived {noun} {_listed(derived)} of {count}; {count - len(derived)} from cache"
+
+
+def _frames_typeset_alone(spliced: Spliced) -> str:
+    pages = ", ".join(_span(first, last) for first, last in spliced.pages)
+    noun = "frame" if len(spliced.frames) == 1 else "frames"
+    return f"typeset {noun} {_listed(spliced.frames)} alone, in place of pages {pages}"
+
+
+def _listed(numbers: Iterable[int]) -> str:
+    """``3, 7-9``: the numbers, runs of consecutive ones as ranges."""
     runs: list[list[int]] = []
-    for number in sorted(derived):
+    for number in sorted(numbers):
         if runs and number == runs[-1][-1] + 1:
             runs[-1].append(number)
         else:
             runs.append([number])
-    listed = ", ".join(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs)
-    noun = "frame" if len(derived) == 1 else "frames"
-    return f"{deck_path}: re-derived {noun} {listed} of {count}; {count - len(derived)} from cache"
+    return ", ".join(_span(run[0], run[-1]) for run in runs)
 
 
-def _frames_typeset_alone(spliced: Spliced) -> str:
-    frames = ", ".join(map(str, spliced.frames))
-    pages = ", ".join(f"{first}" if first == last else f"{first}-{last}" for first, last in spliced.pages)
-    noun = "frame" if len(spliced.frames) == 1 else "frames"
-    return f"typeset {noun} {frames} alone, in place of pages {pages}"
+def _span(first: int, last: int) -> str:
+    return str(first) if first == last else f"{first}-{last}"
 
 
 def deck_info(deck, look: Look | None = None) -> DeckInfo:

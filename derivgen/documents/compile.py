@@ -166,12 +166,12 @@ def compile_tex(
         log = read_log(build / f"{JOB}.log")
         pdf_path = build / f"{JOB}.pdf"
         if not pdf_path.exists() or _first_error(log) is not None:
-            if preamble is not None and formats is not None and _FORMAT_FAILURE.search(log):
-                remove_formats(formats)  # a format this pdfTeX cannot load: the next run makes it anew
+            if preamble is not None and _FORMAT_FAILURE.search(log):
+                remove_formats(preamble.formats)  # a format this pdfTeX cannot load: the next run makes it anew
             raise _error_from_log(log)
-        if preamble is not None and formats is not None and not preamble.on_disk:
+        if preamble is not None and not preamble.on_disk:
             if folder is not None:  # compiled into the output folder: the format goes there too
-                keep_format(formats, preamble.key, preamble.data)
+                keep_format(preamble.formats, preamble.key, preamble.data)
             else:
                 remember_format(preamble.key, preamble.data)
         said.seek(0)
@@ -185,6 +185,7 @@ def compile_tex(
 
 @dataclass(frozen=True)
 class _Format:
+    formats: Path  # the output folder it is kept in (or for)
     key: str
     data: bytes
     on_disk: bool  # kept in the output folder already
@@ -203,7 +204,7 @@ def _preamble_format(
     cached = cached_format(formats, key)
     if cached is not None:
         (build / f"{FORMAT_NAME}.fmt").write_bytes(cached[0])
-        return _Format(key, *cached)
+        return _Format(formats, key, *cached)
     command = ["pdflatex", "-ini", "-interaction=nonstopmode", "-halt-on-error", f"-jobname={FORMAT_NAME}"]
     try:
         _run([*command, "&pdflatex", "mylatexformat.ltx", f"{JOB}.tex"], build, environment, timeout)
@@ -212,7 +213,7 @@ def _preamble_format(
     finally:
         _kill_left_in(build)
     made = build / f"{FORMAT_NAME}.fmt"
-    return _Format(key, made.read_bytes(), on_disk=False) if made.is_file() else None
+    return _Format(formats, key, made.read_bytes(), on_disk=False) if made.is_file() else None
 
 
 def _copy_files(source: Path, target: Path, leave_out: Set[str] = frozenset()) -> None:
